@@ -1,0 +1,139 @@
+"""``saleor-crm``: one command for running the CRM as a Saleor app.
+
+Each sub-command is a thin wrapper: it prepares Django (which starts the embedded PostgreSQL
+when ``DATABASE_URL`` is unset) and calls the service or management command that does the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_crm_plugin.project.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup()
+    import uvicorn
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    print(f"Saleor CRM listening on http://{args.host}:{args.port}/  (manifest: /api/manifest)")
+    uvicorn.run(
+        "saleor_crm_plugin.project.asgi:application",
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        workers=args.workers,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup()
+    from .project.celery import app
+
+    argv = ["worker", "--loglevel", args.loglevel, "--concurrency", str(args.concurrency)]
+    if args.beat:
+        argv.append("--beat")
+    app.worker_main(argv)
+    return 0
+
+
+def cmd_load_rates(args: argparse.Namespace) -> int:
+    _setup()
+    from .money.errors import MoneyError
+    from .money.services import load_rates
+
+    try:
+        result = load_rates(Path(args.file), source_name=Path(args.file).name)
+    except MoneyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"loaded {result.loaded} rates from {args.file}")
+    return 0
+
+
+def cmd_drain(args: argparse.Namespace) -> int:
+    _setup()
+    from .inbox.services import drain, reprocess
+
+    if args.reprocess_failed:
+        print(f"re-queued {reprocess(failed_only=True)} failed deliveries")
+    result = drain()
+    print(f"processed {result.processed}, ignored {result.ignored}, failed {result.failed}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup()
+    from .demo.run import run_demo
+
+    return run_demo(
+        host=args.host, port=args.port, customers=args.customers, serve=not args.no_serve
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="saleor-crm", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("migrate", help="create or update the CRM tables")
+    p.add_argument("-v", "--verbosity", type=int, default=1)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("serve", help="run the app (manifest, register, webhooks, GraphQL)")
+    p.add_argument("--host", default=os.environ.get("CRM_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("CRM_PORT", "8010")))
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a Celery worker (needs CELERY_BROKER_URL)")
+    p.add_argument("--loglevel", default="info")
+    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--beat", action="store_true", help="also run the periodic schedule")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("load-rates", help="load FX rates from a CSV (date,base,currency,rate)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_load_rates)
+
+    p = sub.add_parser("drain", help="apply pending inbox deliveries now")
+    p.add_argument("--reprocess-failed", action="store_true", help="retry failed deliveries too")
+    p.set_defaults(func=cmd_drain)
+
+    p = sub.add_parser("demo", help="replay a generated cross-border store, then serve it")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8010)
+    p.add_argument("--customers", type=int, default=3000)
+    p.add_argument("--no-serve", action="store_true", help="stop after the replay")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

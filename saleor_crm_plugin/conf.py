@@ -1,0 +1,66 @@
+"""Every CRM setting in one place, read lazily from ``django.conf.settings`` under ``CRM_``.
+
+Lazy properties (as in allauth's ``app_settings``) make ``override_settings`` work in tests and
+let the same code run inside Saleor's settings or the standalone project's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+
+class CRMSettings:
+    prefix = "CRM_"
+
+    def _get(self, name: str, default: Any) -> Any:
+        return getattr(settings, self.prefix + name, default)
+
+    @property
+    def BASE_CURRENCY(self) -> str:
+        """Currency every profile's spend is reported in, for tenants that set none of their own."""
+        return str(self._get("BASE_CURRENCY", "USD")).upper()
+
+    @property
+    def ALLOWED_SALEOR_API_URLS(self) -> list[str]:
+        """Saleor API URLs allowed to install the app; empty means any Saleor may install it."""
+        return list(self._get("ALLOWED_SALEOR_API_URLS", []))
+
+    @property
+    def MAX_WEBHOOK_BODY_BYTES(self) -> int:
+        """Largest webhook body we read; Saleor's order payloads are tens of kilobytes."""
+        return int(self._get("MAX_WEBHOOK_BODY_BYTES", 2 * 1024 * 1024))
+
+    @property
+    def JWKS_REFETCH_SECONDS(self) -> int:
+        """Minimum gap between JWKS fetches for one Saleor, so forged ``kid``s cannot flood it."""
+        return int(self._get("JWKS_REFETCH_SECONDS", 60))
+
+    @property
+    def HTTP_TIMEOUT_SECONDS(self) -> float:
+        """Timeout for calls to Saleor (JWKS, GraphQL); the webhook view must stay fast."""
+        return float(self._get("HTTP_TIMEOUT_SECONDS", 5.0))
+
+    @property
+    def WEBHOOK_DB_TIMEOUT_MS(self) -> int:
+        """How long storing a delivery may wait on the database before we answer 503."""
+        return int(self._get("WEBHOOK_DB_TIMEOUT_MS", 3000))
+
+    @property
+    def INBOX_BATCH_SIZE(self) -> int:
+        """Deliveries one drain task claims and applies in one transaction."""
+        return int(self._get("INBOX_BATCH_SIZE", 500))
+
+    @property
+    def ENCRYPTION_KEY(self) -> str:
+        """Secret the app tokens are encrypted with; defaults to Django's SECRET_KEY."""
+        return str(self._get("ENCRYPTION_KEY", "") or settings.SECRET_KEY)
+
+    @property
+    def PUBLIC_URL(self) -> str:
+        """Where Saleor reaches this app (manifest URLs); empty means from the request."""
+        return str(self._get("PUBLIC_URL", "")).rstrip("/")
+
+
+crm_settings = CRMSettings()

@@ -1,0 +1,194 @@
+"""Accepting deliveries into the inbox and applying them in batches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..conf import crm_settings
+from ..profiles.services import apply_events
+from ..tenants.models import Tenant
+from .errors import PayloadError
+from .models import Delivery, DeliveryState
+from .saleor_payloads import parse_delivery
+from .types import Event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    delivery_id: int
+    duplicate: bool
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def accept(
+    tenant: Tenant, *, event: str, body: bytes, headers: dict[str, str], source: str = "webhook"
+) -> Accepted:
+    """Store a delivery before doing anything with it; a second copy is a no-op.
+
+    Saleor sends no event id, so the key is (tenant, event, body hash). Raises a database error
+    when the row cannot be stored: the door answers 503 so Saleor retries.
+    """
+    digest = body_hash(body)
+    with connection.cursor() as cur:
+        if connection.in_atomic_block:
+            # Saleor waits 18 s at most: rather answer 503 quickly than hang on a lock.
+            cur.execute("SET LOCAL lock_timeout = %s", [f"{crm_settings.WEBHOOK_DB_TIMEOUT_MS}ms"])
+            cur.execute(
+                "SET LOCAL statement_timeout = %s", [f"{crm_settings.WEBHOOK_DB_TIMEOUT_MS}ms"]
+            )
+        cur.execute(
+            """
+            INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
+              state, attempts, error_code, error_message, received_at)
+            VALUES (%s, %s, %s, %s, %s::jsonb, %s, 'pending', 0, '', '', now())
+            ON CONFLICT (tenant_id, event, body_hash) DO NOTHING
+            RETURNING id
+            """,
+            [tenant.pk, source, event[:64], body, json.dumps(headers), digest],
+        )
+        row = cur.fetchone()
+    if row is not None:
+        return Accepted(delivery_id=row[0], duplicate=False)
+    existing = Delivery.objects.only("id").get(tenant=tenant, event=event[:64], body_hash=digest)
+    return Accepted(delivery_id=existing.pk, duplicate=True)
+
+
+@dataclass
+class DrainResult:
+    processed: int = 0
+    ignored: int = 0
+    failed: int = 0
+
+    @property
+    def claimed(self) -> int:
+        return self.processed + self.ignored + self.failed
+
+
+def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
+    """Claim up to ``limit`` pending deliveries and apply them, all in one transaction.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED``: concurrent workers take different rows.
+    If the worker dies mid-batch, the transaction rolls back and the rows are simply pending
+    again, so a delivery is applied exactly once or not at all. Batches of one tenant are
+    serialized with an advisory lock, which keeps the set-based writes free of deadlocks; the
+    cost is one writer per tenant at a time, and batching keeps that writer fast.
+    """
+    result = DrainResult()
+    with transaction.atomic():
+        rows = Delivery.objects.select_for_update(skip_locked=True).filter(
+            state=DeliveryState.PENDING
+        )
+        if tenant_id is not None:
+            rows = rows.filter(tenant_id=tenant_id)
+        claimed = list(rows.order_by("id").defer("headers")[:limit])
+        by_tenant: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in claimed:
+            by_tenant[delivery.tenant_id].append(delivery)
+        for tid in sorted(by_tenant):
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7321, tid])
+            _apply_for_tenant(Tenant.objects.get(pk=tid), by_tenant[tid], result)
+    return result
+
+
+def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainResult) -> None:
+    parsed: list[tuple[int, Event]] = []
+    outcome: dict[int, tuple[str, str, str]] = {}
+    for delivery in deliveries:
+        try:
+            events = parse_delivery(delivery.event, bytes(delivery.body))
+        except PayloadError as exc:
+            outcome[delivery.pk] = (DeliveryState.FAILED, exc.code, str(exc))
+            continue
+        if not events:
+            outcome[delivery.pk] = (DeliveryState.IGNORED, "", "")
+        for event in events:
+            event.extra["saleor_event"] = delivery.event
+            parsed.append((delivery.pk, event))
+    try:
+        with transaction.atomic():
+            failures = apply_events(tenant, parsed)
+    except OperationalError:
+        raise
+    except (IntegrityError, DatabaseError) as exc:
+        # Something in this batch breaks a rule of the database. Apply deliveries one by one so
+        # only the culprit is set aside, with the reason, and the rest still land.
+        logger.warning(
+            "batch of %s failed (%s); applying one by one", len(parsed), type(exc).__name__
+        )
+        failures = {}
+        for delivery_id, event in parsed:
+            try:
+                with transaction.atomic():
+                    failures.update(apply_events(tenant, [(delivery_id, event)]))
+            except OperationalError:
+                raise
+            except DatabaseError as single:
+                failures[delivery_id] = PayloadError(
+                    str(single).splitlines()[0], code="database_rule"
+                )
+    for delivery_id, error in failures.items():
+        outcome[delivery_id] = (DeliveryState.FAILED, error.code, str(error))
+    for delivery in deliveries:
+        outcome.setdefault(delivery.pk, (DeliveryState.PROCESSED, "", ""))
+    _record_outcomes(outcome, result)
+
+
+def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResult) -> None:
+    now = timezone.now()
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for delivery_id, key in outcome.items():
+        groups[key].append(delivery_id)
+    for (state, code, message), ids in groups.items():
+        Delivery.objects.filter(pk__in=ids).update(
+            state=state,
+            error_code=code,
+            error_message=message[:2000],
+            processed_at=now,
+            attempts=F("attempts") + 1,
+        )
+        if state == DeliveryState.PROCESSED:
+            result.processed += len(ids)
+        elif state == DeliveryState.IGNORED:
+            result.ignored += len(ids)
+        else:
+            result.failed += len(ids)
+
+
+def drain(limit: int | None = None, tenant_id: int | None = None) -> DrainResult:
+    """Process pending deliveries until none are left (or ``limit`` are done)."""
+    total = DrainResult()
+    while limit is None or total.claimed < limit:
+        batch = process_batch(crm_settings.INBOX_BATCH_SIZE, tenant_id)
+        if batch.claimed == 0:
+            break
+        total.processed += batch.processed
+        total.ignored += batch.ignored
+        total.failed += batch.failed
+    return total
+
+
+def reprocess(tenant: Tenant | None = None, *, failed_only: bool = True) -> int:
+    """Put stored deliveries back in the queue, e.g. after loading a missing FX rate."""
+    rows = Delivery.objects.all()
+    if tenant is not None:
+        rows = rows.filter(tenant=tenant)
+    rows = (
+        rows.filter(state=DeliveryState.FAILED)
+        if failed_only
+        else rows.filter(~Q(state=DeliveryState.PENDING))
+    )
+    return rows.update(state=DeliveryState.PENDING, error_code="", error_message="")

@@ -1,0 +1,29 @@
+"""Celery entry points for the inbox: a few lines each, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from .services import drain
+
+
+@shared_task(
+    name="saleor_crm.inbox.drain",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def drain_inbox(tenant_id: int | None = None) -> int:
+    """Apply pending deliveries; a second concurrent run just finds nothing left to claim."""
+    return drain(tenant_id=tenant_id).claimed
+
+
+@shared_task(name="saleor_crm.inbox.sweep", ignore_result=True)
+def sweep_inbox() -> int:
+    """Periodic safety net: apply whatever no drain task picked up (e.g. the broker was down
+    when the delivery arrived)."""
+    return drain().claimed

@@ -1,0 +1,18 @@
+"""Every table of the app, imported from the capability that owns it (Django finds them here)."""
+
+from .inbox.models import Delivery, DeliveryState
+from .money.models import FxRate
+from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
+from .tenants.models import Tenant
+
+__all__ = [
+    "CheckoutRecord",
+    "DeletedCustomer",
+    "Delivery",
+    "DeliveryState",
+    "FxRate",
+    "OrderRecord",
+    "Profile",
+    "Tenant",
+    "TimelineEntry",
+]

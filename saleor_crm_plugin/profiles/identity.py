@@ -1,0 +1,298 @@
+"""Which profile a customer is: creating, claiming, merging and deleting profiles, set-based.
+
+Saleor keys customers by user id, but guests only by e-mail, and a guest may register later
+with the same address (in any letter case). We keep one guest profile per e-mail and fold it
+into the account's profile as soon as an account with that e-mail is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from ..inbox.types import Customer
+from .sql import EMAIL_HASH
+
+
+def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
+    """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, and detach
+    their orders and checkouts. Django's ``CASCADE`` lives in the ORM, not in the database, so
+    set-based deletes must take the dependants along themselves."""
+    cur.execute(
+        f"""
+        WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
+        gone AS (DELETE FROM crm_timeline WHERE profile_id IN (SELECT id FROM doomed)),
+        orders AS (UPDATE crm_order SET profile_id = NULL
+                   WHERE profile_id IN (SELECT id FROM doomed)),
+        checkouts AS (UPDATE crm_checkout SET profile_id = NULL
+                      WHERE profile_id IN (SELECT id FROM doomed))
+        DELETE FROM crm_profile WHERE id IN (SELECT id FROM doomed)
+        """,
+        params,
+    )
+
+
+def deleted_user_ids(tenant_id: int, user_ids: Iterable[str]) -> set[str]:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT user_id FROM crm_deleted_customer WHERE tenant_id = %s AND user_id = ANY(%s)",
+            [tenant_id, ids],
+        )
+        return {row[0] for row in cur.fetchall()}
+
+
+def delete_customers(tenant_id: int, deletions: Sequence[tuple[str, str, datetime]]) -> None:
+    """Forget deleted customers: profile, timeline, and the e-mail on their orders.
+
+    ``deletions`` are (user id, e-mail, when). The guest profile with the same e-mail goes too:
+    it is the same person's history from before they registered. Order amounts stay (anonymous)
+    for the store's figures. A tombstone keeps a late or replayed event from bringing anything back.
+    """
+    if not deletions:
+        return
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "users": [u for u, _, _ in deletions],
+        "emails": [e for _, e, _ in deletions],
+        "at": [d for _, _, d in deletions],
+    }
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            INSERT INTO crm_deleted_customer (tenant_id, user_id, email_hash, deleted_at)
+            SELECT %(tenant)s, u,
+                   CASE WHEN e <> '' THEN {EMAIL_HASH.format(tenant="%(tenant)s", email="e")}
+                        ELSE '' END, d
+            FROM unnest(%(users)s::text[], %(emails)s::text[], %(at)s::timestamptz[]) AS x(u, e, d)
+            ON CONFLICT (tenant_id, user_id) DO NOTHING
+            """,
+            params,
+        )
+        for table in ("crm_order", "crm_checkout"):
+            cur.execute(
+                f"UPDATE {table} SET profile_id = NULL, email = '' WHERE tenant_id = %(tenant)s "
+                "AND (user_id = ANY(%(users)s) OR (user_id IS NULL AND email = ANY(%(emails)s)))",
+                params,
+            )
+        _delete_profiles(
+            cur,
+            "p.tenant_id = %(tenant)s AND (p.user_id = ANY(%(users)s) "
+            "OR (p.user_id IS NULL AND p.email = ANY(%(emails)s)))",
+            params,
+        )
+
+
+def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
+    """Guest activity from before a deletion that arrived after it is attached to no one.
+
+    A late guest event re-creates a guest profile for the e-mail of a deleted customer; its
+    orders and checkouts from before the deletion are detached (and lose the e-mail), and the
+    profile goes if nothing newer than the deletion is left on it.
+    """
+    wanted = sorted({e for e in emails if e})
+    if not wanted:
+        return
+    erased = EMAIL_HASH.format(tenant="%(tenant)s", email="e")
+    params: dict[str, Any] = {"tenant": tenant_id, "emails": wanted}
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            SELECT e, d.deleted_at, (SELECT p.id FROM crm_profile p WHERE p.tenant_id = %(tenant)s
+                                     AND p.user_id IS NULL AND p.email = e)
+            FROM unnest(%(emails)s::text[]) AS x(e)
+            JOIN crm_deleted_customer d ON d.tenant_id = %(tenant)s AND d.email_hash = {erased}
+            """,
+            params,
+        )
+        found = cur.fetchall()
+        if not found:
+            return
+        params.update(
+            erased_emails=[e for e, _, _ in found],
+            deleted_at=[d for _, d, _ in found],
+            profile=[p for _, _, p in found],
+        )
+        for table in ("crm_order", "crm_checkout"):
+            cur.execute(
+                f"""
+                UPDATE {table} o SET profile_id = NULL, email = ''
+                FROM unnest(%(erased_emails)s::text[], %(deleted_at)s::timestamptz[],
+                            %(profile)s::bigint[]) AS x(e, deleted_at, profile_id)
+                WHERE o.tenant_id = %(tenant)s AND o.user_id IS NULL
+                  AND (o.email = x.e OR o.profile_id = x.profile_id)
+                  AND o.issued_at <= x.deleted_at
+                """,
+                params,
+            )
+        _delete_profiles(
+            cur,
+            """p.id = ANY(%(profile)s)
+              AND NOT EXISTS (SELECT 1 FROM crm_order o WHERE o.profile_id = p.id)
+              AND NOT EXISTS (SELECT 1 FROM crm_checkout c WHERE c.profile_id = p.id)""",
+            params,
+        )
+
+
+def ensure_registered(tenant_id: int, identities: Sequence[tuple[str, str]]) -> None:
+    """Make sure each (user id, e-mail) has a profile, claiming a guest profile if one exists."""
+    if not identities:
+        return
+    users = [u for u, _ in identities]
+    emails = [e for _, e in identities]
+    with connection.cursor() as cur:
+        # A guest who registers keeps their profile (and its id): it becomes the account's.
+        cur.execute(
+            """
+            UPDATE crm_profile g SET user_id = r.user_id, updated_at = now()
+            FROM (
+              SELECT DISTINCT ON (email) user_id, email
+              FROM unnest(%(users)s::text[], %(emails)s::text[]) AS x(user_id, email)
+              WHERE email <> '' ORDER BY email, user_id
+            ) r
+            WHERE g.tenant_id = %(tenant)s AND g.user_id IS NULL AND g.email = r.email
+              AND NOT EXISTS (
+                SELECT 1 FROM crm_profile x
+                WHERE x.tenant_id = %(tenant)s AND x.user_id = r.user_id)
+            """,
+            {"tenant": tenant_id, "users": list(users), "emails": list(emails)},
+        )
+        cur.execute(
+            """
+            INSERT INTO crm_profile (tenant_id, user_id, email, """
+            + _DEFAULTS_COLUMNS
+            + """)
+            SELECT DISTINCT ON (user_id) %(tenant)s, user_id, email, """
+            + _DEFAULTS_VALUES
+            + """
+            FROM unnest(%(users)s::text[], %(emails)s::text[]) AS x(user_id, email)
+            ORDER BY user_id, email DESC
+            ON CONFLICT (tenant_id, user_id) WHERE user_id IS NOT NULL DO NOTHING
+            """,
+            {"tenant": tenant_id, "users": list(users), "emails": list(emails)},
+        )
+
+
+def ensure_guests(tenant_id: int, emails: Iterable[str]) -> None:
+    """A guest e-mail nobody has a profile for gets a guest profile."""
+    wanted = sorted({e for e in emails if e})
+    if not wanted:
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO crm_profile (tenant_id, user_id, email, """
+            + _DEFAULTS_COLUMNS
+            + """)
+            SELECT %(tenant)s, NULL, e, """
+            + _DEFAULTS_VALUES
+            + """
+            FROM unnest(%(emails)s::text[]) AS x(e)
+            WHERE NOT EXISTS (
+              SELECT 1 FROM crm_profile p WHERE p.tenant_id = %(tenant)s AND p.email = x.e)
+            ON CONFLICT (tenant_id, email) WHERE user_id IS NULL DO NOTHING
+            """,
+            {"tenant": tenant_id, "emails": wanted},
+        )
+
+
+def update_customers(tenant_id: int, customers: Sequence[tuple[Customer, datetime]]) -> None:
+    """Write customer attributes, newest version wins (``updatedAt``, then ``issuedAt``)."""
+    newest: dict[str, tuple[Customer, datetime]] = {}
+    for customer, issued in customers:
+        key = (customer.updated_at or issued, issued)
+        current = newest.get(customer.user_id)
+        if current is None or key > ((current[0].updated_at or current[1]), current[1]):
+            newest[customer.user_id] = (customer, issued)
+    if not newest:
+        return
+    rows = list(newest.values())
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE crm_profile p SET
+              email = CASE WHEN v.email <> '' THEN v.email ELSE p.email END,
+              first_name = v.first_name, last_name = v.last_name,
+              customer_language = v.language, customer_country = v.country,
+              is_active = v.is_active, joined_at = COALESCE(v.joined_at, p.joined_at),
+              customer_updated_at = v.updated_at, customer_issued_at = v.issued_at,
+              updated_at = now()
+            FROM unnest(%(user_id)s::text[], %(email)s::text[], %(first)s::text[], %(last)s::text[],
+                        %(lang)s::text[], %(country)s::text[], %(active)s::bool[],
+                        %(joined)s::timestamptz[], %(updated)s::timestamptz[],
+                        %(issued)s::timestamptz[])
+              AS v(user_id, email, first_name, last_name, language, country, is_active, joined_at,
+                   updated_at, issued_at)
+            WHERE p.tenant_id = %(tenant)s AND p.user_id = v.user_id
+              AND (p.customer_updated_at IS NULL
+                   OR (v.updated_at, v.issued_at) > (p.customer_updated_at, p.customer_issued_at))
+            """,
+            {
+                "tenant": tenant_id,
+                "user_id": [c.user_id for c, _ in rows],
+                "email": [c.email for c, _ in rows],
+                "first": [c.first_name for c, _ in rows],
+                "last": [c.last_name for c, _ in rows],
+                "lang": [c.language for c, _ in rows],
+                "country": [c.country for c, _ in rows],
+                "active": [c.is_active for c, _ in rows],
+                "joined": [c.joined_at for c, _ in rows],
+                "updated": [c.updated_at or i for c, i in rows],
+                "issued": [i for _, i in rows],
+            },
+        )
+
+
+def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int]:
+    """Fold guest profiles into the account profile with the same e-mail.
+
+    Moves orders, checkouts and timeline entries, then deletes the guest profile. Returns the
+    account profile ids that received anything (their aggregates must be recomputed).
+    """
+    wanted = sorted({e for e in emails if e})
+    if not wanted:
+        return set()
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT g.id, (SELECT r.id FROM crm_profile r
+                          WHERE r.tenant_id = g.tenant_id AND r.email = g.email
+                            AND r.user_id IS NOT NULL ORDER BY r.id LIMIT 1)
+            FROM crm_profile g
+            WHERE g.tenant_id = %s AND g.user_id IS NULL AND g.email = ANY(%s)
+            """,
+            [tenant_id, wanted],
+        )
+        pairs = [(g, r) for g, r in cur.fetchall() if r is not None]
+        if not pairs:
+            return set()
+        guests = [g for g, _ in pairs]
+        accounts = [r for _, r in pairs]
+        for table in ("crm_order", "crm_checkout", "crm_timeline"):
+            cur.execute(
+                f"""
+                UPDATE {table} t SET profile_id = m.account
+                FROM unnest(%s::bigint[], %s::bigint[]) AS m(guest, account)
+                WHERE t.profile_id = m.guest
+                """,
+                [guests, accounts],
+            )
+        _delete_profiles(cur, "p.id = ANY(%(ids)s)", {"ids": guests})
+    return set(accounts)
+
+
+_DEFAULTS_COLUMNS = (
+    "first_name, last_name, is_active, customer_language, customer_country, language, country, "
+    "time_zone, orders_count, cancelled_orders_count, spent_gross_minor, spent_net_minor, "
+    "refunded_minor, average_order_minor, refund_rate, totals_by_currency, channels, "
+    "payment_methods, categories, products, created_at, updated_at"
+)
+_DEFAULTS_VALUES = (
+    "'', '', true, '', '', '', '', '', 0, 0, 0, 0, 0, 0, 0, '{}'::jsonb, '{}', '{}', '{}', '{}', "
+    "now(), now()"
+)

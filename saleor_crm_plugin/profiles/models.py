@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from ..tenants.models import Tenant
+
+
+class Profile(models.Model):
+    """One customer of one tenant, keyed by Saleor user id, or by e-mail for a guest.
+
+    Aggregates (counts, spend, channels ...) are derived from ``OrderRecord`` rows by one
+    set-based statement (``profiles/aggregates.py``), never incremented, so replays and
+    out-of-order deliveries cannot double-count.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="profiles")
+    user_id = models.CharField(max_length=128, null=True, blank=True)
+    email = models.CharField(max_length=320, default="")
+    first_name = models.CharField(max_length=256, default="")
+    last_name = models.CharField(max_length=256, default="")
+    is_active = models.BooleanField(default=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    customer_language = models.CharField(max_length=16, default="")
+    customer_country = models.CharField(max_length=2, default="")
+    customer_updated_at = models.DateTimeField(null=True, blank=True)
+    customer_issued_at = models.DateTimeField(null=True, blank=True)
+
+    # Derived, in minor units of ``tenant.base_currency`` unless named otherwise.
+    language = models.CharField(max_length=16, default="")
+    country = models.CharField(max_length=2, default="")
+    time_zone = models.CharField(max_length=64, default="")
+    orders_count = models.PositiveIntegerField(default=0)
+    cancelled_orders_count = models.PositiveIntegerField(default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    spent_gross_minor = models.BigIntegerField(default=0)
+    spent_net_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
+    average_order_minor = models.BigIntegerField(default=0)
+    refund_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0)
+    totals_by_currency = models.JSONField(default=dict)
+    channels = ArrayField(models.CharField(max_length=128), default=list)
+    payment_methods = ArrayField(models.CharField(max_length=128), default=list)
+    categories = ArrayField(models.CharField(max_length=255), default=list)
+    products = ArrayField(models.CharField(max_length=255), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "crm_profile"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user_id"],
+                condition=models.Q(user_id__isnull=False),
+                name="crm_profile_user",
+            ),
+            # One guest profile per e-mail; registered profiles are keyed by user id instead.
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(user_id__isnull=True),
+                name="crm_profile_guest_email",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "email"], name="crm_profile_email")]
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+
+class OrderRecord(models.Model):
+    """The newest known state of one Saleor order, with its FX rate fixed at order time."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    profile = models.ForeignKey(
+        Profile, null=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    order_id = models.CharField(max_length=128)
+    number = models.CharField(max_length=64, default="")
+    user_id = models.CharField(max_length=128, null=True)
+    email = models.CharField(max_length=320, default="")
+    channel = models.CharField(max_length=128, default="")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=32, default="")
+    language = models.CharField(max_length=16, default="")
+    country = models.CharField(max_length=2, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    issued_at = models.DateTimeField()
+    total_gross_minor = models.BigIntegerField()
+    total_net_minor = models.BigIntegerField()
+    charged_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
+    fx_rate = models.DecimalField(max_digits=30, decimal_places=16)
+    base_currency = models.CharField(max_length=3)
+    total_gross_base_minor = models.BigIntegerField()
+    total_net_base_minor = models.BigIntegerField()
+    refunded_base_minor = models.BigIntegerField(default=0)
+    payment_methods = ArrayField(models.CharField(max_length=128), default=list)
+    lines = models.JSONField(default=list)
+    checkout_id = models.CharField(max_length=128, null=True)
+
+    class Meta:
+        db_table = "crm_order"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "order_id"], name="crm_order_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["profile", "created_at"], name="crm_order_profile"),
+            models.Index(fields=["tenant", "user_id"], name="crm_order_user"),
+            models.Index(fields=["tenant", "email"], name="crm_order_email"),
+        ]
+
+
+class CheckoutRecord(models.Model):
+    """The newest known state of a checkout, kept because Saleor deletes old checkouts."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    profile = models.ForeignKey(
+        Profile, null=True, on_delete=models.SET_NULL, related_name="checkouts"
+    )
+    checkout_id = models.CharField(max_length=128)
+    token = models.CharField(max_length=64, default="")
+    user_id = models.CharField(max_length=128, null=True)
+    email = models.CharField(max_length=320, default="")
+    channel = models.CharField(max_length=128, default="")
+    currency = models.CharField(max_length=3)
+    language = models.CharField(max_length=16, default="")
+    country = models.CharField(max_length=2, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    issued_at = models.DateTimeField()
+    total_gross_minor = models.BigIntegerField(default=0)
+    lines = models.JSONField(default=list)
+    paid_at = models.DateTimeField(null=True)
+    completed_order_id = models.CharField(max_length=128, null=True)
+
+    class Meta:
+        db_table = "crm_checkout"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "checkout_id"], name="crm_checkout_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "email"], name="crm_checkout_email")]
+
+
+class TimelineEntry(models.Model):
+    """One thing that happened to a customer; ``dedupe_key`` makes replays add nothing."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    subject_id = models.CharField(max_length=128, default="")
+    data = models.JSONField(default=dict)
+    dedupe_key = models.CharField(max_length=255)
+
+    class Meta:
+        db_table = "crm_timeline"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "dedupe_key"], name="crm_timeline_dedupe"),
+        ]
+        indexes = [models.Index(fields=["profile", "-occurred_at"], name="crm_timeline_profile")]
+
+
+class DeletedCustomer(models.Model):
+    """A customer Saleor deleted: late or replayed events must not bring the profile back.
+
+    Keeps the Saleor user id (an opaque key), a salted hash of the e-mail (so guest activity from
+    before the deletion, arriving late, is not attached to anyone) and when it happened.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    user_id = models.CharField(max_length=128)
+    email_hash = models.CharField(max_length=64, default="")
+    deleted_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "crm_deleted_customer"
+        indexes = [models.Index(fields=["tenant", "email_hash"], name="crm_deleted_email")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user_id"], name="crm_deleted_customer_unique"
+            ),
+        ]

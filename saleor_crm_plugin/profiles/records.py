@@ -1,0 +1,238 @@
+"""Orders and checkouts as we last saw them, written in one statement per batch.
+
+Every write is guarded by the object's version (``updatedAt``, then ``issuedAt``), so an older
+delivery arriving late, or a replay, never overwrites a newer state. An order's FX rate is fixed
+the first time we see it and never changed afterwards: history does not move with rates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from ..inbox.types import Checkout, Order
+from ..money.currencies import convert_minor
+from .sql import PROFILE_FOR
+
+
+def newest(items: Sequence[tuple[Order, datetime]]) -> list[tuple[Order, datetime]]:
+    """One snapshot per order: the newest version in the batch (Postgres cannot upsert a row twice
+    in one statement)."""
+    best: dict[str, tuple[Order, datetime]] = {}
+    for order, issued in items:
+        current = best.get(order.order_id)
+        if current is None or (order.updated_at, issued) > (current[0].updated_at, current[1]):
+            best[order.order_id] = (order, issued)
+    return list(best.values())
+
+
+def fixed_rates(tenant_id: int, order_ids: Sequence[str]) -> dict[str, Decimal]:
+    """Rates already fixed on stored orders."""
+    if not order_ids:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT order_id, fx_rate FROM crm_order WHERE tenant_id = %s AND order_id = ANY(%s)",
+            [tenant_id, list(order_ids)],
+        )
+        return {order_id: rate for order_id, rate in cur.fetchall()}
+
+
+def _lines_json(lines: Sequence[object]) -> str:
+    return json.dumps([asdict(line) for line in lines])  # type: ignore[call-overload]
+
+
+def upsert_orders(
+    tenant_id: int, base: str, rows: Sequence[tuple[Order, datetime, Decimal]]
+) -> set[int]:
+    """Write the newest state of each order and attach it to its profile.
+
+    Returns the ids of profiles whose figures may have changed (new and previous owners).
+    """
+    if not rows:
+        return set()
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "base": base,
+        "order_id": [o.order_id for o, _, _ in rows],
+        "number": [o.number for o, _, _ in rows],
+        "user_id": [o.user_id for o, _, _ in rows],
+        "email": [o.email for o, _, _ in rows],
+        "channel": [o.channel for o, _, _ in rows],
+        "currency": [o.currency for o, _, _ in rows],
+        "status": [o.status for o, _, _ in rows],
+        "language": [o.language for o, _, _ in rows],
+        "country": [o.country for o, _, _ in rows],
+        "created": [o.created_at for o, _, _ in rows],
+        "updated": [o.updated_at for o, _, _ in rows],
+        "issued": [i for _, i, _ in rows],
+        "gross": [o.total_gross_minor for o, _, _ in rows],
+        "net": [o.total_net_minor for o, _, _ in rows],
+        "charged": [o.charged_minor for o, _, _ in rows],
+        "refunded": [o.refunded_minor for o, _, _ in rows],
+        "rate": [r for _, _, r in rows],
+        "gross_base": [convert_minor(o.total_gross_minor, o.currency, r, base) for o, _, r in rows],
+        "net_base": [convert_minor(o.total_net_minor, o.currency, r, base) for o, _, r in rows],
+        "refunded_base": [convert_minor(o.refunded_minor, o.currency, r, base) for o, _, r in rows],
+        "methods": [json.dumps(list(o.payment_methods)) for o, _, _ in rows],
+        "lines": [_lines_json(o.lines) for o, _, _ in rows],
+        "checkout": [o.checkout_id for o, _, _ in rows],
+    }
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT profile_id FROM crm_order WHERE tenant_id = %(tenant)s "
+            "AND order_id = ANY(%(order_id)s) AND profile_id IS NOT NULL",
+            params,
+        )
+        touched = {row[0] for row in cur.fetchall()}
+        cur.execute(
+            """
+            INSERT INTO crm_order AS o (
+              tenant_id, order_id, number, user_id, email, channel, currency, status, language,
+              country, created_at, updated_at, issued_at, total_gross_minor, total_net_minor,
+              charged_minor, refunded_minor, fx_rate, base_currency, total_gross_base_minor,
+              total_net_base_minor, refunded_base_minor, payment_methods, lines, checkout_id)
+            SELECT %(tenant)s, v.order_id, v.number, v.user_id, v.email, v.channel, v.currency,
+              v.status, v.language, v.country, v.created, v.updated, v.issued, v.gross, v.net,
+              v.charged, v.refunded, v.rate, %(base)s, v.gross_base, v.net_base, v.refunded_base,
+              ARRAY(SELECT jsonb_array_elements_text(v.methods::jsonb)), v.lines::jsonb, v.checkout
+            FROM unnest(%(order_id)s::text[], %(number)s::text[], %(user_id)s::text[],
+                        %(email)s::text[], %(channel)s::text[], %(currency)s::text[],
+                        %(status)s::text[], %(language)s::text[], %(country)s::text[],
+                        %(created)s::timestamptz[], %(updated)s::timestamptz[],
+                        %(issued)s::timestamptz[], %(gross)s::bigint[], %(net)s::bigint[],
+                        %(charged)s::bigint[], %(refunded)s::bigint[], %(rate)s::numeric[],
+                        %(gross_base)s::bigint[], %(net_base)s::bigint[],
+                        %(refunded_base)s::bigint[], %(methods)s::text[], %(lines)s::text[],
+                        %(checkout)s::text[])
+              AS v(order_id, number, user_id, email, channel, currency, status, language, country,
+                   created, updated, issued, gross, net, charged, refunded, rate, gross_base,
+                   net_base, refunded_base, methods, lines, checkout)
+            ON CONFLICT (tenant_id, order_id) DO UPDATE SET
+              number = EXCLUDED.number, user_id = EXCLUDED.user_id,
+              email = EXCLUDED.email,
+              channel = EXCLUDED.channel, status = EXCLUDED.status, language = EXCLUDED.language,
+              country = EXCLUDED.country, updated_at = EXCLUDED.updated_at,
+              issued_at = EXCLUDED.issued_at, total_gross_minor = EXCLUDED.total_gross_minor,
+              total_net_minor = EXCLUDED.total_net_minor, charged_minor = EXCLUDED.charged_minor,
+              refunded_minor = EXCLUDED.refunded_minor,
+              total_gross_base_minor = EXCLUDED.total_gross_base_minor,
+              total_net_base_minor = EXCLUDED.total_net_base_minor,
+              refunded_base_minor = EXCLUDED.refunded_base_minor,
+              payment_methods = EXCLUDED.payment_methods, lines = EXCLUDED.lines,
+              checkout_id = COALESCE(EXCLUDED.checkout_id, o.checkout_id)
+            WHERE (EXCLUDED.updated_at, EXCLUDED.issued_at) > (o.updated_at, o.issued_at)
+            """,
+            params,
+        )
+        cur.execute(
+            f"""
+            UPDATE crm_order v SET profile_id = {PROFILE_FOR}
+            WHERE v.tenant_id = %(tenant)s AND v.order_id = ANY(%(order_id)s)
+            RETURNING v.profile_id
+            """,
+            params,
+        )
+        touched |= {row[0] for row in cur.fetchall() if row[0] is not None}
+        # Orders of a deleted customer keep their amounts for the store's figures, not the e-mail.
+        cur.execute(
+            """
+            UPDATE crm_order o SET email = ''
+            FROM crm_deleted_customer d
+            WHERE o.tenant_id = %(tenant)s AND o.order_id = ANY(%(order_id)s) AND o.email <> ''
+              AND d.tenant_id = o.tenant_id AND d.user_id = o.user_id
+            """,
+            params,
+        )
+        # A completed checkout is no longer a candidate for recovery.
+        cur.execute(
+            """
+            UPDATE crm_checkout c SET completed_order_id = o.order_id
+            FROM crm_order o
+            WHERE o.tenant_id = %(tenant)s AND o.order_id = ANY(%(order_id)s)
+              AND c.tenant_id = o.tenant_id AND c.checkout_id = o.checkout_id
+              AND c.completed_order_id IS NULL
+            """,
+            params,
+        )
+    return touched
+
+
+def upsert_checkouts(tenant_id: int, rows: Sequence[tuple[Checkout, datetime, bool]]) -> None:
+    """Write the newest state of each checkout (a snapshot: Saleor deletes old checkouts)."""
+    best: dict[str, tuple[Checkout, datetime]] = {}
+    for checkout, issued, _paid in rows:
+        current = best.get(checkout.checkout_id)
+        if current is None or (checkout.updated_at, issued) > (current[0].updated_at, current[1]):
+            best[checkout.checkout_id] = (checkout, issued)
+    if not best:
+        return
+    items = list(best.values())
+    paid: dict[str, datetime] = {}
+    for checkout, issued, is_paid in rows:
+        if is_paid and (checkout.checkout_id not in paid or issued < paid[checkout.checkout_id]):
+            paid[checkout.checkout_id] = issued
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "checkout_id": [c.checkout_id for c, _ in items],
+        "token": [c.token for c, _ in items],
+        "user_id": [c.user_id for c, _ in items],
+        "email": [c.email for c, _ in items],
+        "channel": [c.channel for c, _ in items],
+        "currency": [c.currency for c, _ in items],
+        "language": [c.language for c, _ in items],
+        "country": [c.country for c, _ in items],
+        "created": [c.created_at for c, _ in items],
+        "updated": [c.updated_at for c, _ in items],
+        "issued": [i for _, i in items],
+        "total": [c.total_gross_minor for c, _ in items],
+        "lines": [_lines_json(c.lines) for c, _ in items],
+        "paid_id": list(paid),
+        "paid_at": list(paid.values()),
+    }
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO crm_checkout AS c (
+              tenant_id, checkout_id, token, user_id, email, channel, currency, language, country,
+              created_at, updated_at, issued_at, total_gross_minor, lines)
+            SELECT %(tenant)s, v.checkout_id, v.token, v.user_id, v.email, v.channel, v.currency,
+              v.language, v.country, v.created, v.updated, v.issued, v.total, v.lines::jsonb
+            FROM unnest(%(checkout_id)s::text[], %(token)s::text[], %(user_id)s::text[],
+                        %(email)s::text[], %(channel)s::text[], %(currency)s::text[],
+                        %(language)s::text[], %(country)s::text[], %(created)s::timestamptz[],
+                        %(updated)s::timestamptz[], %(issued)s::timestamptz[],
+                        %(total)s::bigint[], %(lines)s::text[])
+              AS v(checkout_id, token, user_id, email, channel, currency, language, country,
+                   created, updated, issued, total, lines)
+            ON CONFLICT (tenant_id, checkout_id) DO UPDATE SET
+              token = EXCLUDED.token, user_id = COALESCE(EXCLUDED.user_id, c.user_id),
+              email = EXCLUDED.email, channel = EXCLUDED.channel, currency = EXCLUDED.currency,
+              language = EXCLUDED.language, country = EXCLUDED.country,
+              updated_at = EXCLUDED.updated_at, issued_at = EXCLUDED.issued_at,
+              total_gross_minor = EXCLUDED.total_gross_minor, lines = EXCLUDED.lines
+            WHERE (EXCLUDED.updated_at, EXCLUDED.issued_at) > (c.updated_at, c.issued_at)
+            """,
+            params,
+        )
+        cur.execute(
+            f"""
+            UPDATE crm_checkout v SET profile_id = {PROFILE_FOR}
+            WHERE v.tenant_id = %(tenant)s AND v.checkout_id = ANY(%(checkout_id)s)
+            """,
+            params,
+        )
+        cur.execute(
+            """
+            UPDATE crm_checkout c SET paid_at = LEAST(COALESCE(c.paid_at, x.at), x.at)
+            FROM unnest(%(paid_id)s::text[], %(paid_at)s::timestamptz[]) AS x(checkout_id, at)
+            WHERE c.tenant_id = %(tenant)s AND c.checkout_id = x.checkout_id
+            """,
+            params,
+        )

@@ -1,0 +1,87 @@
+"""Settings of the standalone project that runs the CRM as a Saleor app.
+
+Everything comes from the environment with embedded defaults, so ``saleor-crm demo`` works on a
+fresh machine and ``DATABASE_URL`` / ``CELERY_BROKER_URL`` switch to real servers.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dj_database_url
+
+from . import embedded
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+DEBUG = os.environ.get("CRM_DEBUG", "") == "1"
+SECRET_KEY = os.environ.get("SECRET_KEY", "saleor-crm-insecure-development-key-change-me")
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS") or ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.postgres",
+    "saleor_crm_plugin.apps.CRMConfig",
+]
+MIDDLEWARE = [
+    "django.middleware.common.CommonMiddleware",
+]
+ROOT_URLCONF = "saleor_crm_plugin.project.urls"
+ASGI_APPLICATION = "saleor_crm_plugin.project.asgi.application"
+WSGI_APPLICATION = "saleor_crm_plugin.project.wsgi.application"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+APPEND_SLASH = False
+STATIC_URL = "/static/"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or embedded.database_url(),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+}
+DATABASES["default"].setdefault("OPTIONS", {})
+# A webhook must answer within Saleor's 2 s connect / 18 s read budget even when the database
+# is struggling: fail fast and answer 503 so Saleor retries.
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("CACHE_URL", "").startswith("redis"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
+    }
+
+# Celery: with no broker, tasks run in-process (eagerly), which is what the demo wants.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+CRM_BASE_CURRENCY = os.environ.get("CRM_BASE_CURRENCY", "USD")
+CRM_ALLOWED_SALEOR_API_URLS = _env_list("CRM_ALLOWED_SALEOR_API_URLS")
+CRM_ENCRYPTION_KEY = os.environ.get("CRM_ENCRYPTION_KEY", "")
+CRM_PUBLIC_URL = os.environ.get("CRM_PUBLIC_URL", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "saleor_crm_plugin": {
+            "handlers": ["console"],
+            "level": os.environ.get("CRM_LOG_LEVEL", "INFO"),
+        },
+    },
+}

@@ -1,0 +1,1 @@
+"""The app door: manifest, registration and signed webhook deliveries from Saleor."""

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "saleor_crm_webhooks"
+
+urlpatterns = [
+    path("api/manifest", views.manifest, name="manifest"),
+    path("api/register", views.register, name="register"),
+    path("api/webhooks", views.webhook, name="webhook"),
+]

@@ -1,0 +1,108 @@
+"""The app door: thin views that turn Saleor's requests into one service call each.
+
+Status codes matter to Saleor: it retries after 5xx (for about five minutes) and never after a
+4xx. So 4xx is only for requests that must never come back (a forged signature, an unknown
+Saleor), and anything transient (database down, JWKS unreachable) is a 503.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from ..conf import crm_settings
+from ..inbox.dispatch import request_drain
+from ..inbox.services import accept
+from ..tenants.errors import NotAllowed
+from ..tenants.services import register_tenant, tenant_for_api_url
+from .signature import JWKSUnavailable, SignatureError, verify_signature
+
+logger = logging.getLogger(__name__)
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"success": False, "error": {"code": code, "message": message}}, status=status
+    )
+
+
+def _base_url(request: HttpRequest) -> str:
+    return crm_settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+@require_GET
+def manifest(request: HttpRequest) -> JsonResponse:
+    from .manifest import build_manifest
+
+    return JsonResponse(build_manifest(_base_url(request)))
+
+
+@csrf_exempt
+@require_POST
+def register(request: HttpRequest) -> JsonResponse:
+    """Saleor posts the app token here when a merchant installs the app."""
+    api_url = request.headers.get("Saleor-Api-Url", "")
+    if not api_url:
+        return _error(400, "MISSING_SALEOR_API_URL", "Saleor-Api-Url header is required")
+    try:
+        payload = json.loads(request.body or b"{}")
+        token = payload.get("auth_token") if isinstance(payload, dict) else None
+    except ValueError:
+        token = None
+    if not isinstance(token, str) or not token:
+        return _error(400, "MISSING_AUTH_TOKEN", "body must be JSON with auth_token")
+    try:
+        register_tenant(
+            api_url=api_url, app_token=token, domain=request.headers.get("Saleor-Domain", "")
+        )
+    except NotAllowed as exc:
+        return _error(403, "SALEOR_URL_NOT_ALLOWED", str(exc))
+    except DatabaseError:
+        logger.exception("could not store the app token")
+        return _error(503, "UNAVAILABLE", "try again")
+    return JsonResponse({"success": True})
+
+
+def _read_capped(request: HttpRequest) -> bytes | None:
+    """The raw body, or None when it is larger than we accept (read at most one byte past)."""
+    cap = crm_settings.MAX_WEBHOOK_BODY_BYTES
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > cap:
+        return None
+    body = request.read(cap + 1)
+    return None if len(body) > cap else body
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest) -> HttpResponse:
+    """Verify, store, answer. Applying the delivery happens in a task, never here."""
+    body = _read_capped(request)
+    if body is None:
+        return _error(413, "BODY_TOO_LARGE", "webhook body exceeds the configured limit")
+    event = request.headers.get("Saleor-Event", "").strip().lower()
+    api_url = request.headers.get("Saleor-Api-Url", "")
+    if not event or not api_url:
+        return _error(400, "MISSING_HEADERS", "Saleor-Event and Saleor-Api-Url are required")
+    try:
+        tenant = tenant_for_api_url(api_url)
+        if tenant is None:
+            return _error(401, "UNKNOWN_SALEOR", "this Saleor has not installed the app")
+        verify_signature(tenant, request.headers.get("Saleor-Signature", ""), body)
+        with transaction.atomic():
+            accepted = accept(tenant, event=event, body=body, headers=dict(request.headers))
+            request_drain(tenant.pk)
+    except SignatureError as exc:
+        return _error(401, "INVALID_SIGNATURE", str(exc))
+    except (JWKSUnavailable, DatabaseError) as exc:
+        logger.warning("webhook not stored, asking Saleor to retry: %s", type(exc).__name__)
+        return _error(503, "UNAVAILABLE", "temporarily unavailable, retry")
+    return JsonResponse({"success": True, "duplicate": accepted.duplicate})

@@ -1,0 +1,95 @@
+"""Duplicates and any arrival order, from concurrent senders, give the profiles of a clean run."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.db import connection
+
+from saleor_crm_plugin.inbox.services import drain
+from saleor_crm_plugin.models import Delivery, OrderRecord, Profile, TimelineEntry
+from tests import recordings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIGURES = (
+    "user_id",
+    "email",
+    "first_name",
+    "last_name",
+    "language",
+    "country",
+    "time_zone",
+    "orders_count",
+    "cancelled_orders_count",
+    "first_order_at",
+    "last_order_at",
+    "spent_gross_minor",
+    "spent_net_minor",
+    "refunded_minor",
+    "average_order_minor",
+    "refund_rate",
+    "totals_by_currency",
+    "channels",
+    "payment_methods",
+    "categories",
+    "products",
+)
+
+
+def snapshot() -> dict:
+    profiles = {p["email"]: p for p in Profile.objects.values(*FIGURES)}
+    timeline = sorted(
+        TimelineEntry.objects.values_list("profile__email", "kind", "occurred_at", "dedupe_key")
+    )
+    orders = sorted(
+        OrderRecord.objects.values_list(
+            "order_id",
+            "profile__email",
+            "email",
+            "status",
+            "total_gross_base_minor",
+            "refunded_minor",
+        ),
+        key=repr,
+    )
+    deliveries = sorted(Delivery.objects.values_list("body_hash", "state", "error_code"))
+    return {"profiles": profiles, "timeline": timeline, "orders": orders, "deliveries": deliveries}
+
+
+def send(url: str, item: recordings.Recorded) -> int:
+    response = requests.post(
+        url, data=item.body, headers=recordings.request_headers(item), timeout=30
+    )
+    return response.status_code
+
+
+def wipe() -> None:
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE crm_timeline, crm_order, crm_checkout, crm_profile, crm_deleted_customer, "
+            "crm_inbox_delivery"
+        )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_shuffled_duplicated_concurrent_stream_equals_clean_run(live_server, tenant, rates, seed):
+    url = f"{live_server.url}/api/webhooks"
+    clean = [send(url, d) for d in recordings.deliveries()]
+    assert set(clean) == {200}
+    expected = snapshot()
+    assert len(expected["profiles"]) == 8
+
+    wipe()
+    rng = random.Random(seed)
+    stream = [d for d in recordings.deliveries() for _ in range(rng.randint(1, 3))]
+    rng.shuffle(stream)
+    with ThreadPoolExecutor(max_workers=8) as senders:
+        statuses = list(senders.map(lambda d: send(url, d), stream))
+    assert set(statuses) == {200}
+    drain()  # anything a racing request left pending
+
+    assert snapshot() == expected

@@ -1,0 +1,208 @@
+"""The webhook door refuses what is not Saleor's and keeps what is, with the right status."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import jwt
+import psycopg
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from saleor_crm_plugin.models import Delivery, Tenant
+from tests import recordings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORDER = 10  # 010-order_created
+
+
+def post(live_server, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(f"{live_server.url}/api/webhooks", data=body, headers=headers, timeout=10)
+
+
+def recorded(seq: int = ORDER) -> tuple[bytes, dict[str, str]]:
+    item = recordings.delivery(seq)
+    return item.body, recordings.request_headers(item)
+
+
+def with_signature(headers: dict[str, str], signature: str) -> dict[str, str]:
+    return {**headers, "Saleor-Signature": signature, "X-Saleor-Signature": signature}
+
+
+def test_genuine_delivery_is_stored_once(live_server, tenant, rates):
+    body, headers = recorded()
+    first = post(live_server, body, headers)
+    second = post(live_server, body, headers)
+    assert (first.status_code, first.json()["duplicate"]) == (200, False)
+    assert (second.status_code, second.json()["duplicate"]) == (200, True)
+    assert Delivery.objects.count() == 1
+
+
+def test_tampered_body_is_refused_and_nothing_stored(live_server, tenant):
+    body, headers = recorded()
+    tampered = body.replace(b'"amount": 103.81', b'"amount": 1.81', 1)
+    assert tampered != body
+    response = post(live_server, tampered, headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "INVALID_SIGNATURE"
+    assert Delivery.objects.count() == 0
+
+
+def test_unknown_kid_refetches_jwks_at_most_once_a_minute(live_server, tenant, jwks_server):
+    body, headers = recorded()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.api_jws.encode(
+        body,
+        key,
+        algorithm="RS256",
+        headers={"kid": "forged-kid", "b64": False, "crit": ["b64"]},
+        is_payload_detached=True,
+    )
+    responses = [post(live_server, body, with_signature(headers, forged)) for _ in range(5)]
+    assert [r.status_code for r in responses] == [401] * 5
+    # One fetch for the first unknown kid; the others fall inside the one-minute window.
+    assert jwks_server.hits == 1
+    assert Delivery.objects.count() == 0
+    # The genuine signature still verifies from the cached JWKS, without another fetch.
+    assert post(live_server, body, headers).status_code == 200
+    assert jwks_server.hits == 1
+
+
+def test_hs256_signed_with_the_public_key_is_refused(live_server, tenant):
+    body, headers = recorded()
+    public = json.dumps(recordings.jwks()["keys"][0]).encode()
+    header = {
+        "alg": "HS256",
+        "b64": False,
+        "crit": ["b64"],
+        "kid": recordings.jwks()["keys"][0]["kid"],
+    }
+    protected = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    import hashlib
+    import hmac
+
+    mac = hmac.new(public, protected.encode() + b"." + body, hashlib.sha256).digest()
+    forged = f"{protected}..{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+    response = post(live_server, body, with_signature(headers, forged))
+    assert response.status_code == 401
+    assert "algorithm" in response.json()["error"]["message"]
+    assert Delivery.objects.count() == 0
+
+
+def test_missing_or_garbage_signature_is_refused(live_server, tenant):
+    body, headers = recorded()
+    no_sig = {k: v for k, v in headers.items() if "Signature" not in k}
+    assert post(live_server, body, no_sig).status_code == 401
+    assert post(live_server, body, with_signature(headers, "not-a-jws")).status_code == 401
+    assert Delivery.objects.count() == 0
+
+
+def test_malformed_body_with_forged_signature_is_refused(live_server, tenant):
+    _, headers = recorded()
+    response = post(live_server, b'{"order": {"id": ', headers)
+    assert response.status_code == 401
+    assert Delivery.objects.count() == 0
+
+
+def test_oversized_body_is_refused_before_reading_it(live_server, tenant, settings):
+    settings.CRM_MAX_WEBHOOK_BODY_BYTES = 1024
+    body, headers = recorded()
+    assert len(body) > 1024
+    response = post(live_server, body, headers)
+    assert response.status_code == 413
+    assert Delivery.objects.count() == 0
+
+
+def test_unknown_saleor_is_refused(live_server, tenant):
+    body, headers = recorded()
+    other = {**headers, "Saleor-Api-Url": "https://other.example.com/graphql/"}
+    response = post(live_server, body, other)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNKNOWN_SALEOR"
+    assert Delivery.objects.count() == 0
+
+
+def test_missing_event_header_is_a_bad_request(live_server, tenant):
+    body, headers = recorded()
+    stripped = {k: v for k, v in headers.items() if not k.lower().endswith("saleor-event")}
+    assert post(live_server, body, stripped).status_code == 400
+
+
+def test_database_busy_answers_503_then_the_retry_is_stored(live_server, tenant, rates, settings):
+    """Saleor never retries after a 4xx, so a database that cannot take the row now is a 503."""
+    settings.CRM_WEBHOOK_DB_TIMEOUT_MS = 300
+    body, headers = recorded()
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    locker = psycopg.connect(**params, autocommit=False)
+    try:
+        locker.execute("LOCK TABLE crm_inbox_delivery IN ACCESS EXCLUSIVE MODE")
+        response = post(live_server, body, headers)
+        assert response.status_code == 503
+    finally:
+        locker.rollback()
+        locker.close()
+    assert Delivery.objects.count() == 0
+    retried = post(live_server, body, headers)
+    assert retried.status_code == 200
+    assert Delivery.objects.get().state == "processed"
+
+
+def test_signed_but_unusable_delivery_is_kept_with_the_reason(live_server, tenant, rates):
+    """A genuine delivery in a currency we have no rate for is stored, marked, reprocessable."""
+    from saleor_crm_plugin.inbox.services import drain, reprocess
+    from saleor_crm_plugin.money.models import FxRate
+
+    FxRate.objects.filter(currency="JPY").delete()
+    body, headers = recorded(50)  # yuki's JPY order
+    assert post(live_server, body, headers).status_code == 200
+    kept = Delivery.objects.get()
+    assert (kept.state, kept.error_code) == ("failed", "missing_fx_rate")
+    assert "JPY" in kept.error_message
+    from pathlib import Path
+
+    from saleor_crm_plugin.money.services import load_rates
+
+    load_rates(Path(__file__).parents[1] / "data" / "rates.csv")
+    assert reprocess(Tenant.objects.get()) == 1
+    drain()
+    kept.refresh_from_db()
+    assert kept.state == "processed"
+
+
+def test_register_stores_an_encrypted_token(live_server, db, settings):
+    settings.CRM_BASE_CURRENCY = "PLN"
+    response = requests.post(
+        f"{live_server.url}/api/register",
+        json={"auth_token": "secret-app-token"},
+        headers={
+            "Saleor-Api-Url": "https://shop.example.com/graphql/",
+            "Saleor-Domain": "shop.example.com",
+        },
+        timeout=10,
+    )
+    assert response.json() == {"success": True}
+    tenant = Tenant.objects.get()
+    assert tenant.base_currency == "PLN"
+    assert "secret-app-token" not in tenant.app_token_encrypted
+    from saleor_crm_plugin.tenants.services import app_token
+
+    assert app_token(tenant) == "secret-app-token"
+
+
+def test_register_refuses_a_saleor_outside_the_allow_list(live_server, db, settings):
+    settings.CRM_ALLOWED_SALEOR_API_URLS = ["https://shop.example.com/graphql/"]
+    response = requests.post(
+        f"{live_server.url}/api/register",
+        json={"auth_token": "t"},
+        headers={"Saleor-Api-Url": "https://evil.example.com/graphql/"},
+        timeout=10,
+    )
+    assert response.status_code == 403
+    assert Tenant.objects.count() == 0
