@@ -206,3 +206,16 @@ def test_register_refuses_a_saleor_outside_the_allow_list(live_server, db, setti
     )
     assert response.status_code == 403
     assert Tenant.objects.count() == 0
+
+
+def test_manifest_is_served_with_urls_saleor_can_reach(live_server, db):
+    manifest = requests.get(f"{live_server.url}/api/manifest", timeout=10).json()
+    assert manifest["tokenTargetUrl"] == f"{live_server.url}/api/register"
+    assert {w["targetUrl"] for w in manifest["webhooks"]} == {f"{live_server.url}/api/webhooks"}
+    assert "MANAGE_ORDERS" in manifest["permissions"]
+
+
+def test_manifest_uses_the_public_url_when_set(live_server, db, settings):
+    settings.CRM_PUBLIC_URL = "https://crm.example.com/"
+    manifest = requests.get(f"{live_server.url}/api/manifest", timeout=10).json()
+    assert manifest["tokenTargetUrl"] == "https://crm.example.com/api/register"

@@ -1,0 +1,132 @@
+"""With a broker, deliveries are applied by a real Celery worker; without one, by the sweep."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import kombu.pools
+import pytest
+import redis
+import requests
+from django.db import connection
+
+from saleor_crm_plugin.inbox.tasks import sweep_inbox
+from saleor_crm_plugin.models import Delivery, Profile
+from saleor_crm_plugin.project.celery import app as celery_app
+from tests import recordings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BROKER = "redis://127.0.0.1:6379/14"
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """Point this process's Celery app at a broker (tests otherwise run tasks eagerly)."""
+    # The app reads Django settings under the CELERY_ namespace, so override those keys.
+    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.update(CELERY_BROKER_URL=url, CELERY_TASK_ALWAYS_EAGER=False)
+    reset_connections()
+    try:
+        yield
+    finally:
+        celery_app.conf.update(CELERY_BROKER_URL=saved[0], CELERY_TASK_ALWAYS_EAGER=saved[1])
+        reset_connections()
+
+
+def reset_connections() -> None:
+    """Forget pooled broker connections so the next publish uses the new broker URL."""
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker() -> Iterator[str]:
+    client = redis.Redis.from_url(BROKER)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail("Redis must run on 127.0.0.1:6379 (scripts/services starts it)")
+    client.flushdb()
+    with broker_at(BROKER):
+        yield BROKER
+    client.flushdb()
+
+
+@pytest.fixture
+def worker(broker: str) -> Iterator[subprocess.Popen[bytes]]:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": broker}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "saleor_crm_plugin.cli",
+            "worker",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "info",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_until_applied(count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = Delivery.objects.filter(state="pending").count()
+        if Delivery.objects.count() == count and pending == 0:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{pending} deliveries still pending after {timeout}s")
+
+
+def post(live_server, item: recordings.Recorded, timeout: float = 10) -> requests.Response:
+    return requests.post(
+        f"{live_server.url}/api/webhooks",
+        data=item.body,
+        headers=recordings.request_headers(item),
+        timeout=timeout,
+    )
+
+
+def test_a_real_worker_applies_what_the_door_accepted(live_server, tenant, rates, worker):
+    responses = [post(live_server, d) for d in recordings.deliveries()]
+    assert {r.status_code for r in responses} == {200}
+    wait_until_applied(133)
+    anna = Profile.objects.get(email="anna.mueller@example.de")
+    assert (anna.orders_count, anna.spent_gross_minor, anna.refunded_minor) == (2, 19660, 551)
+    assert Profile.objects.count() == 8
+    assert worker.poll() is None, "the worker died"
+    # The work was done by the worker process, not eagerly inside the web request.
+    worker.terminate()
+    log = worker.communicate(timeout=30)[0].decode()
+    assert "Task saleor_crm.inbox.drain" in log and "succeeded" in log
+
+
+def test_broker_down_still_accepts_and_the_sweep_applies_later(live_server, tenant, rates):
+    with broker_at("redis://127.0.0.1:1/0"):  # nothing listens there
+        # Saleor gives up reading after 18 s; a door that waited on the broker would time out.
+        response = post(live_server, recordings.delivery(10), timeout=5)
+    assert response.status_code == 200
+    assert Delivery.objects.get().state == "pending"
+    assert sweep_inbox() == 1
+    assert Delivery.objects.get().state == "processed"
+    assert Profile.objects.get(email="anna.mueller@example.de").orders_count == 1
