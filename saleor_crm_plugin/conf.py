@@ -28,6 +28,11 @@ class CRMSettings:
         return list(self._get("ALLOWED_SALEOR_API_URLS", []))
 
     @property
+    def VERIFY_APP_TOKEN(self) -> bool:
+        """Check a registering token against Saleor's API before storing it."""
+        return bool(self._get("VERIFY_APP_TOKEN", True))
+
+    @property
     def MAX_WEBHOOK_BODY_BYTES(self) -> int:
         """Largest webhook body we read; Saleor's order payloads are tens of kilobytes."""
         return int(self._get("MAX_WEBHOOK_BODY_BYTES", 2 * 1024 * 1024))

@@ -26,6 +26,18 @@ def default_jwks_url(api_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/.well-known/jwks.json"
 
 
+def check_allowed(api_url: str) -> str:
+    """The normalized URL if this Saleor may install the app; raises ``NotAllowed``."""
+    api_url = normalize_api_url(api_url)
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise NotAllowed(f"{api_url!r} is not a Saleor API URL")
+    allowed = [normalize_api_url(u) for u in crm_settings.ALLOWED_SALEOR_API_URLS]
+    if allowed and api_url not in allowed:
+        raise NotAllowed(f"{api_url} is not in CRM_ALLOWED_SALEOR_API_URLS")
+    return api_url
+
+
 def register_tenant(
     *,
     api_url: str,
@@ -40,13 +52,7 @@ def register_tenant(
     is fixed when the tenant is created: every stored base amount depends on it. A JWKS can be
     given up front (the demo and the plugin know it); otherwise it is fetched on first use.
     """
-    api_url = normalize_api_url(api_url)
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise NotAllowed(f"{api_url!r} is not a Saleor API URL")
-    allowed = [normalize_api_url(u) for u in crm_settings.ALLOWED_SALEOR_API_URLS]
-    if allowed and api_url not in allowed:
-        raise NotAllowed(f"{api_url} is not in CRM_ALLOWED_SALEOR_API_URLS")
+    api_url = check_allowed(api_url)
     currency = validate_currency((base_currency or crm_settings.BASE_CURRENCY).upper())
     with transaction.atomic():
         tenant, _created = Tenant.objects.select_for_update().get_or_create(

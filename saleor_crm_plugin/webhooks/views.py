@@ -19,7 +19,8 @@ from ..conf import crm_settings
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
 from ..tenants.errors import NotAllowed
-from ..tenants.services import register_tenant, tenant_for_api_url
+from ..tenants.saleor_api import SaleorUnavailable, TokenRejected, verify_app_token
+from ..tenants.services import check_allowed, register_tenant, tenant_for_api_url
 from .signature import JWKSUnavailable, SignatureError, verify_signature
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,11 @@ def manifest(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def register(request: HttpRequest) -> JsonResponse:
-    """Saleor posts the app token here when a merchant installs the app."""
+    """Saleor posts the app token here when a merchant installs the app.
+
+    The token is checked against that Saleor's API before it is stored, so nobody can replace
+    a store's token with a made-up one.
+    """
     api_url = request.headers.get("Saleor-Api-Url", "")
     if not api_url:
         return _error(400, "MISSING_SALEOR_API_URL", "Saleor-Api-Url header is required")
@@ -57,11 +62,18 @@ def register(request: HttpRequest) -> JsonResponse:
     if not isinstance(token, str) or not token:
         return _error(400, "MISSING_AUTH_TOKEN", "body must be JSON with auth_token")
     try:
+        check_allowed(api_url)
+        if crm_settings.VERIFY_APP_TOKEN:
+            verify_app_token(api_url, token)
         register_tenant(
             api_url=api_url, app_token=token, domain=request.headers.get("Saleor-Domain", "")
         )
     except NotAllowed as exc:
         return _error(403, "SALEOR_URL_NOT_ALLOWED", str(exc))
+    except TokenRejected as exc:
+        return _error(401, "TOKEN_REJECTED", str(exc))
+    except SaleorUnavailable as exc:
+        return _error(503, "SALEOR_UNAVAILABLE", str(exc))
     except DatabaseError:
         logger.exception("could not store the app token")
         return _error(503, "UNAVAILABLE", "try again")

@@ -176,38 +176,6 @@ def test_signed_but_unusable_delivery_is_kept_with_the_reason(live_server, tenan
     assert kept.state == "processed"
 
 
-def test_register_stores_an_encrypted_token(live_server, db, settings):
-    settings.CRM_BASE_CURRENCY = "PLN"
-    response = requests.post(
-        f"{live_server.url}/api/register",
-        json={"auth_token": "secret-app-token"},
-        headers={
-            "Saleor-Api-Url": "https://shop.example.com/graphql/",
-            "Saleor-Domain": "shop.example.com",
-        },
-        timeout=10,
-    )
-    assert response.json() == {"success": True}
-    tenant = Tenant.objects.get()
-    assert tenant.base_currency == "PLN"
-    assert "secret-app-token" not in tenant.app_token_encrypted
-    from saleor_crm_plugin.tenants.services import app_token
-
-    assert app_token(tenant) == "secret-app-token"
-
-
-def test_register_refuses_a_saleor_outside_the_allow_list(live_server, db, settings):
-    settings.CRM_ALLOWED_SALEOR_API_URLS = ["https://shop.example.com/graphql/"]
-    response = requests.post(
-        f"{live_server.url}/api/register",
-        json={"auth_token": "t"},
-        headers={"Saleor-Api-Url": "https://evil.example.com/graphql/"},
-        timeout=10,
-    )
-    assert response.status_code == 403
-    assert Tenant.objects.count() == 0
-
-
 def test_manifest_is_served_with_urls_saleor_can_reach(live_server, db):
     manifest = requests.get(f"{live_server.url}/api/manifest", timeout=10).json()
     assert manifest["tokenTargetUrl"] == f"{live_server.url}/api/register"
