@@ -1,0 +1,75 @@
+"""Turning a request's ``Authorization`` header into a ``Principal``.
+
+Staff and customers sign in to Saleor, not to us: their access tokens are JWTs Saleor signs with
+the keys in its JWKS, which we already cache per tenant for webhooks. The token's issuer names
+the Saleor (the tenant); its ``permissions`` claim carries Saleor's permission names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+
+from ..tenants.jwks import JWKSUnavailable, signing_key
+from ..tenants.models import Tenant
+from ..tenants.services import tenant_for_api_url
+from .core.errors import CRMGraphQLError
+from .core.principal import ANONYMOUS, Principal, PrincipalKind
+
+
+class InvalidToken(CRMGraphQLError):
+    code = "JSONWebTokenError"
+
+
+def _tenant_for_issuer(issuer: str) -> Tenant | None:
+    tenant = tenant_for_api_url(issuer) if issuer else None
+    if tenant is None and issuer:
+        # Saleor's issuer is its API URL; some set-ups put the bare domain there.
+        tenant = Tenant.objects.filter(saleor_api_url__startswith=issuer.rstrip("/") + "/").first()
+    return tenant
+
+
+def principal_from_jwt(token: str) -> Principal:
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("Invalid token.") from exc
+    if header.get("alg") != "RS256":
+        raise InvalidToken("Invalid token.")
+    tenant = _tenant_for_issuer(str(unverified.get("iss") or ""))
+    if tenant is None:
+        raise InvalidToken("The token was not issued by a Saleor that installed the CRM.")
+    try:
+        key = signing_key(tenant, str(header.get("kid") or ""))
+    except JWKSUnavailable as exc:
+        raise InvalidToken("Saleor's signing keys are unavailable; try again.") from exc
+    if key is None:
+        raise InvalidToken("Invalid token.")
+    try:
+        claims = jwt.decode(token, key, algorithms=["RS256"], options={"require": ["exp"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("Signature has expired.", code="ExpiredSignatureError") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("Invalid token.") from exc
+    if claims.get("type") != "access" or not claims.get("user_id"):
+        raise InvalidToken("Only access tokens are accepted.")
+    staff = bool(claims.get("is_staff"))
+    return Principal(
+        kind=PrincipalKind.STAFF if staff else PrincipalKind.CUSTOMER,
+        tenant=tenant,
+        user_id=str(claims["user_id"]),
+        email=str(claims.get("email") or ""),
+        permissions=frozenset(claims.get("permissions") or []) if staff else frozenset(),
+    )
+
+
+def principal_from_header(value: str) -> Principal:
+    """Anonymous without a header; raises ``InvalidToken`` for a token we cannot accept."""
+    if not value:
+        return ANONYMOUS
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() not in ("bearer", "jwt") or not token.strip():
+        raise InvalidToken("Use 'Authorization: Bearer <token>'.")
+    return principal_from_jwt(token.strip())

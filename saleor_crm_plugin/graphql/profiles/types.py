@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+
+from ...money.currencies import from_minor
+from ...profiles.models import Profile, TimelineEntry
+from ..core.context import crm_context
+from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
+
+
+class CRMMoney(graphene.ObjectType):
+    amount = graphene.Float(required=True, description="Amount in the currency's units.")
+    currency = graphene.String(required=True, description="ISO 4217 code.")
+
+
+def money(amount_minor: int, currency: str) -> CRMMoney:
+    return CRMMoney(amount=float(from_minor(amount_minor, currency)), currency=currency)
+
+
+class CRMCurrencyTotal(graphene.ObjectType):
+    currency = graphene.String(required=True)
+    orders = graphene.Int(required=True)
+    total = graphene.Field(CRMMoney, required=True, description="Gross order totals.")
+    refunded = graphene.Field(CRMMoney, required=True)
+
+
+class CRMTimelineEvent(graphene.ObjectType):
+    kind = graphene.String(required=True, description="e.g. crm.order.placed")
+    occurred_at = graphene.DateTime(required=True)
+    subject_id = graphene.String(description="Saleor id of the order, checkout or customer.")
+    data = graphene.JSONString(description="Small facts about the event (number, amount ...).")
+
+    @staticmethod
+    def from_entry(entry: TimelineEntry) -> CRMTimelineEvent:
+        return CRMTimelineEvent(
+            kind=entry.kind,
+            occurred_at=entry.occurred_at,
+            subject_id=entry.subject_id,
+            data=entry.data,
+        )
+
+
+class _ProfileFields:
+    """Fields a customer may see about themselves; staff see these and more."""
+
+    language = graphene.String(description="BCP 47 tag, e.g. de or pt-br.")
+    country = graphene.String(description="ISO 3166 country code.")
+    time_zone = graphene.String(description="IANA time zone, e.g. Europe/Berlin.")
+    orders_count = graphene.Int(required=True)
+    first_order_at = graphene.DateTime()
+    last_order_at = graphene.DateTime()
+
+
+def _base(profile: Profile) -> str:
+    return profile.tenant.base_currency
+
+
+class CRMCustomer(graphene.ObjectType, _ProfileFields):
+    id = graphene.ID(required=True, description="The CRM's id of this profile.")
+    user_id = graphene.ID(description="Saleor's User id; null for a guest.")
+    email = graphene.String(required=True)
+    first_name = graphene.String()
+    last_name = graphene.String()
+    is_guest = graphene.Boolean(required=True)
+    cancelled_orders_count = graphene.Int(required=True)
+    total_spent = graphene.Field(CRMMoney, required=True, description="Gross, base currency.")
+    total_spent_net = graphene.Field(CRMMoney, required=True, description="Net of tax.")
+    refunded = graphene.Field(CRMMoney, required=True)
+    average_order = graphene.Field(CRMMoney, required=True)
+    refund_rate = graphene.Float(required=True, description="Refunded share of spend, 0-1.")
+    totals_by_currency = graphene.List(graphene.NonNull(CRMCurrencyTotal), required=True)
+    channels = graphene.List(graphene.NonNull(graphene.String), required=True)
+    payment_methods = graphene.List(graphene.NonNull(graphene.String), required=True)
+    categories = graphene.List(graphene.NonNull(graphene.String), required=True)
+    products = graphene.List(graphene.NonNull(graphene.String), required=True)
+    timeline = graphene.List(
+        graphene.NonNull(CRMTimelineEvent),
+        required=True,
+        description=f"Newest first, at most {TIMELINE_LIMIT}.",
+    )
+
+    @staticmethod
+    def resolve_id(root: Profile, info: Any) -> str:
+        return graphene.Node.to_global_id("CRMCustomer", root.pk)
+
+    @staticmethod
+    def resolve_is_guest(root: Profile, info: Any) -> bool:
+        return root.user_id is None
+
+    @staticmethod
+    def resolve_total_spent(root: Profile, info: Any) -> CRMMoney:
+        return money(root.spent_gross_minor, _base(root))
+
+    @staticmethod
+    def resolve_total_spent_net(root: Profile, info: Any) -> CRMMoney:
+        return money(root.spent_net_minor, _base(root))
+
+    @staticmethod
+    def resolve_refunded(root: Profile, info: Any) -> CRMMoney:
+        return money(root.refunded_minor, _base(root))
+
+    @staticmethod
+    def resolve_average_order(root: Profile, info: Any) -> CRMMoney:
+        return money(root.average_order_minor, _base(root))
+
+    @staticmethod
+    def resolve_refund_rate(root: Profile, info: Any) -> float:
+        return float(root.refund_rate)
+
+    @staticmethod
+    def resolve_totals_by_currency(root: Profile, info: Any) -> list[CRMCurrencyTotal]:
+        return [
+            CRMCurrencyTotal(
+                currency=currency,
+                orders=totals["orders"],
+                total=money(totals["gross_minor"], currency),
+                refunded=money(totals["refunded_minor"], currency),
+            )
+            for currency, totals in sorted(root.totals_by_currency.items())
+        ]
+
+    @staticmethod
+    def resolve_timeline(root: Profile, info: Any) -> Any:
+        loader = crm_context(info).loader(TimelineByProfileIdLoader)
+        return loader.load(root.pk).then(
+            lambda entries: [CRMTimelineEvent.from_entry(e) for e in entries]
+        )
+
+
+class CRMMe(graphene.ObjectType, _ProfileFields):
+    """What a signed-in customer may read about themselves."""
+
+    total_spent = graphene.Field(
+        CRMMoney, required=True, description="In the store's base currency."
+    )
+
+    @staticmethod
+    def resolve_total_spent(root: Profile, info: Any) -> CRMMoney:
+        return money(root.spent_gross_minor, _base(root))
+
+
+class CRMCustomerEdge(graphene.ObjectType):
+    node = graphene.Field(CRMCustomer, required=True)
+    cursor = graphene.String(required=True)
+
+
+class CRMPageInfo(graphene.ObjectType):
+    has_next_page = graphene.Boolean(required=True)
+    end_cursor = graphene.String()
+
+
+class CRMCustomerCountableConnection(graphene.ObjectType):
+    edges = graphene.List(graphene.NonNull(CRMCustomerEdge), required=True)
+    page_info = graphene.Field(CRMPageInfo, required=True)
+    total_count = graphene.Int(required=True)

@@ -1,0 +1,73 @@
+"""The signing keys of a Saleor instance, cached per tenant.
+
+Saleor signs webhooks and its JWTs with keys published at ``/.well-known/jwks.json``. We refetch
+that JWKS only when a signature names a ``kid`` we do not know, at most once per
+``CRM_JWKS_REFETCH_SECONDS`` (a single conditional UPDATE decides who fetches), so a flood of
+forged ``kid``s cannot make us hammer Saleor.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import requests
+from django.db.models import Q
+from django.utils import timezone
+
+from ..conf import crm_settings
+from .models import Tenant
+from .services import default_jwks_url
+
+logger = logging.getLogger(__name__)
+
+
+class JWKSUnavailable(Exception):
+    """The keys could not be fetched now: the caller should ask to be retried."""
+
+
+def _key_for(jwks: dict[str, Any], kid: str) -> Any | None:
+    for entry in jwks.get("keys", []):
+        if entry.get("kid") == kid:
+            try:
+                return jwt.PyJWK(entry, algorithm="RS256").key
+            except jwt.PyJWKError:
+                return None
+    return None
+
+
+def _refetch(tenant: Tenant) -> bool:
+    """Fetch the JWKS unless a fetch happened recently; return whether a new JWKS was stored."""
+    now = timezone.now()
+    window = now - timedelta(seconds=crm_settings.JWKS_REFETCH_SECONDS)
+    claimed = (
+        Tenant.objects.filter(pk=tenant.pk)
+        .filter(Q(jwks_fetched_at__isnull=True) | Q(jwks_fetched_at__lt=window))
+        .update(jwks_fetched_at=now)
+    )
+    if not claimed:
+        return False
+    url = tenant.jwks_url or default_jwks_url(tenant.saleor_api_url)
+    try:
+        response = requests.get(url, timeout=crm_settings.HTTP_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        jwks = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        logger.warning("JWKS fetch failed for tenant %s: %s", tenant.pk, type(exc).__name__)
+        raise JWKSUnavailable(str(exc)) from exc
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise JWKSUnavailable("JWKS response has no keys")
+    tenant.jwks = jwks
+    tenant.jwks_fetched_at = now
+    Tenant.objects.filter(pk=tenant.pk).update(jwks=jwks)
+    return True
+
+
+def signing_key(tenant: Tenant, kid: str) -> Any | None:
+    """The public key for ``kid``, refetching the JWKS (rate-limited) when it is unknown."""
+    key = _key_for(tenant.jwks or {}, kid)
+    if key is None and _refetch(tenant):
+        key = _key_for(tenant.jwks, kid)
+    return key
