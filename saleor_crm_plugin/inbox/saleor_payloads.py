@@ -272,6 +272,17 @@ def _issued(payload: dict[str, Any]) -> datetime:
     return _moment(payload.get("issuedAt"), "issuedAt")
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL text and jsonb cannot hold NUL characters; they carry no meaning in names."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def is_known_event(event: str) -> bool:
     return event in _BUILDERS or event in IGNORED_EVENTS
 
@@ -294,6 +305,7 @@ def parse_delivery(event: str, body: bytes) -> list[Event]:
         raise PayloadError(f"body is not JSON: {exc}", code="malformed_json") from exc
     if not isinstance(payload, dict):
         raise PayloadError("body is not a JSON object", code="malformed_json")
+    payload = _without_nul(payload)
     try:
         return [builder(event, payload)]
     except MoneyError as exc:

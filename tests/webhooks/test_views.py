@@ -11,7 +11,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from saleor_crm_plugin.models import Delivery, Tenant
+from saleor_crm_plugin.models import Delivery
 from tests import recordings
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,28 +152,6 @@ def test_database_busy_answers_503_then_the_retry_is_stored(live_server, tenant,
     retried = post(live_server, body, headers)
     assert retried.status_code == 200
     assert Delivery.objects.get().state == "processed"
-
-
-def test_signed_but_unusable_delivery_is_kept_with_the_reason(live_server, tenant, rates):
-    """A genuine delivery in a currency we have no rate for is stored, marked, reprocessable."""
-    from saleor_crm_plugin.inbox.services import drain, reprocess
-    from saleor_crm_plugin.money.models import FxRate
-
-    FxRate.objects.filter(currency="JPY").delete()
-    body, headers = recorded(50)  # yuki's JPY order
-    assert post(live_server, body, headers).status_code == 200
-    kept = Delivery.objects.get()
-    assert (kept.state, kept.error_code) == ("failed", "missing_fx_rate")
-    assert "JPY" in kept.error_message
-    from pathlib import Path
-
-    from saleor_crm_plugin.money.services import load_rates
-
-    load_rates(Path(__file__).parents[1] / "data" / "rates.csv")
-    assert reprocess(Tenant.objects.get()) == 1
-    drain()
-    kept.refresh_from_db()
-    assert kept.state == "processed"
 
 
 def test_manifest_is_served_with_urls_saleor_can_reach(live_server, db):
