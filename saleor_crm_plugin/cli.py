@@ -84,6 +84,14 @@ def cmd_drain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    _setup()
+    from .graphql.schema import schema
+
+    print(str(schema).rstrip())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     _setup()
     from .demo.run import run_demo
@@ -120,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("drain", help="apply pending inbox deliveries now")
     p.add_argument("--reprocess-failed", action="store_true", help="retry failed deliveries too")
     p.set_defaults(func=cmd_drain)
+
+    p = sub.add_parser("export-schema", help="print the CRM GraphQL schema (SDL)")
+    p.set_defaults(func=cmd_export_schema)
 
     p = sub.add_parser("demo", help="replay a generated cross-border store, then serve it")
     p.add_argument("--host", default="127.0.0.1")
