@@ -1,49 +1,26 @@
 from __future__ import annotations
 
-import json
-import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm")
-
 from tests import recordings
+from tests.loopback import LoopbackServer
 
 DATA = Path(__file__).parent / "data"
 
 
-class JWKSServer:
+class JWKSServer(LoopbackServer):
     """Saleor's ``/.well-known/jwks.json`` on loopback, counting how often it is fetched."""
 
     def __init__(self, jwks: dict) -> None:
-        self.jwks = jwks
-        self.hits = 0
-        outer = self
+        super().__init__(lambda request: (200, jwks))
+        self.url = f"{self.base_url}/.well-known/jwks.json"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                body = json.dumps(outer.jwks).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/.well-known/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def hits(self) -> int:
+        return len(self.requests)
 
 
 @pytest.fixture

@@ -2,59 +2,40 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from saleor_crm_plugin.models import Tenant
 from saleor_crm_plugin.tenants.services import app_token
+from tests.loopback import LoopbackServer, Request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 GOOD_TOKEN = "secret-app-token"
 
 
-class SaleorAPI:
+class SaleorAPI(LoopbackServer):
     """Saleor's GraphQL endpoint on loopback: ``app { id }`` answers only for the real token,
     the way Saleor answers an unauthenticated ``app`` query (null and a permission error)."""
 
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.seen: list[str] = []
-        outer = self
+    def __init__(self) -> None:
+        super().__init__(self.app_query)
+        self.api_url = f"{self.base_url}/graphql/"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.seen.append(self.headers.get("Authorization", ""))
-                if self.headers.get("Authorization") == f"Bearer {GOOD_TOKEN}":
-                    payload: dict = {"data": {"app": {"id": "QXBwOjE="}}}
-                else:
-                    payload = {
-                        "data": {"app": None},
-                        "errors": [{"message": "You need one of: AUTHENTICATED_APP"}],
-                    }
-                body = json.dumps(payload).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @staticmethod
+    def app_query(request: Request) -> tuple[int, dict]:
+        if request.headers.get("Authorization") == f"Bearer {GOOD_TOKEN}":
+            return 200, {"data": {"app": {"id": "QXBwOjE="}}}
+        return 200, {
+            "data": {"app": None},
+            "errors": [{"message": "You need one of: AUTHENTICATED_APP"}],
+        }
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.api_url = f"http://127.0.0.1:{self.server.server_port}/graphql/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def seen(self) -> list[str]:
+        return [r.headers.get("Authorization", "") for r in self.requests]
 
 
 @pytest.fixture
