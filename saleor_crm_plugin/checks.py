@@ -10,6 +10,28 @@ from .conf import crm_settings
 from .money.currencies import is_known_currency
 
 
+def _is_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@register()
+def check_channel_time_zones(app_configs: Any, **kwargs: Any) -> list[Error]:
+    return [
+        Error(
+            f"CRM_CHANNEL_TIME_ZONES[{slug!r}] = {zone!r} is not an IANA time zone.",
+            id="saleor_crm_plugin.E002",
+        )
+        for slug, zone in crm_settings.CHANNEL_TIME_ZONES.items()
+        if not _is_zone(zone)
+    ]
+
+
 @register()
 def check_base_currency(app_configs: Any, **kwargs: Any) -> list[Error]:
     if not is_known_currency(crm_settings.BASE_CURRENCY):

@@ -23,6 +23,14 @@ class CRMSettings:
         return str(self._get("BASE_CURRENCY", "USD")).upper()
 
     @property
+    def CHANNEL_TIME_ZONES(self) -> dict[str, str]:
+        """Channel slug -> IANA time zone, for customers whose country we do not know yet.
+
+        Saleor's payloads name the channel but not its time zone, so the merchant tells us.
+        """
+        return dict(self._get("CHANNEL_TIME_ZONES", {}))
+
+    @property
     def ALLOWED_SALEOR_API_URLS(self) -> list[str]:
         """Saleor API URLs allowed to install the app; empty means any Saleor may install it."""
         return list(self._get("ALLOWED_SALEOR_API_URLS", []))

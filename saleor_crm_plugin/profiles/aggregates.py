@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from ..conf import crm_settings
 from .events import NOT_PURCHASES
 from .timezones import country_zones
 
@@ -52,16 +53,19 @@ bought AS (
   FROM purchases, jsonb_array_elements(lines) AS l GROUP BY profile_id
 ),
 latest_order AS (
-  SELECT DISTINCT ON (o.profile_id) o.profile_id, o.language, o.country
+  SELECT DISTINCT ON (o.profile_id) o.profile_id, o.language, o.country, o.channel
   FROM crm_order o JOIN ids ON o.profile_id = ids.id
   ORDER BY o.profile_id, o.created_at DESC
 ),
 latest_checkout AS (
-  SELECT DISTINCT ON (c.profile_id) c.profile_id, c.language, c.country
+  SELECT DISTINCT ON (c.profile_id) c.profile_id, c.language, c.country, c.channel
   FROM crm_checkout c JOIN ids ON c.profile_id = ids.id
   ORDER BY c.profile_id, c.updated_at DESC
 ),
 zones AS (SELECT * FROM unnest(%(countries)s::text[], %(zones)s::text[]) AS z(country, zone)),
+channel_zones AS (
+  SELECT * FROM unnest(%(channels)s::text[], %(channel_zones)s::text[]) AS z(channel, zone)
+),
 figures AS (
   SELECT p.id,
     COALESCE(a.n, 0) AS n, COALESCE(x.n, 0) AS cancelled, a.first_at, a.last_at,
@@ -70,7 +74,8 @@ figures AS (
     COALESCE(m.methods, '{}') AS methods, COALESCE(b.categories, '{}') AS categories,
     COALESCE(b.products, '{}') AS products,
     COALESCE(NULLIF(p.customer_language, ''), NULLIF(lo.language, ''), lc.language, '') AS language,
-    COALESCE(NULLIF(p.customer_country, ''), NULLIF(lo.country, ''), lc.country, '') AS country
+    COALESCE(NULLIF(p.customer_country, ''), NULLIF(lo.country, ''), lc.country, '') AS country,
+    COALESCE(lo.channel, lc.channel) AS channel
   FROM crm_profile p JOIN ids ON p.id = ids.id
   LEFT JOIN agg a ON a.profile_id = p.id
   LEFT JOIN cancelled x ON x.profile_id = p.id
@@ -89,18 +94,26 @@ UPDATE crm_profile p SET
   channels = f.channels, totals_by_currency = f.totals, payment_methods = f.methods,
   categories = f.categories, products = f.products,
   language = f.language, country = f.country,
-  time_zone = COALESCE((SELECT zone FROM zones WHERE zones.country = f.country), ''),
+  time_zone = COALESCE(
+    (SELECT zone FROM zones WHERE zones.country = f.country),
+    (SELECT zone FROM channel_zones WHERE channel_zones.channel = f.channel),
+    ''),
   updated_at = now()
 FROM figures f WHERE p.id = f.id
 """
 
 
 def refresh_profiles(profile_ids: Iterable[int]) -> int:
-    """Recompute the figures of these profiles; returns how many were updated."""
+    """Recompute the figures of these profiles; returns how many were updated.
+
+    The time zone comes from the customer's country, else from the channel they last used
+    (``CRM_CHANNEL_TIME_ZONES``), never from the server.
+    """
     ids = sorted({i for i in profile_ids if i is not None})
     if not ids:
         return 0
     zones = country_zones()
+    by_channel = crm_settings.CHANNEL_TIME_ZONES
     with connection.cursor() as cur:
         cur.execute(
             _REFRESH,
@@ -109,6 +122,8 @@ def refresh_profiles(profile_ids: Iterable[int]) -> int:
                 "not_purchases": list(NOT_PURCHASES),
                 "countries": list(zones),
                 "zones": list(zones.values()),
+                "channels": list(by_channel),
+                "channel_zones": list(by_channel.values()),
             },
         )
         return cur.rowcount
