@@ -61,6 +61,15 @@ class CRMSettings:
         return int(self._get("WEBHOOK_DB_TIMEOUT_MS", 3000))
 
     @property
+    def INBOX_DISPATCH(self) -> str:
+        """How accepted deliveries get applied: ``celery`` (a worker; the default with a broker),
+        ``thread`` (a background thread in this process; the default without one) or ``eager``
+        (inside the request, after commit: deterministic, for tests)."""
+        default = "celery" if getattr(settings, "CELERY_BROKER_URL", "") else "thread"
+        mode = str(self._get("INBOX_DISPATCH", default))
+        return mode if mode in ("celery", "thread", "eager") else default
+
+    @property
     def INBOX_BATCH_SIZE(self) -> int:
         """Deliveries one drain task claims and applies in one transaction."""
         return int(self._get("INBOX_BATCH_SIZE", 500))

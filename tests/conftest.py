@@ -23,6 +23,12 @@ class JWKSServer(LoopbackServer):
         return len(self.requests)
 
 
+@pytest.fixture(autouse=True)
+def apply_deliveries_in_the_request(settings) -> None:
+    """Tests read results right after a webhook answers: apply inside the request."""
+    settings.CRM_INBOX_DISPATCH = "eager"
+
+
 @pytest.fixture
 def jwks_server() -> Iterator[JWKSServer]:
     server = JWKSServer(recordings.jwks())

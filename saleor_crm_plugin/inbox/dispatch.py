@@ -1,10 +1,11 @@
-"""Asking a worker to drain the inbox, without ever failing or slowing the door that asks.
+"""Getting accepted deliveries applied, without ever failing or slowing the door that asks.
 
-Publishing to a broker that is down blocks for seconds inside the client's own retries, and a
-webhook must answer Saleor quickly. So, with a broker, requests are handed to one background
-publisher thread and coalesced per tenant: a drain claims every pending row when it runs, so
-one queued request covers all deliveries committed before it is published. If publishing fails
-the deliveries are still safe in the inbox and the periodic sweep applies them.
+- ``celery``: publishing to a broker that is down blocks for seconds inside the client's own
+  retries, so requests go to one background publisher thread, coalesced per tenant (a drain
+  claims every pending row when it runs, so one queued request covers all deliveries committed
+  before it is published). If publishing fails, the periodic sweep applies the deliveries.
+- ``thread``: no broker (the demo, a single process): one background thread drains in batches.
+- ``eager``: drain inside the request after commit (deterministic; tests).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
+
+from ..conf import crm_settings
 
 logger = logging.getLogger(__name__)
 
@@ -29,22 +32,62 @@ def _publish(tenant_id: int) -> None:
         _queued.discard(tenant_id)
     try:
         drain_inbox.apply_async(kwargs={"tenant_id": tenant_id}, retry=False)
-    except Exception as exc:
+    except Exception as exc:  # any broker failure: the sweep covers it
         logger.warning("could not queue an inbox drain: %s: %s", type(exc).__name__, exc)
 
 
-def _schedule(tenant_id: int) -> None:
-    from .tasks import drain_inbox
+class LocalDrainer:
+    """A daemon thread that drains the inbox when woken, and every ``interval`` seconds anyway."""
 
-    if drain_inbox.app.conf.task_always_eager:
-        # No broker: apply in-process, now (the demo and single-process set-ups).
-        _publish(tenant_id)
-        return
-    with _lock:
-        if tenant_id in _queued:
-            return
-        _queued.add(tenant_id)
-    _publisher.submit(_publish, tenant_id)
+    def __init__(self, interval: float = 30.0) -> None:
+        self.interval = interval
+        self.wake_up = threading.Event()
+        self.idle = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def wake(self) -> None:
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="crm-drainer", daemon=True)
+                self._thread.start()
+        self.idle.clear()
+        self.wake_up.set()
+
+    def _run(self) -> None:
+        from .services import drain
+
+        while True:
+            self.wake_up.wait(self.interval)
+            self.wake_up.clear()
+            try:
+                close_old_connections()
+                drain()
+            except Exception:  # keep draining later; rows stay pending
+                logger.exception("background inbox drain failed")
+            finally:
+                connection.close()
+            if not self.wake_up.is_set():
+                self.idle.set()
+
+
+local_drainer = LocalDrainer()
+
+
+def _schedule(tenant_id: int) -> None:
+    mode = crm_settings.INBOX_DISPATCH
+    if mode == "eager":
+        from .services import drain
+
+        drain(tenant_id=tenant_id)
+    elif mode == "thread":
+        local_drainer.wake()
+    else:
+        with _lock:
+            if tenant_id in _queued:
+                return
+            _queued.add(tenant_id)
+        _publisher.submit(_publish, tenant_id)
 
 
 def request_drain(tenant_id: int) -> None:

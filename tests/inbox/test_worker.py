@@ -15,6 +15,7 @@ import redis
 import requests
 from django.db import connection
 
+from saleor_crm_plugin.inbox import dispatch
 from saleor_crm_plugin.inbox.tasks import sweep_inbox
 from saleor_crm_plugin.models import Delivery, Profile
 from saleor_crm_plugin.project.celery import app as celery_app
@@ -47,7 +48,8 @@ def reset_connections() -> None:
 
 
 @pytest.fixture
-def broker() -> Iterator[str]:
+def broker(settings) -> Iterator[str]:
+    settings.CRM_INBOX_DISPATCH = "celery"
     client = redis.Redis.from_url(BROKER)
     try:
         client.ping()
@@ -121,10 +123,14 @@ def test_a_real_worker_applies_what_the_door_accepted(live_server, tenant, rates
     assert "Task saleor_crm.inbox.drain" in log and "succeeded" in log
 
 
-def test_broker_down_still_accepts_and_the_sweep_applies_later(live_server, tenant, rates):
+def test_broker_down_still_accepts_and_the_sweep_applies_later(
+    live_server, tenant, rates, settings
+):
+    settings.CRM_INBOX_DISPATCH = "celery"
     with broker_at("redis://127.0.0.1:1/0"):  # nothing listens there
         # Saleor gives up reading after 18 s; a door that waited on the broker would time out.
         response = post(live_server, recordings.delivery(10), timeout=5)
+        dispatch._publisher.submit(lambda: None).result(timeout=60)  # the failed publish is done
     assert response.status_code == 200
     assert Delivery.objects.get().state == "pending"
     assert sweep_inbox() == 1
