@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,9 +80,14 @@ def cmd_drain(args: argparse.Namespace) -> int:
 
     if args.reprocess_failed:
         print(f"re-queued {reprocess(failed_only=True)} failed deliveries")
-    result = drain()
-    print(f"processed {result.processed}, ignored {result.ignored}, failed {result.failed}")
-    return 0
+    while True:
+        result = drain()
+        if not args.quiet and (result.claimed or not args.follow):
+            print(f"processed {result.processed}, ignored {result.ignored}, failed {result.failed}")
+        if not args.follow:
+            return 0
+        if not result.claimed:
+            time.sleep(args.interval)
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
@@ -127,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("drain", help="apply pending inbox deliveries now")
     p.add_argument("--reprocess-failed", action="store_true", help="retry failed deliveries too")
+    p.add_argument("--follow", action="store_true", help="keep applying new deliveries")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between idle rounds")
+    p.add_argument("--quiet", action="store_true", help="print nothing while following")
     p.set_defaults(func=cmd_drain)
 
     p = sub.add_parser("export-schema", help="print the CRM GraphQL schema (SDL)")
@@ -135,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="replay a generated cross-border store, then serve it")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8010)
-    p.add_argument("--customers", type=int, default=3000)
+    p.add_argument("--customers", type=int, default=1000)
     p.add_argument("--no-serve", action="store_true", help="stop after the replay")
     p.set_defaults(func=cmd_demo)
     return parser

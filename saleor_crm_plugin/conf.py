@@ -63,11 +63,12 @@ class CRMSettings:
     @property
     def INBOX_DISPATCH(self) -> str:
         """How accepted deliveries get applied: ``celery`` (a worker; the default with a broker),
-        ``thread`` (a background thread in this process; the default without one) or ``eager``
-        (inside the request, after commit: deterministic, for tests)."""
+        ``thread`` (a background thread in this process; the default without one), ``eager``
+        (inside the request, after commit: deterministic, for tests) or ``external`` (another
+        process runs ``saleor-crm drain --follow``)."""
         default = "celery" if getattr(settings, "CELERY_BROKER_URL", "") else "thread"
         mode = str(self._get("INBOX_DISPATCH", default))
-        return mode if mode in ("celery", "thread", "eager") else default
+        return mode if mode in ("celery", "thread", "eager", "external") else default
 
     @property
     def INBOX_BATCH_SIZE(self) -> int:

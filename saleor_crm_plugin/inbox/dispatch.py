@@ -6,6 +6,9 @@
   before it is published). If publishing fails, the periodic sweep applies the deliveries.
 - ``thread``: no broker (the demo, a single process): one background thread drains in batches.
 - ``eager``: drain inside the request after commit (deterministic; tests).
+- ``external``: nothing here; another process drains (``saleor-crm drain --follow``). A drain
+  thread inside a busy web process slows its answers (the request thread waits for the GIL
+  behind the CPU-bound batch at every database round trip); a separate process does not.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def _schedule(tenant_id: int) -> None:
         drain(tenant_id=tenant_id)
     elif mode == "thread":
         local_drainer.wake()
-    else:
+    elif mode == "celery":
         with _lock:
             if tenant_id in _queued:
                 return

@@ -72,6 +72,8 @@ CRM_BASE_CURRENCY = os.environ.get("CRM_BASE_CURRENCY", "USD")
 CRM_ALLOWED_SALEOR_API_URLS = _env_list("CRM_ALLOWED_SALEOR_API_URLS")
 CRM_ENCRYPTION_KEY = os.environ.get("CRM_ENCRYPTION_KEY", "")
 CRM_PUBLIC_URL = os.environ.get("CRM_PUBLIC_URL", "")
+if os.environ.get("CRM_INBOX_DISPATCH"):
+    CRM_INBOX_DISPATCH = os.environ["CRM_INBOX_DISPATCH"]
 
 LOGGING = {
     "version": 1,

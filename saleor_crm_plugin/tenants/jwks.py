@@ -8,6 +8,8 @@ forged ``kid``s cannot make us hammer Saleor.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -28,13 +30,19 @@ class JWKSUnavailable(Exception):
     """The keys could not be fetched now: the caller should ask to be retried."""
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_key(entry_json: str) -> Any | None:
+    """Parsing an RSA JWK costs more than verifying with it; every webhook needs one."""
+    try:
+        return jwt.PyJWK(json.loads(entry_json), algorithm="RS256").key
+    except jwt.PyJWKError:
+        return None
+
+
 def _key_for(jwks: dict[str, Any], kid: str) -> Any | None:
     for entry in jwks.get("keys", []):
         if entry.get("kid") == kid:
-            try:
-                return jwt.PyJWK(entry, algorithm="RS256").key
-            except jwt.PyJWKError:
-                return None
+            return _parse_key(json.dumps(entry, sort_keys=True))
     return None
 
 

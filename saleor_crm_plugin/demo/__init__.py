@@ -1,0 +1,1 @@
+"""A generated cross-border store, signed as Saleor signs it, for the demo and benchmarks."""
