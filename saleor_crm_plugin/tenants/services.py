@@ -74,3 +74,17 @@ def app_token(tenant: Tenant) -> str:
 
 def tenant_for_api_url(api_url: str) -> Tenant | None:
     return Tenant.objects.filter(saleor_api_url=normalize_api_url(api_url), is_active=True).first()
+
+
+PLUGIN_TENANT_URL = "plugin://saleor/"
+
+
+def plugin_tenant(base_currency: str) -> Tenant:
+    """The single tenant of the in-process plugin (it lives inside one Saleor)."""
+    tenant = Tenant.objects.filter(saleor_api_url=PLUGIN_TENANT_URL).first()
+    if tenant is None:
+        tenant, _ = Tenant.objects.get_or_create(
+            saleor_api_url=PLUGIN_TENANT_URL,
+            defaults={"base_currency": validate_currency(base_currency.upper())},
+        )
+    return tenant

@@ -1,0 +1,34 @@
+"""What every plugin hook does, apart from Saleor's plugin class (testable without Saleor)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from ..inbox.dispatch import request_drain
+from ..inbox.services import accept
+from ..tenants.services import plugin_tenant
+from .events import delivery_body
+
+logger = logging.getLogger(__name__)
+
+
+def record_hook(hook: str, obj: Any, base_currency: str) -> bool:
+    """Store what Saleor just told us in the inbox; never raise into Saleor's request.
+
+    Saleor runs hooks inside its request and does not catch their exceptions, so any failure
+    here (bad data, database down) is logged and swallowed: the mutation must succeed. One
+    small insert, no network call; applying happens later, in a task.
+    """
+    try:
+        event, body = delivery_body(hook, obj)
+        with transaction.atomic():
+            tenant = plugin_tenant(base_currency)
+            accept(tenant, event=event, body=body, headers={}, source="plugin")
+            request_drain(tenant.pk)
+        return True
+    except Exception as exc:  # a hook must never fail Saleor's mutation
+        logger.warning("CRM could not record %s: %s", hook, type(exc).__name__)
+        return False

@@ -1,0 +1,173 @@
+"""Saleor's model objects turned into the JSON our subscription queries produce.
+
+The plugin door stores exactly what the app door stores, so one parser and one set-based apply
+path serve both. Plain functions over attribute access: they take Saleor's models in
+production and anything shaped like them in tests, and never touch the database themselves
+beyond the relations they follow.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+
+def global_id(kind: str, pk: object) -> str:
+    """Saleor's GraphQL id (``base64("Order:<uuid>")``), so both doors name objects alike."""
+    return base64.b64encode(f"{kind}:{pk}".encode()).decode()
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _money(value: Any, currency: str) -> dict[str, Any]:
+    return {"amount": Decimal(value or 0), "currency": currency}
+
+
+def _taxed(gross: Any, net: Any, currency: str) -> dict[str, Any]:
+    return {"gross": _money(gross, currency), "net": _money(net, currency)}
+
+
+def _all(manager: Any) -> Iterable[Any]:
+    return manager.all() if hasattr(manager, "all") else (manager or [])
+
+
+def _address(address: Any) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    country = getattr(address, "country", None)
+    code = getattr(country, "code", country)
+    return {"city": getattr(address, "city", ""), "country": {"code": str(code or "")}}
+
+
+def _channel(channel: Any) -> dict[str, Any]:
+    return {
+        "id": global_id("Channel", channel.pk),
+        "slug": channel.slug,
+        "currencyCode": channel.currency_code,
+    }
+
+
+def _user_ref(user: Any) -> dict[str, Any] | None:
+    return {"id": global_id("User", user.pk), "email": user.email} if user is not None else None
+
+
+def _variant(variant: Any) -> dict[str, Any] | None:
+    if variant is None:
+        return None
+    product = variant.product
+    category = getattr(product, "category", None)
+    return {
+        "id": global_id("ProductVariant", variant.pk),
+        "sku": variant.sku,
+        "name": variant.name,
+        "product": {
+            "id": global_id("Product", product.pk),
+            "name": product.name,
+            "slug": product.slug,
+            "category": (
+                {
+                    "id": global_id("Category", category.pk),
+                    "name": category.name,
+                    "slug": category.slug,
+                }
+                if category is not None
+                else None
+            ),
+        },
+    }
+
+
+def _language(code: Any) -> str:
+    """Saleor stores ``pt-br``; its GraphQL enum (what the app door sees) says ``PT_BR``."""
+    return str(code or "").replace("-", "_").upper()
+
+
+def order_payload(order: Any) -> dict[str, Any]:
+    currency = order.currency
+    refunded = sum(
+        (Decimal(t.refunded_value or 0) for t in _all(getattr(order, "payment_transactions", []))),
+        Decimal(0),
+    )
+    return {
+        "id": global_id("Order", order.pk),
+        "number": str(order.number),
+        "created": _iso(order.created_at),
+        "updatedAt": _iso(order.updated_at),
+        "status": str(order.status).upper(),
+        "channel": _channel(order.channel),
+        "user": _user_ref(order.user),
+        "userEmail": order.user_email or (order.user.email if order.user else None),
+        "languageCodeEnum": _language(order.language_code),
+        "billingAddress": _address(order.billing_address),
+        "shippingAddress": _address(order.shipping_address),
+        "total": _taxed(order.total_gross_amount, order.total_net_amount, currency),
+        "totalCharged": _money(order.total_charged_amount, currency),
+        "totalRefunded": _money(refunded, currency),
+        "lines": [
+            {
+                "productName": line.product_name,
+                "productSku": line.product_sku,
+                "productVariantId": line.product_variant_id,
+                "quantity": line.quantity,
+                "totalPrice": _taxed(
+                    line.total_price_gross_amount, line.total_price_net_amount, currency
+                ),
+                "variant": _variant(line.variant),
+            }
+            for line in _all(order.lines)
+        ],
+        "transactions": [
+            {"name": t.name} for t in _all(getattr(order, "payment_transactions", []))
+        ],
+        "payments": [{"gateway": p.gateway} for p in _all(getattr(order, "payments", []))],
+        "checkoutId": global_id("Checkout", order.checkout_token) if order.checkout_token else None,
+    }
+
+
+def checkout_payload(checkout: Any) -> dict[str, Any]:
+    currency = checkout.currency
+    return {
+        "id": global_id("Checkout", checkout.token),
+        "token": str(checkout.token),
+        "created": _iso(checkout.created_at),
+        "updatedAt": _iso(checkout.last_change),
+        "lastChange": _iso(checkout.last_change),
+        "email": checkout.email,
+        "user": _user_ref(checkout.user),
+        "channel": _channel(checkout.channel),
+        "languageCode": _language(checkout.language_code),
+        "billingAddress": _address(checkout.billing_address),
+        "shippingAddress": _address(checkout.shipping_address),
+        "totalPrice": _taxed(checkout.total_gross_amount, checkout.total_net_amount, currency),
+        "lines": [
+            {
+                "quantity": line.quantity,
+                "variant": _variant(line.variant),
+                "totalPrice": _taxed(
+                    getattr(line, "total_price_gross_amount", 0),
+                    getattr(line, "total_price_net_amount", 0),
+                    currency,
+                ),
+            }
+            for line in _all(checkout.lines)
+        ],
+    }
+
+
+def user_payload(user: Any) -> dict[str, Any]:
+    return {
+        "id": global_id("User", user.pk),
+        "email": user.email,
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "isActive": user.is_active,
+        "dateJoined": _iso(user.date_joined),
+        "updatedAt": _iso(user.updated_at),
+        "languageCode": _language(user.language_code),
+        "defaultBillingAddress": _address(user.default_billing_address),
+        "defaultShippingAddress": _address(user.default_shipping_address),
+    }

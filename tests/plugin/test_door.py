@@ -1,0 +1,92 @@
+"""The plugin door produces the app door's canonical events and never fails Saleor."""
+
+from __future__ import annotations
+
+import pytest
+
+from saleor_crm_plugin.inbox.saleor_payloads import parse_delivery
+from saleor_crm_plugin.inbox.services import drain
+from saleor_crm_plugin.models import Delivery, Profile
+from saleor_crm_plugin.plugin.door import record_hook
+from saleor_crm_plugin.plugin.events import HOOKS, delivery_body
+from tests import recordings
+from tests.plugin.saleor_shaped import order_from_recording, user_from_recording
+
+
+def canonical(event: str, body: bytes):
+    (parsed,) = parse_delivery(event, body)
+    return parsed
+
+
+@pytest.mark.parametrize("seq", [10, 16, 60, 131, 89])  # EUR, EUR refunded, KWD x2, USD refunded
+def test_an_order_from_the_plugin_is_the_order_from_the_webhook(seq):
+    recorded = recordings.delivery(seq)
+    from_webhook = canonical(recorded.event, recorded.body)
+    event, body = delivery_body(recorded.event, order_from_recording(recorded.body))
+    from_plugin = canonical(event, body)
+    assert event == recorded.event
+    assert from_plugin.kind == from_webhook.kind
+    assert from_plugin.order == from_webhook.order
+
+
+def test_a_customer_from_the_plugin_is_the_customer_from_the_webhook():
+    recorded = recordings.delivery(2)  # anna adds a German address
+    event, body = delivery_body("customer_updated", user_from_recording(recorded.body))
+    assert canonical(event, body).customer == canonical(recorded.event, recorded.body).customer
+
+
+def test_every_hook_of_the_issue_is_handled():
+    expected = {
+        "order_created",
+        "order_confirmed",
+        "order_paid",
+        "order_fully_paid",
+        "order_updated",
+        "order_cancelled",
+        "order_refunded",
+        "order_fully_refunded",
+        "order_fulfilled",
+        "checkout_created",
+        "checkout_updated",
+        "checkout_fully_paid",
+        "customer_created",
+        "customer_updated",
+        "customer_deleted",
+        "account_deleted",
+    }
+    assert set(HOOKS) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hook_call_lands_in_the_inbox_and_fills_the_profile(rates):
+    order = order_from_recording(recordings.delivery(10).body)
+    assert record_hook("order_created", order, "EUR") is True
+    assert record_hook("order_created", order, "EUR") is True  # Saleor calling twice
+    delivery = Delivery.objects.get()  # the same state is stored once
+    assert (delivery.source, delivery.event) == ("plugin", "order_created")
+    drain()
+    anna = Profile.objects.get(email="anna.mueller@example.de")
+    assert (anna.orders_count, anna.spent_gross_minor, anna.country) == (1, 10381, "DE")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hook_never_raises_into_saleor(rates):
+    assert record_hook("order_created", object(), "EUR") is False  # not an order at all
+    assert Delivery.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hook_with_the_database_locked_gives_up_quickly_without_raising(rates, settings):
+    import psycopg
+    from django.db import connection
+
+    settings.CRM_WEBHOOK_DB_TIMEOUT_MS = 200
+    order = order_from_recording(recordings.delivery(10).body)
+    record_hook("order_updated", order, "EUR")  # creates the tenant
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as locker:
+        locker.execute("LOCK TABLE crm_inbox_delivery IN ACCESS EXCLUSIVE MODE")
+        assert record_hook("order_created", order, "EUR") is False
+    assert Delivery.objects.filter(event="order_created").count() == 0
