@@ -136,3 +136,10 @@ def test_broker_down_still_accepts_and_the_sweep_applies_later(
     assert sweep_inbox() == 1
     assert Delivery.objects.get().state == "processed"
     assert Profile.objects.get(email="anna.mueller@example.de").orders_count == 1
+
+
+def test_the_sweep_runs_on_the_worker_beat_schedule():
+    """Without it, a delivery accepted while the broker was down would wait forever."""
+    schedule = celery_app.conf.beat_schedule
+    assert any(entry["task"] == "saleor_crm.inbox.sweep" for entry in schedule.values())
+    assert sweep_inbox.name == "saleor_crm.inbox.sweep"
