@@ -10,4 +10,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_crm_plugin.project.setti
 
 app = Celery("saleor_crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["saleor_crm_plugin.inbox"])
+app.autodiscover_tasks(["saleor_crm_plugin"])

@@ -67,11 +67,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# `saleor-crm worker --beat`: apply whatever no drain task picked up (the broker was down when
-# the delivery arrived, a worker died before acknowledging).
-CELERY_BEAT_SCHEDULE = {
-    "crm-inbox-sweep": {"task": "saleor_crm.inbox.sweep", "schedule": 60.0},
-}
+# `saleor-crm worker --beat` runs saleor_crm_plugin.tasks.PERIODIC (added when the app is ready),
+# e.g. the sweep that applies whatever no drain task picked up.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 CRM_BASE_CURRENCY = os.environ.get("CRM_BASE_CURRENCY", "USD")
 CRM_ALLOWED_SALEOR_API_URLS = _env_list("CRM_ALLOWED_SALEOR_API_URLS")

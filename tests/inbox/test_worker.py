@@ -143,3 +143,14 @@ def test_the_sweep_runs_on_the_worker_beat_schedule():
     schedule = celery_app.conf.beat_schedule
     assert any(entry["task"] == "saleor_crm.inbox.sweep" for entry in schedule.values())
     assert sweep_inbox.name == "saleor_crm.inbox.sweep"
+
+
+def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings):
+    """Inside Saleor, our periodic tasks are added to Saleor's own beat schedule."""
+    from saleor_crm_plugin.apps import register_periodic_tasks
+
+    settings.CELERY_BEAT_SCHEDULE = {
+        "delete-empty-allocations": {"task": "saleor.x", "schedule": 1}
+    }
+    register_periodic_tasks()
+    assert set(settings.CELERY_BEAT_SCHEDULE) == {"delete-empty-allocations", "crm-inbox-sweep"}

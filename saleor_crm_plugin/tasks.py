@@ -1,0 +1,12 @@
+"""Every Celery task of the CRM, where a host's ``autodiscover_tasks()`` looks (``<app>.tasks``).
+
+Inside Saleor, Saleor's own Celery app discovers this module, so its workers run our tasks.
+"""
+
+from .inbox.tasks import drain_inbox, sweep_inbox
+
+__all__ = ["drain_inbox", "sweep_inbox"]
+
+PERIODIC = {
+    "crm-inbox-sweep": {"task": "saleor_crm.inbox.sweep", "schedule": 60.0},
+}
