@@ -11,11 +11,16 @@ from typing import Any
 
 import jwt
 
-from ..tenants.jwks import JWKSUnavailable, signing_key
+from ..tenants.host import host_saleor_keys
+from ..tenants.jwks import JWKSUnavailable, key_from_jwks, signing_key
 from ..tenants.models import Tenant
-from ..tenants.services import tenant_for_api_url
+from ..tenants.services import PLUGIN_TENANT_URL, tenant_for_api_url
 from .core.errors import CRMGraphQLError
 from .core.principal import ANONYMOUS, Principal, PrincipalKind
+
+# "access" tokens come from tokenCreate; "thirdparty" ones are what Saleor gives an app acting for
+# a staff member (dashboard extensions), with the permissions both share.
+ACCEPTED_TYPES = ("access", "thirdparty")
 
 
 class InvalidToken(CRMGraphQLError):
@@ -38,11 +43,17 @@ def principal_from_jwt(token: str) -> Principal:
         raise InvalidToken("Invalid token.") from exc
     if header.get("alg") != "RS256":
         raise InvalidToken("Invalid token.")
-    tenant = _tenant_for_issuer(str(unverified.get("iss") or ""))
+    issuer = str(unverified.get("iss") or "")
+    kid = str(header.get("kid") or "")
+    tenant = _tenant_for_issuer(issuer)
+    host = host_saleor_keys() if tenant is None else None
+    if host is not None and host[0] == issuer:
+        # The in-process plugin: the token is our host Saleor's own; its keys are at hand.
+        tenant = Tenant.objects.filter(saleor_api_url=PLUGIN_TENANT_URL).first()
     if tenant is None:
         raise InvalidToken("The token was not issued by a Saleor that installed the CRM.")
     try:
-        key = signing_key(tenant, str(header.get("kid") or ""))
+        key = key_from_jwks(host[1], kid) if host is not None else signing_key(tenant, kid)
     except JWKSUnavailable as exc:
         raise InvalidToken("Saleor's signing keys are unavailable; try again.") from exc
     if key is None:
@@ -53,9 +64,9 @@ def principal_from_jwt(token: str) -> Principal:
         raise InvalidToken("Signature has expired.", code="ExpiredSignatureError") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("Invalid token.") from exc
-    if claims.get("type") != "access" or not claims.get("user_id"):
+    if claims.get("type") not in ACCEPTED_TYPES or not claims.get("user_id"):
         raise InvalidToken("Only access tokens are accepted.")
-    staff = bool(claims.get("is_staff"))
+    staff = bool(claims.get("is_staff")) or bool(claims.get("permissions"))
     return Principal(
         kind=PrincipalKind.STAFF if staff else PrincipalKind.CUSTOMER,
         tenant=tenant,

@@ -39,7 +39,7 @@ def _parse_key(entry_json: str) -> Any | None:
         return None
 
 
-def _key_for(jwks: dict[str, Any], kid: str) -> Any | None:
+def key_from_jwks(jwks: dict[str, Any], kid: str) -> Any | None:
     for entry in jwks.get("keys", []):
         if entry.get("kid") == kid:
             return _parse_key(json.dumps(entry, sort_keys=True))
@@ -75,7 +75,7 @@ def _refetch(tenant: Tenant) -> bool:
 
 def signing_key(tenant: Tenant, kid: str) -> Any | None:
     """The public key for ``kid``, refetching the JWKS (rate-limited) when it is unknown."""
-    key = _key_for(tenant.jwks or {}, kid)
+    key = key_from_jwks(tenant.jwks or {}, kid)
     if key is None and _refetch(tenant):
-        key = _key_for(tenant.jwks, kid)
+        key = key_from_jwks(tenant.jwks, kid)
     return key

@@ -165,3 +165,17 @@ def test_a_query_that_could_return_too_much_is_refused_before_running(gql, store
     result = gql("{ " + wide + " }", token=token)
     assert result["data"] is None
     assert result["errors"][0]["extensions"]["exception"]["code"] == "QueryCostError"
+
+
+def test_a_dashboard_extension_token_carries_the_staff_members_permissions(gql, store, issuer):
+    """Saleor gives an app acting for a staff member a "thirdparty" token with permissions."""
+    token = issuer.token(
+        user_id="VXNlcjoyMQ==",
+        staff=True,
+        permissions=("MANAGE_USERS",),
+        type="thirdparty",
+        app="QXBwOjE=",
+    )
+    result = gql(CUSTOMER, {"email": "anna.mueller@example.de"}, token)
+    assert result.get("errors") is None, result
+    assert result["data"]["crmCustomer"]["userId"] == ANNA

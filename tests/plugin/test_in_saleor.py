@@ -87,3 +87,25 @@ def test_the_plugin_route_serves_graphql(manager, crm_active):
     response = manager.webhook_endpoint_without_channel(request, "saleor.crm")
     assert response.status_code == 200
     assert b"PermissionDenied" in response.content
+
+
+def test_a_customer_token_from_saleor_reads_crm_me_through_the_plugin(manager, crm_active):
+    import json
+
+    from django.test import RequestFactory
+    from saleor.account.models import User
+    from saleor.core.jwt import create_access_token
+
+    from saleor_crm_plugin.inbox.services import drain
+
+    user = User.objects.create(email="ines@example.pt", language_code="pt")
+    manager.customer_created(user)
+    drain()
+    request = RequestFactory().post(
+        "/plugins/saleor.crm/graphql/",
+        data='{"query": "{ crmMe { language ordersCount } }"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {create_access_token(user)}",
+    )
+    response = manager.webhook_endpoint_without_channel(request, "saleor.crm")
+    assert json.loads(response.content) == {"data": {"crmMe": {"language": "pt", "ordersCount": 0}}}
