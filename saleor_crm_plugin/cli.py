@@ -90,6 +90,53 @@ def cmd_drain(args: argparse.Namespace) -> int:
             time.sleep(args.interval)
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    _setup()
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+    from rich.table import Table
+
+    from .backfill.client import BackfillError
+    from .backfill.services import backfill
+    from .tenants.models import Tenant
+    from .tenants.services import tenant_for_api_url
+
+    console = Console()
+    if args.api_url:
+        tenant = tenant_for_api_url(args.api_url)
+    else:
+        tenants = list(Tenant.objects.filter(is_active=True)[:2])
+        tenant = tenants[0] if len(tenants) == 1 else None
+    if tenant is None:
+        console.print("error: name the Saleor with --api-url (no single installed Saleor found)")
+        return 2
+    with Progress(console=console) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def on_page(resource: str, fetched: int, total: int | None) -> None:
+            if resource not in tasks:
+                tasks[resource] = bar.add_task(f"backfilling {resource}", total=total)
+            bar.update(tasks[resource], completed=fetched, total=total)
+
+        try:
+            summary = backfill(
+                tenant, page_size=args.page_size, restart=args.restart, on_page=on_page
+            )
+        except BackfillError as exc:
+            console.print(f"error: {exc} (run again to resume where it stopped)")
+            return 1
+    table = Table("resource", "fetched", "new deliveries", "in Saleor")
+    for resource, counts in summary.resources.items():
+        table.add_row(resource, str(counts.fetched), str(counts.new), str(counts.total or "-"))
+    console.print(table)
+    applied = summary.applied
+    console.print(
+        f"applied {applied.processed} deliveries, {applied.failed} kept as failed "
+        "(see `saleor-crm drain --reprocess-failed` after fixing, e.g. loading FX rates)"
+    )
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     _setup()
     from .graphql.schema import schema
@@ -137,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=1.0, help="seconds between idle rounds")
     p.add_argument("--quiet", action="store_true", help="print nothing while following")
     p.set_defaults(func=cmd_drain)
+
+    p = sub.add_parser("backfill", help="import customers and orders through Saleor's API")
+    p.add_argument("--api-url", help="which installed Saleor (needed when several are)")
+    p.add_argument("--page-size", type=int, default=100)
+    p.add_argument("--restart", action="store_true", help="start from the beginning again")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("export-schema", help="print the CRM GraphQL schema (SDL)")
     p.set_defaults(func=cmd_export_schema)

@@ -1,11 +1,13 @@
 """Every table of the app, imported from the capability that owns it (Django finds them here)."""
 
+from .backfill.models import BackfillCursor
 from .inbox.models import Delivery, DeliveryState
 from .money.models import FxRate
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .tenants.models import Tenant
 
 __all__ = [
+    "BackfillCursor",
     "CheckoutRecord",
     "DeletedCustomer",
     "Delivery",

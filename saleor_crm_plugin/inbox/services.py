@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
@@ -64,6 +65,30 @@ def accept(
         return Accepted(delivery_id=row[0], duplicate=False)
     existing = Delivery.objects.only("id").get(tenant=tenant, event=event[:64], body_hash=digest)
     return Accepted(delivery_id=existing.pk, duplicate=True)
+
+
+def accept_many(tenant: Tenant, items: Sequence[tuple[str, bytes]], *, source: str) -> int:
+    """Store many (event, body) deliveries in one statement; returns how many were new."""
+    if not items:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
+              state, attempts, error_code, error_message, received_at)
+            SELECT %s, %s, e, b, '{}'::jsonb, h, 'pending', 0, '', '', now()
+            FROM unnest(%s::text[], %s::bytea[], %s::text[]) AS x(e, b, h)
+            ON CONFLICT (tenant_id, event, body_hash) DO NOTHING
+            """,
+            [
+                tenant.pk,
+                source,
+                [e for e, _ in items],
+                [b for _, b in items],
+                [body_hash(b) for _, b in items],
+            ],
+        )
+        return cur.rowcount
 
 
 @dataclass
