@@ -109,3 +109,95 @@ def test_a_customer_token_from_saleor_reads_crm_me_through_the_plugin(manager, c
     )
     response = manager.webhook_endpoint_without_channel(request, "saleor.crm")
     assert json.loads(response.content) == {"data": {"crmMe": {"language": "pt", "ordersCount": 0}}}
+
+
+@pytest.fixture
+def eur_order():
+    """A real Saleor order (channel, line, payment transaction) built with Saleor's models."""
+    from decimal import Decimal
+
+    from django.db import connection
+    from saleor.channel.models import Channel
+    from saleor.order.models import Order, OrderLine
+    from saleor.payment.models import TransactionItem
+
+    with connection.cursor() as cur:
+        # With --nomigrations Django builds tables from models; Saleor's order-number sequence
+        # comes from one of its migrations.
+        cur.execute("CREATE SEQUENCE IF NOT EXISTS order_order_number_seq")
+    channel = Channel.objects.create(
+        name="EUR", slug="channel-eur", currency_code="EUR", default_country="DE"
+    )
+    order = Order.objects.create(
+        channel=channel,
+        currency="EUR",
+        user_email="Guest@Example.de",
+        origin="checkout",
+        status="unfulfilled",
+        lines_count=1,
+        language_code="de",
+        total_gross_amount=Decimal("23.50"),
+        total_net_amount=Decimal("19.75"),
+        undiscounted_total_gross_amount=Decimal("23.50"),
+        undiscounted_total_net_amount=Decimal("19.75"),
+        total_charged_amount=Decimal("23.50"),
+    )
+    prices = {
+        f"{kind}_{part}_amount": value
+        for kind, (gross, net) in {
+            "unit_price": ("11.75", "9.875"),
+            "total_price": ("23.50", "19.75"),
+            "undiscounted_unit_price": ("11.75", "9.875"),
+            "undiscounted_total_price": ("23.50", "19.75"),
+        }.items()
+        for part, value in (("gross", Decimal(gross)), ("net", Decimal(net)))
+    }
+    OrderLine.objects.create(
+        order=order,
+        product_name="Mug",
+        variant_name="Blue",
+        quantity=2,
+        currency="EUR",
+        is_shipping_required=True,
+        is_gift_card=False,
+        **prices,
+    )
+    TransactionItem.objects.create(
+        order=order, name="Stripe", currency="EUR", charged_value=Decimal("23.50")
+    )
+    return order
+
+
+def test_orders_from_saleor_are_seen_exactly_once_with_refunds(manager, crm_active, eur_order):
+    from decimal import Decimal
+
+    from saleor_crm_plugin.inbox.services import drain
+    from saleor_crm_plugin.models import Delivery, Profile
+
+    manager.order_created(eur_order)
+    manager.order_paid(eur_order)
+    manager.order_updated(eur_order)
+    manager.order_updated(eur_order)  # same state again: no new delivery
+    drain()
+    guest = Profile.objects.get()
+    assert (guest.email, guest.orders_count, guest.spent_gross_minor, guest.spent_net_minor) == (
+        "guest@example.de",
+        1,
+        2350,
+        1975,
+    )
+    transaction = eur_order.payment_transactions.get()
+    transaction.refunded_value = Decimal("5.00")
+    transaction.save()
+    eur_order.save()  # Saleor bumps updated_at when it records the refund
+    manager.order_refunded(eur_order)
+    drain()
+    guest.refresh_from_db()
+    assert (guest.orders_count, guest.refunded_minor, guest.payment_methods) == (1, 500, ["Stripe"])
+    assert Delivery.objects.filter(event="order_updated").count() == 1
+    eur_order.status = "canceled"
+    eur_order.save()
+    manager.order_cancelled(eur_order)
+    drain()
+    guest.refresh_from_db()
+    assert (guest.orders_count, guest.cancelled_orders_count, guest.spent_gross_minor) == (0, 1, 0)
