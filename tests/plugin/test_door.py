@@ -10,6 +10,7 @@ from saleor_crm_plugin.models import Delivery, Profile
 from saleor_crm_plugin.plugin.door import record_hook
 from saleor_crm_plugin.plugin.events import HOOKS, delivery_body
 from tests import recordings
+from tests.dbfaults import table_locked
 from tests.plugin.saleor_shaped import order_from_recording, user_from_recording
 
 
@@ -77,16 +78,9 @@ def test_a_hook_never_raises_into_saleor(rates):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_hook_with_the_database_locked_gives_up_quickly_without_raising(rates, settings):
-    import psycopg
-    from django.db import connection
-
     settings.CRM_WEBHOOK_DB_TIMEOUT_MS = 200
     order = order_from_recording(recordings.delivery(10).body)
     record_hook("order_updated", order, "EUR")  # creates the tenant
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params) as locker:
-        locker.execute("LOCK TABLE crm_inbox_delivery IN ACCESS EXCLUSIVE MODE")
+    with table_locked():
         assert record_hook("order_created", order, "EUR") is False
     assert Delivery.objects.filter(event="order_created").count() == 0

@@ -10,6 +10,8 @@ import pytest
 saleor = pytest.importorskip("saleor.plugins.manager", reason="Saleor is not installed here")
 
 # Saleor reads some things from its "replica" alias (the same database in a by-hand set-up).
+from tests.dbfaults import table_locked  # noqa: E402
+
 pytestmark = [
     pytest.mark.saleor,
     pytest.mark.django_db(transaction=True, databases=["default", "replica"]),
@@ -62,17 +64,11 @@ def test_a_customer_created_in_saleor_becomes_a_profile_once(manager, crm_active
 
 
 def test_a_broken_crm_never_fails_saleor(manager, crm_active, settings):
-    import psycopg
-    from django.db import connection
     from saleor.account.models import User
 
     settings.CRM_WEBHOOK_DB_TIMEOUT_MS = 200
     user = User.objects.create(email="locked@example.com")
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params) as locker:
-        locker.execute("LOCK TABLE crm_inbox_delivery IN ACCESS EXCLUSIVE MODE")
+    with table_locked():
         manager.customer_updated(user)  # must return normally
 
 

@@ -6,13 +6,13 @@ import base64
 import json
 
 import jwt
-import psycopg
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from saleor_crm_plugin.models import Delivery
 from tests import recordings
+from tests.dbfaults import table_locked
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,19 +135,9 @@ def test_database_busy_answers_503_then_the_retry_is_stored(live_server, tenant,
     """Saleor never retries after a 4xx, so a database that cannot take the row now is a 503."""
     settings.CRM_WEBHOOK_DB_TIMEOUT_MS = 300
     body, headers = recorded()
-    from django.db import connection
-
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    locker = psycopg.connect(**params, autocommit=False)
-    try:
-        locker.execute("LOCK TABLE crm_inbox_delivery IN ACCESS EXCLUSIVE MODE")
+    with table_locked():
         response = post(live_server, body, headers)
         assert response.status_code == 503
-    finally:
-        locker.rollback()
-        locker.close()
     assert Delivery.objects.count() == 0
     retried = post(live_server, body, headers)
     assert retried.status_code == 200
