@@ -5,6 +5,7 @@ from .inbox.models import Delivery, DeliveryState
 from .money.models import FxRate
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .tenants.models import Tenant
+from .tracking.models import TrackedEvent
 
 __all__ = [
     "BackfillCursor",
@@ -17,4 +18,5 @@ __all__ = [
     "Profile",
     "Tenant",
     "TimelineEntry",
+    "TrackedEvent",
 ]

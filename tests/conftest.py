@@ -29,6 +29,14 @@ def apply_deliveries_in_the_request(settings) -> None:
     settings.CRM_INBOX_DISPATCH = "eager"
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Rate-limit counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def jwks_server() -> Iterator[JWKSServer]:
     server = JWKSServer(recordings.jwks())

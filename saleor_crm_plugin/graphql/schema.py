@@ -5,10 +5,15 @@ from __future__ import annotations
 import graphene
 
 from .profiles.schema import ProfileQueries
+from .tracking.schema import TrackingMutations
 
 
 class Query(ProfileQueries, graphene.ObjectType):
     pass
 
 
-schema = graphene.Schema(query=Query, auto_camelcase=True)
+class Mutation(TrackingMutations, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation, auto_camelcase=True)

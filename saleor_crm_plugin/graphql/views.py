@@ -90,7 +90,9 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
         query,
         variable_values=variables,
         operation_name=body.get("operationName"),
-        context_value=CRMContext(principal=principal),
+        context_value=CRMContext(
+            principal=principal, client_ip=request.META.get("REMOTE_ADDR", "")
+        ),
     )
     response: dict[str, Any] = {"data": result.data}
     if result.errors:

@@ -18,13 +18,14 @@ from .sql import EMAIL_HASH
 
 
 def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
-    """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, and detach
-    their orders and checkouts. Django's ``CASCADE`` lives in the ORM, not in the database, so
-    set-based deletes must take the dependants along themselves."""
+    """Delete the profiles matching ``where`` (over alias ``p``) with their timeline and tracked
+    behaviour (personal data), and detach their orders and checkouts. Django's ``CASCADE``
+    lives in the ORM, not in the database, so set-based deletes take the dependants along."""
     cur.execute(
         f"""
         WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
         gone AS (DELETE FROM crm_timeline WHERE profile_id IN (SELECT id FROM doomed)),
+        behaviour AS (DELETE FROM crm_tracked_event WHERE profile_id IN (SELECT id FROM doomed)),
         orders AS (UPDATE crm_order SET profile_id = NULL
                    WHERE profile_id IN (SELECT id FROM doomed)),
         checkouts AS (UPDATE crm_checkout SET profile_id = NULL
@@ -273,7 +274,7 @@ def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int
             return set()
         guests = [g for g, _ in pairs]
         accounts = [r for _, r in pairs]
-        for table in ("crm_order", "crm_checkout", "crm_timeline"):
+        for table in ("crm_order", "crm_checkout", "crm_timeline", "crm_tracked_event"):
             cur.execute(
                 f"""
                 UPDATE {table} t SET profile_id = m.account

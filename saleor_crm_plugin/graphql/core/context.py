@@ -11,6 +11,7 @@ from .principal import Principal
 @dataclass
 class CRMContext:
     principal: Principal
+    client_ip: str = ""
     loaders: dict[str, Any] = field(default_factory=dict)
 
     def loader(self, cls: type) -> Any:
