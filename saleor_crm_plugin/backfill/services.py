@@ -14,13 +14,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from .. import saleor_documents
 from ..inbox.services import DrainResult, accept_many, drain
 from ..tenants.models import Tenant
 from ..tenants.services import app_token
@@ -32,11 +31,6 @@ RESOURCES = {
     "customers": ("customers", "customer_updated", "CustomerUpdated", "user"),
     "orders": ("orders", "order_updated", "OrderUpdated", "order"),
 }
-
-
-@cache
-def query(resource: str) -> str:
-    return resources.files(__package__).joinpath(f"queries/{resource}.graphql").read_text()
 
 
 @dataclass
@@ -90,7 +84,8 @@ def backfill(
         counts = summary.resources.setdefault(resource, ResourceSummary())
         while not cursor.done:
             data = client.execute(
-                query(resource), {"first": page_size, "after": cursor.after or None}
+                saleor_documents.backfill(resource),
+                {"first": page_size, "after": cursor.after or None},
             )
             page = data.get(root) or {}
             nodes = [edge["node"] for edge in page.get("edges") or []]

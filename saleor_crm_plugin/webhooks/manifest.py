@@ -14,13 +14,11 @@ the GraphQL validator) builds it without configuring settings or a database.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from .. import __version__
+from .. import __version__, saleor_documents
 
 APP_ID = "saleor.crm"
-_QUERIES_PACKAGE = "saleor_crm_plugin.webhooks"
 
 #: The events the CRM subscribes to, lower case as Saleor spells them in the ``Saleor-Event``
 #: header. Each has a ``queries/<event>.graphql`` subscription. The recorder also subscribed to
@@ -66,16 +64,13 @@ PERMISSIONS: list[str] = [
 
 @cache
 def subscription_query(event: str) -> str:
-    """The subscription query for ``event`` (lower case), read once from the package data.
+    """The subscription query for ``event`` (lower case), from the shared documents.
 
-    Read through :mod:`importlib.resources` so it works from a wheel or zip as well as from a
-    source checkout. Unknown events raise ``ValueError`` rather than a file error, so a typo fails
-    loudly with the list of valid names.
+    Unknown events raise ``ValueError`` with the list of valid names, so a typo fails loudly.
     """
     if event not in WEBHOOK_EVENTS:
         raise ValueError(f"unknown webhook event {event!r}; expected one of {WEBHOOK_EVENTS}")
-    path = resources.files(_QUERIES_PACKAGE) / "queries" / f"{event}.graphql"
-    return path.read_text(encoding="utf-8")
+    return saleor_documents.subscription(event)
 
 
 def build_manifest(base_url: str) -> dict[str, Any]:
