@@ -7,13 +7,16 @@ the Saleor (the tenant); its ``permissions`` claim carries Saleor's permission n
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import jwt
+from django.core.cache import cache
 
 from ..tenants.host import host_saleor_keys
 from ..tenants.jwks import JWKSUnavailable, key_from_jwks, signing_key
 from ..tenants.models import Tenant
+from ..tenants.saleor_api import SaleorUnavailable, TokenRejected, app_permissions
 from ..tenants.services import PLUGIN_TENANT_URL, tenant_for_api_url
 from .core.errors import CRMGraphQLError
 from .core.principal import ANONYMOUS, Principal, PrincipalKind
@@ -76,11 +79,40 @@ def principal_from_jwt(token: str) -> Principal:
     )
 
 
-def principal_from_header(value: str) -> Principal:
+APP_TOKEN_CACHE_SECONDS = 300
+
+
+def principal_from_app_token(token: str, api_url: str) -> Principal:
+    """A Saleor app calling server-to-server: its token is opaque, so we ask that Saleor.
+
+    The answer is cached for a few minutes under a hash of the token (never the token itself),
+    so a busy integration does not turn every query into a call to Saleor.
+    """
+    tenant = tenant_for_api_url(api_url) if api_url else None
+    if tenant is None:
+        raise InvalidToken("Send Saleor-Api-Url with an app token: which Saleor issued it?")
+    key = "crm:app-token:" + hashlib.sha256(f"{tenant.pk}:{token}".encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        try:
+            _app_id, permissions = app_permissions(tenant.saleor_api_url, token)
+        except TokenRejected as exc:
+            raise InvalidToken("Saleor does not recognise this app token.") from exc
+        except SaleorUnavailable as exc:
+            raise InvalidToken("Saleor could not confirm the app token; try again.") from exc
+        cached = sorted(permissions)
+        cache.set(key, cached, APP_TOKEN_CACHE_SECONDS)
+    return Principal(kind=PrincipalKind.APP, tenant=tenant, permissions=frozenset(cached))
+
+
+def principal_from_header(value: str, api_url: str = "") -> Principal:
     """Anonymous without a header; raises ``InvalidToken`` for a token we cannot accept."""
     if not value:
         return ANONYMOUS
     scheme, _, token = value.partition(" ")
-    if scheme.lower() not in ("bearer", "jwt") or not token.strip():
+    token = token.strip()
+    if scheme.lower() not in ("bearer", "jwt") or not token:
         raise InvalidToken("Use 'Authorization: Bearer <token>'.")
-    return principal_from_jwt(token.strip())
+    if token.count(".") == 2:
+        return principal_from_jwt(token)
+    return principal_from_app_token(token, api_url)

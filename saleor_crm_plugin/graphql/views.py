@@ -83,7 +83,9 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
     except CRMGraphQLError as exc:
         return _errors(_error(exc))
     try:
-        principal = principal_from_header(request.headers.get("Authorization", ""))
+        principal = principal_from_header(
+            request.headers.get("Authorization", ""), request.headers.get("Saleor-Api-Url", "")
+        )
     except InvalidToken as exc:
         return _errors(_error(exc))
     result = schema.execute(

@@ -16,16 +16,26 @@ class SaleorUnavailable(TenantError):
     code = "saleor_unavailable"
 
 
+def app_permissions(api_url: str, token: str) -> tuple[str, frozenset[str]]:
+    """The app's id and permission codes, if ``token`` is an app token of that Saleor."""
+    data = _app_query(api_url, token, "query CRMApp { app { id permissions { code } } }")
+    return str(data["id"]), frozenset(p["code"] for p in data.get("permissions") or [])
+
+
 def verify_app_token(api_url: str, token: str) -> str:
     """Return the app's id if ``token`` is an app token of the Saleor at ``api_url``.
 
     Without this check anyone could post a made-up token for a real Saleor URL to
     ``/api/register`` and replace the genuine one (Saleor's app-sdk checks the same way).
     """
+    return str(_app_query(api_url, token, "query CRMAppId { app { id } }")["id"])
+
+
+def _app_query(api_url: str, token: str, query: str) -> dict:
     try:
         response = requests.post(
             api_url,
-            json={"query": "query CRMAppId { app { id } }"},
+            json={"query": query},
             headers={"Authorization": f"Bearer {token}"},
             timeout=crm_settings.HTTP_TIMEOUT_SECONDS,
         )
@@ -39,7 +49,7 @@ def verify_app_token(api_url: str, token: str) -> str:
         payload = response.json()
     except ValueError as exc:
         raise TokenRejected(f"Saleor at {api_url} did not answer with GraphQL") from exc
-    app_id = ((payload.get("data") or {}).get("app") or {}).get("id")
-    if response.status_code != 200 or not app_id:
+    app = (payload.get("data") or {}).get("app") or {}
+    if response.status_code != 200 or not app.get("id"):
         raise TokenRejected("Saleor does not recognise this app token")
-    return str(app_id)
+    return dict(app)
