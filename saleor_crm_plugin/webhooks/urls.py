@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import health, views
 
 app_name = "saleor_crm_webhooks"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("api/manifest", views.manifest, name="manifest"),
     path("api/register", views.register, name="register"),
     path("api/webhooks", views.webhook, name="webhook"),
+    path("health", health.health, name="health"),
 ]
