@@ -12,6 +12,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .backfill.services import BackfillSummary
+    from .tenants.models import Tenant
 
 
 def _setup() -> None:
@@ -94,7 +101,6 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     _setup()
     from rich.console import Console
     from rich.progress import Progress, TaskID
-    from rich.table import Table
 
     from .backfill.client import BackfillError
     from .backfill.services import backfill
@@ -113,28 +119,50 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     with Progress(console=console) as bar:
         tasks: dict[str, TaskID] = {}
 
-        def on_page(resource: str, fetched: int, total: int | None) -> None:
+        def progress(resource: str, fetched: int, total: int | None) -> None:
             if resource not in tasks:
                 tasks[resource] = bar.add_task(f"backfilling {resource}", total=total)
             bar.update(tasks[resource], completed=fetched, total=total)
 
         try:
             summary = backfill(
-                tenant, page_size=args.page_size, restart=args.restart, on_page=on_page
+                tenant, page_size=args.page_size, restart=args.restart, progress=progress
             )
         except BackfillError as exc:
             console.print(f"error: {exc} (run again to resume where it stopped)")
             return 1
-    table = Table("resource", "fetched", "new deliveries", "in Saleor")
-    for resource, counts in summary.resources.items():
-        table.add_row(resource, str(counts.fetched), str(counts.new), str(counts.total or "-"))
-    console.print(table)
-    applied = summary.applied
-    console.print(
-        f"applied {applied.processed} deliveries, {applied.failed} kept as failed "
-        "(see `saleor-crm drain --reprocess-failed` after fixing, e.g. loading FX rates)"
-    )
+        except KeyboardInterrupt:
+            console.print("interrupted: run again to resume after the last stored page")
+            return 130
+    _print_backfill_summary(console, tenant, summary)
     return 0
+
+
+def _print_backfill_summary(console: Console, tenant: Tenant, summary: BackfillSummary) -> None:
+    from rich.table import Table
+
+    from .profiles.models import Profile
+
+    table = Table("resource", "fetched", "new deliveries", "in Saleor", "state")
+    for resource, counts in summary.resources.items():
+        state = "stopped" if not counts.done else "done" if counts.fetched else "done earlier"
+        total = "-" if counts.total is None else str(counts.total)
+        table.add_row(resource, str(counts.fetched), str(counts.new), total, state)
+    console.print(table)
+    if all(c.done and not c.fetched for c in summary.resources.values()):
+        console.print("nothing left to import; --restart pages through everything again")
+    applied = summary.applied
+    profiles = Profile.objects.filter(tenant=tenant).count()
+    console.print(
+        f"applied {applied.processed} deliveries ({applied.ignored} ignored, {applied.failed} "
+        f"failed); {profiles} customer profiles"
+    )
+    if summary.failures:
+        failed = Table("failed deliveries", "code", "for example")
+        for reason in summary.failures:
+            failed.add_row(str(reason.count), reason.code, reason.example)
+        console.print(failed)
+        console.print("after fixing (e.g. loading FX rates): saleor-crm drain --reprocess-failed")
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
@@ -152,6 +180,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(
         host=args.host, port=args.port, customers=args.customers, serve=not args.no_serve
     )
+
+
+def _page_size(text: str) -> int:
+    from .backfill.queries import MAX_PAGE_SIZE  # Saleor refuses more nodes per page
+
+    size = int(text)
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PAGE_SIZE}")
+    return size
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,8 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backfill", help="import customers and orders through Saleor's API")
     p.add_argument("--api-url", help="which installed Saleor (needed when several are)")
-    p.add_argument("--page-size", type=int, default=100)
-    p.add_argument("--restart", action="store_true", help="start from the beginning again")
+    p.add_argument("--page-size", type=_page_size, default=100, help="nodes per request (1-100)")
+    p.add_argument("--restart", action="store_true", help="start from the newest again")
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("export-schema", help="print the CRM GraphQL schema (SDL)")

@@ -1,69 +1,117 @@
 """Backfill: page through Saleor's customers and orders and store each node in the inbox.
 
 Each node is wrapped exactly like the webhook Saleor would send for it (``customer_updated``,
-``order_updated``) with ``issuedAt`` set to the node's own ``updatedAt``: a live webhook showing
-a newer state always wins, an older backfilled snapshot never overwrites it, and running the
-backfill again produces the same bytes, which the inbox dedupe absorbs. Each page's inbox rows
-and the cursor after it are written in one transaction, so an interrupted run resumes exactly
-after the last stored page.
+``order_updated``) with ``issuedAt`` set to the node's own ``updatedAt``, so the one parser and
+the one set-based apply path serve it, and the version guards keep working: a live webhook
+showing a newer state always wins, an older backfilled snapshot never overwrites it, and a
+customer deleted before the backfill stays deleted. Running the backfill again produces the same
+bytes, which the inbox dedupe absorbs. Each page's inbox rows and the cursor after it are
+written in one transaction, so an interrupted run resumes exactly after the last stored page.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
-from .. import saleor_documents
+from ..inbox.models import Delivery, DeliveryState
 from ..inbox.services import DrainResult, accept_many, drain
 from ..tenants.models import Tenant
 from ..tenants.services import app_token
-from .client import SaleorGraphQL
+from .client import BackfillError, SaleorGraphQL
 from .models import BackfillCursor
+from .queries import RESOURCES, Resource, variables
 
-# resource -> (root field, webhook event, typename, payload key)
-RESOURCES = {
-    "customers": ("customers", "customer_updated", "CustomerUpdated", "user"),
-    "orders": ("orders", "order_updated", "OrderUpdated", "order"),
-}
+SOURCE = "backfill"
+_LOCK_CLASS = 7322  # pg advisory lock (class, tenant id): one backfill per Saleor at a time
+
+Progress = Callable[[str, int, int | None], None]  # resource, fetched so far, Saleor's total
 
 
 @dataclass
 class ResourceSummary:
-    fetched: int = 0
-    new: int = 0
-    total: int | None = None
+    fetched: int = 0  # nodes received in this run
+    new: int = 0  # of which the inbox did not hold yet
+    total: int | None = None  # Saleor's totalCount at the last page
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    code: str
+    count: int
+    example: str  # one of the messages: they name the delivery's own currency, time ...
 
 
 @dataclass
 class BackfillSummary:
     resources: dict[str, ResourceSummary] = field(default_factory=dict)
     applied: DrainResult = field(default_factory=DrainResult)
+    # Backfilled deliveries of this Saleor still failed after the run, by reason (kept, not lost).
+    failures: list[FailureReason] = field(default_factory=list)
 
 
-def _number(value: Any) -> float:
-    if isinstance(value, Decimal):
-        return float(value)  # as Saleor writes amounts in webhooks: the decimal text survives
-    raise TypeError(type(value).__name__)
+def encode(value: Any) -> str:
+    """Compact JSON in which a ``Decimal`` is written as its own digits.
+
+    ``json.dumps`` can only write it through ``float``, which is exact for 6.205 but not for
+    every amount Saleor can hold; the digits Saleor sent are what the parser must read back.
+    Key order is kept, so the same node always gives the same bytes (and the same dedupe key).
+    """
+    parts: list[str] = []
+    _write(value, parts.append)
+    return "".join(parts)
 
 
-def wrap(resource: str, node: dict[str, Any]) -> tuple[str, bytes]:
+def _write(value: Any, out: Callable[[str], object]) -> None:
+    if isinstance(value, dict):
+        out("{")
+        for i, (key, item) in enumerate(value.items()):
+            out(("," if i else "") + json.dumps(str(key)) + ":")
+            _write(item, out)
+        out("}")
+    elif isinstance(value, list | tuple):
+        out("[")
+        for i, item in enumerate(value):
+            if i:
+                out(",")
+            _write(item, out)
+        out("]")
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        out(str(value))
+    elif value is None or isinstance(value, str | int | float):
+        out(json.dumps(value))
+    else:
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def wrap(resource: Resource, node: dict[str, Any]) -> tuple[str, bytes]:
     """(event, body) of the webhook Saleor would have sent for this node's current state."""
-    _root, event, typename, key = RESOURCES[resource]
     issued = node.get("updatedAt") or node.get("dateJoined") or node.get("created")
     payload = {
-        "__typename": typename,
+        "__typename": resource.typename,
         "issuedAt": issued,
-        "version": "backfill",
+        "version": SOURCE,
         "issuingPrincipal": None,
-        key: node,
+        resource.key: node,
     }
-    return event, json.dumps(payload, default=_number, separators=(",", ":")).encode()
+    return resource.event, encode(payload).encode()
+
+
+def reset(tenant: Tenant) -> int:
+    """Forget where the last backfill stopped; the next one starts from the newest again."""
+    deleted, _ = BackfillCursor.objects.filter(tenant=tenant).delete()
+    return deleted
 
 
 def backfill(
@@ -71,40 +119,123 @@ def backfill(
     *,
     page_size: int = 100,
     restart: bool = False,
+    progress: Progress | None = None,
     client: SaleorGraphQL | None = None,
-    on_page: Callable[[str, int, int | None], None] | None = None,
+    drain_every: int = 1,
 ) -> BackfillSummary:
-    """Import customers, then orders; resumable, idempotent, safe beside live webhooks."""
-    client = client or SaleorGraphQL(tenant.saleor_api_url, app_token(tenant))
-    if restart:
-        BackfillCursor.objects.filter(tenant=tenant).delete()
+    """Import customers, then orders; resumable, idempotent, safe beside live webhooks.
+
+    Pending deliveries are applied every ``drain_every`` pages, so profiles fill in while the
+    backfill runs rather than all at the end. Raises ``BackfillError`` when Saleor refuses or
+    keeps failing; everything stored until then stays, and the next run resumes after it.
+    """
+    variables(page_size, None)  # a bad page size fails before anything is asked
+    own_client = client is None
+    client = client or SaleorGraphQL(tenant.saleor_api_url, _token(tenant))
     summary = BackfillSummary()
-    for resource, (root, *_rest) in RESOURCES.items():
-        cursor, _ = BackfillCursor.objects.get_or_create(tenant=tenant, resource=resource)
-        counts = summary.resources.setdefault(resource, ResourceSummary())
-        while not cursor.done:
-            data = client.execute(
-                saleor_documents.backfill(resource),
-                {"first": page_size, "after": cursor.after or None},
-            )
-            page = data.get(root) or {}
-            nodes = [edge["node"] for edge in page.get("edges") or []]
-            info = page.get("pageInfo") or {}
-            counts.total = page.get("totalCount")
-            with transaction.atomic():
-                counts.new += accept_many(
-                    tenant, [wrap(resource, n) for n in nodes], source="backfill"
+    try:
+        with _one_backfill_per_tenant(tenant):
+            if restart:
+                reset(tenant)
+            for resource in RESOURCES:
+                summary.resources[resource.name] = _backfill_resource(
+                    tenant, resource, client, page_size, progress, summary, max(1, drain_every)
                 )
-                cursor.fetched += len(nodes)
-                cursor.after = info.get("endCursor") or cursor.after
-                cursor.done = not info.get("hasNextPage")
-                cursor.finished_at = timezone.now() if cursor.done else None
-                cursor.save()
-            counts.fetched += len(nodes)
-            applied = drain(tenant_id=tenant.pk)
-            summary.applied.processed += applied.processed
-            summary.applied.ignored += applied.ignored
-            summary.applied.failed += applied.failed
-            if on_page:
-                on_page(resource, counts.fetched, counts.total)
+            _apply(tenant, summary)
+    finally:
+        if own_client:
+            client.close()
+    summary.failures = failure_reasons(tenant)
     return summary
+
+
+def _backfill_resource(
+    tenant: Tenant,
+    resource: Resource,
+    client: SaleorGraphQL,
+    page_size: int,
+    progress: Progress | None,
+    summary: BackfillSummary,
+    drain_every: int,
+) -> ResourceSummary:
+    cursor, _ = BackfillCursor.objects.get_or_create(tenant=tenant, resource=resource.name)
+    counts = ResourceSummary(done=cursor.done)
+    pages = 0
+    while not cursor.done:
+        data = client.execute(resource.query, variables(page_size, cursor.after))
+        page = data.get(resource.root)
+        if not isinstance(page, dict):
+            raise BackfillError(f"Saleor's answer has no {resource.root}")
+        nodes = [e["node"] for e in page.get("edges") or [] if isinstance(e.get("node"), dict)]
+        info = page.get("pageInfo") or {}
+        end, more = info.get("endCursor"), bool(info.get("hasNextPage"))
+        if more and (not end or end == cursor.after):
+            raise BackfillError(f"Saleor announced more {resource.root} but gave no new cursor")
+        with transaction.atomic():
+            new = accept_many(tenant, [wrap(resource, n) for n in nodes], source=SOURCE)
+            cursor.after = end or cursor.after
+            cursor.fetched += len(nodes)
+            cursor.done = not more
+            cursor.finished_at = timezone.now() if cursor.done else None
+            cursor.save()
+        counts.fetched += len(nodes)
+        counts.new += new
+        counts.total = page.get("totalCount")
+        counts.done = cursor.done
+        pages += 1
+        if pages % drain_every == 0:
+            _apply(tenant, summary)
+        if progress is not None:
+            progress(resource.name, cursor.fetched, counts.total)
+    return counts
+
+
+def _apply(tenant: Tenant, summary: BackfillSummary) -> None:
+    applied = drain(tenant_id=tenant.pk)
+    summary.applied.processed += applied.processed
+    summary.applied.ignored += applied.ignored
+    summary.applied.failed += applied.failed
+
+
+def failure_reasons(tenant: Tenant, limit: int = 10) -> list[FailureReason]:
+    """Why backfilled deliveries of this Saleor failed, by code, most frequent first."""
+    rows = (
+        Delivery.objects.filter(tenant=tenant, source=SOURCE, state=DeliveryState.FAILED)
+        .values("error_code")
+        .annotate(count=Count("id"), example=Min("error_message"))
+        .order_by("-count", "error_code")[:limit]
+    )
+    return [FailureReason(r["error_code"], r["count"], r["example"]) for r in rows]
+
+
+def _token(tenant: Tenant) -> str:
+    if not tenant.saleor_api_url.startswith(("http://", "https://")):
+        raise BackfillError(
+            f"{tenant.saleor_api_url} is the in-process plugin: its backfill (reading Saleor's "
+            "tables) is not available yet"
+        )
+    token = app_token(tenant)
+    if not token:
+        raise BackfillError(
+            f"no usable app token is stored for {tenant.saleor_api_url} (was the encryption key "
+            "changed?): reinstall the app"
+        )
+    return token
+
+
+@contextmanager
+def _one_backfill_per_tenant(tenant: Tenant) -> Iterator[None]:
+    """Two runs for one Saleor would fetch the same pages and race on the cursor."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_CLASS, tenant.pk])
+        (locked,) = cur.fetchone() or (False,)
+    if not locked:
+        raise BackfillError(f"a backfill of {tenant.saleor_api_url} is already running")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_CLASS, tenant.pk])
+        except DatabaseError:
+            pass  # the connection is gone, and its session lock with it

@@ -67,8 +67,15 @@ def accept(
     return Accepted(delivery_id=existing.pk, duplicate=True)
 
 
-def accept_many(tenant: Tenant, items: Sequence[tuple[str, bytes]], *, source: str) -> int:
-    """Store many (event, body) deliveries in one statement; returns how many were new."""
+def accept_many(
+    tenant: Tenant, items: Sequence[tuple[str, bytes]], *, source: str = "backfill"
+) -> int:
+    """Store many (event, body) deliveries in one statement; returns how many were new.
+
+    One round trip per page instead of one per delivery is what makes a backfill of years of
+    orders practical; the dedupe key is the same as ``accept``'s, so a delivery already stored
+    by any door is skipped.
+    """
     if not items:
         return 0
     with connection.cursor() as cur:
