@@ -62,7 +62,7 @@ def broker(settings) -> Iterator[str]:
 
 
 @pytest.fixture
-def worker(broker: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker(broker: str, tmp_path) -> Iterator[subprocess.Popen[bytes]]:
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": broker}
@@ -78,16 +78,24 @@ def worker(broker: str) -> Iterator[subprocess.Popen[bytes]]:
             "info",
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        # A file, not a pipe: a full pipe would block the worker's logging and stall it.
+        stdout=(tmp_path / "worker.log").open("wb"),
         stderr=subprocess.STDOUT,
     )
+    process.log_path = tmp_path / "worker.log"  # type: ignore[attr-defined]
     yield process
+    stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Warm shutdown first; a worker that lingers past it is killed (the log is on disk)."""
     if process.poll() is None:
         process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait(timeout=10)
 
 
 def wait_until_applied(count: int, timeout: float = 60) -> None:
@@ -118,8 +126,8 @@ def test_a_real_worker_applies_what_the_door_accepted(live_server, tenant, rates
     assert Profile.objects.count() == 8
     assert worker.poll() is None, "the worker died"
     # The work was done by the worker process, not eagerly inside the web request.
-    worker.terminate()
-    log = worker.communicate(timeout=30)[0].decode()
+    stop(worker)
+    log = worker.log_path.read_text()
     assert "Task saleor_crm.inbox.drain" in log and "succeeded" in log
 
 
