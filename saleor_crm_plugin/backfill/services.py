@@ -11,17 +11,16 @@ written in one transaction, so an interrupted run resumes exactly after the last
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from ..inbox.encoding import encode
 from ..inbox.models import Delivery, DeliveryState
 from ..inbox.services import DrainResult, accept_many, drain
 from ..tenants.models import Tenant
@@ -57,42 +56,6 @@ class BackfillSummary:
     applied: DrainResult = field(default_factory=DrainResult)
     # Backfilled deliveries of this Saleor still failed after the run, by reason (kept, not lost).
     failures: list[FailureReason] = field(default_factory=list)
-
-
-def encode(value: Any) -> str:
-    """Compact JSON in which a ``Decimal`` is written as its own digits.
-
-    ``json.dumps`` can only write it through ``float``, which is exact for 6.205 but not for
-    every amount Saleor can hold; the digits Saleor sent are what the parser must read back.
-    Key order is kept, so the same node always gives the same bytes (and the same dedupe key).
-    """
-    parts: list[str] = []
-    _write(value, parts.append)
-    return "".join(parts)
-
-
-def _write(value: Any, out: Callable[[str], object]) -> None:
-    if isinstance(value, dict):
-        out("{")
-        for i, (key, item) in enumerate(value.items()):
-            out(("," if i else "") + json.dumps(str(key)) + ":")
-            _write(item, out)
-        out("}")
-    elif isinstance(value, list | tuple):
-        out("[")
-        for i, item in enumerate(value):
-            if i:
-                out(",")
-            _write(item, out)
-        out("]")
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a JSON number")
-        out(str(value))
-    elif value is None or isinstance(value, str | int | float):
-        out(json.dumps(value))
-    else:
-        raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def wrap(resource: Resource, node: dict[str, Any]) -> tuple[str, bytes]:

@@ -6,8 +6,9 @@ takes a ``PluginSettings`` (the way Saleor's Sendgrid plugin builds its configur
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..money.currencies import is_known_currency
@@ -17,6 +18,8 @@ RECOVERY_DELAYS = "recovery_delays_hours"
 SENDER = "sender_address"
 CHECKOUT_URL = "checkout_url_template"
 SEND_WINDOW = "send_window"
+CHANNELS = "channel_settings"
+ENABLED = "enabled"
 
 DEFAULT_CONFIGURATION = [
     {"name": BASE_CURRENCY, "value": "USD"},
@@ -24,7 +27,12 @@ DEFAULT_CONFIGURATION = [
     {"name": SENDER, "value": ""},
     {"name": CHECKOUT_URL, "value": ""},
     {"name": SEND_WINDOW, "value": "09:00-20:00"},
+    {"name": CHANNELS, "value": ""},
 ]
+
+# What a channel may set differently from the store. The base currency is one per store: every
+# customer's spend across channels is added up in it.
+PER_CHANNEL = (ENABLED, RECOVERY_DELAYS, SENDER, CHECKOUT_URL, SEND_WINDOW)
 
 HELP = {
     BASE_CURRENCY: (
@@ -48,10 +56,28 @@ HELP = {
         "Marketing messages go out only between these local times of the "
         "customer, e.g. 09:00-20:00.",
     ),
+    CHANNELS: (
+        "Per-channel settings",
+        "Optional, for channels that differ from the settings above: JSON by channel slug, e.g. "
+        '{"uk": {"sender_address": "Shop UK <uk@shop.com>", "send_window": "08:00-21:00"}, '
+        '"wholesale": {"enabled": false}}. A channel may set enabled, recovery_delays_hours, '
+        "sender_address, checkout_url_template and send_window.",
+    ),
 }
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 _EMAIL = re.compile(r"^(.*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$")
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """What applies to one channel: the store's settings with the channel's own on top."""
+
+    enabled: bool
+    recovery_delays_hours: tuple[int, ...]
+    sender_address: str
+    checkout_url_template: str
+    send_window: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,19 @@ class PluginSettings:
     sender_address: str
     checkout_url_template: str
     send_window: tuple[str, str]
+    channels: dict[str, ChannelSettings] = field(default_factory=dict)
+
+    def for_channel(self, slug: str | None) -> ChannelSettings:
+        """A channel without settings of its own follows the store's."""
+        if slug and slug in self.channels:
+            return self.channels[slug]
+        return ChannelSettings(
+            enabled=True,
+            recovery_delays_hours=self.recovery_delays_hours,
+            sender_address=self.sender_address,
+            checkout_url_template=self.checkout_url_template,
+            send_window=self.send_window,
+        )
 
 
 def as_dict(items: list[dict[str, Any]] | None) -> dict[str, str]:
@@ -77,6 +116,16 @@ def errors(items: list[dict[str, Any]] | None) -> dict[str, str]:
         found[BASE_CURRENCY] = (
             f"'{values[BASE_CURRENCY]}' is not a currency code such as EUR or USD."
         )
+    found.update(_value_errors(values))
+    problem = _channel_errors(values[CHANNELS])
+    if problem:
+        found[CHANNELS] = problem
+    return found
+
+
+def _value_errors(values: dict[str, str]) -> dict[str, str]:
+    """The checks a setting gets whether the store or one channel sets it."""
+    found: dict[str, str] = {}
     try:
         delays = [int(x) for x in values[RECOVERY_DELAYS].split(",") if x.strip()]
         if not delays or any(d <= 0 for d in delays) or delays != sorted(set(delays)):
@@ -94,16 +143,77 @@ def errors(items: list[dict[str, Any]] | None) -> dict[str, str]:
     return found
 
 
+def _channels(text: str) -> dict[str, dict[str, Any]]:
+    """The per-channel JSON as {slug: {setting: value}}; ValueError says what is wrong."""
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"This is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError('Give a JSON object by channel slug, e.g. {"uk": {"enabled": false}}.')
+    for slug, own in data.items():
+        unknown = sorted(set(own) - set(PER_CHANNEL))
+        if BASE_CURRENCY in unknown:
+            raise ValueError(
+                f"Channel '{slug}': the base currency is one for the whole store, so customers' "
+                "spend across channels adds up; set it above."
+            )
+        if unknown:
+            raise ValueError(
+                f"Channel '{slug}': {', '.join(unknown)} cannot be set per channel "
+                f"(allowed: {', '.join(PER_CHANNEL)})."
+            )
+        if ENABLED in own and not isinstance(own[ENABLED], bool):
+            raise ValueError(f"Channel '{slug}': enabled is true or false.")
+    return data
+
+
+def _channel_errors(text: str) -> str:
+    try:
+        channels = _channels(text)
+    except ValueError as exc:
+        return str(exc)
+    for slug, own in channels.items():
+        values = {k: str(v).strip() for k, v in own.items() if k != ENABLED}
+        merged = {**as_dict(None), **values}
+        for name, message in _value_errors(merged).items():
+            if name in values:
+                return f"Channel '{slug}', {name}: {message}"
+    return ""
+
+
+def _delays(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def _window(text: str) -> tuple[str, str]:
+    start, _, end = text.partition("-")
+    return start, end
+
+
 def parse(items: list[dict[str, Any]] | None) -> PluginSettings:
     """Settings as plain data; call ``errors`` first (Saleor does, when a merchant saves)."""
     values = as_dict(items)
-    start, _, end = values[SEND_WINDOW].partition("-")
-    return PluginSettings(
+    store = PluginSettings(
         base_currency=values[BASE_CURRENCY].upper(),
-        recovery_delays_hours=tuple(
-            int(x) for x in values[RECOVERY_DELAYS].split(",") if x.strip()
-        ),
+        recovery_delays_hours=_delays(values[RECOVERY_DELAYS]),
         sender_address=values[SENDER],
         checkout_url_template=values[CHECKOUT_URL],
-        send_window=(start, end),
+        send_window=_window(values[SEND_WINDOW]),
     )
+    channels: dict[str, ChannelSettings] = {}
+    for slug, own in _channels(values[CHANNELS]).items():
+        text = {k: str(v).strip() for k, v in own.items()}
+        channel = replace(store.for_channel(None), enabled=own.get(ENABLED, True))
+        if RECOVERY_DELAYS in text:
+            channel = replace(channel, recovery_delays_hours=_delays(text[RECOVERY_DELAYS]))
+        if SENDER in text:
+            channel = replace(channel, sender_address=text[SENDER])
+        if CHECKOUT_URL in text:
+            channel = replace(channel, checkout_url_template=text[CHECKOUT_URL])
+        if SEND_WINDOW in text:
+            channel = replace(channel, send_window=_window(text[SEND_WINDOW]))
+        channels[slug] = channel
+    return replace(store, channels=channels)

@@ -10,22 +10,28 @@ from django.db import transaction
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
 from ..tenants.services import plugin_tenant
+from .config import PluginSettings, parse
 from .events import delivery_body
 
 logger = logging.getLogger(__name__)
 
 
-def record_hook(hook: str, obj: Any, base_currency: str) -> bool:
+def record_hook(hook: str, obj: Any, settings: PluginSettings | None = None) -> bool:
     """Store what Saleor just told us in the inbox; never raise into Saleor's request.
 
     Saleor runs hooks inside its request and does not catch their exceptions, so any failure
     here (bad data, database down) is logged and swallowed: the mutation must succeed. One
-    small insert, no network call; applying happens later, in a task.
+    small insert, no network call; applying happens later, in a task. Orders and checkouts of
+    a channel the merchant switched off are not recorded; customers belong to no channel.
     """
     try:
+        settings = settings or parse(None)
+        channel = getattr(getattr(obj, "channel", None), "slug", None)
+        if not settings.for_channel(channel).enabled:
+            return False
         event, body = delivery_body(hook, obj)
         with transaction.atomic():
-            tenant = plugin_tenant(base_currency)
+            tenant = plugin_tenant(settings.base_currency)
             accept(tenant, event=event, body=body, headers={}, source="plugin")
             request_drain(tenant.pk)
         return True

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
+from ..inbox.encoding import encode
 from .serializers import checkout_payload, order_payload, user_payload
 
 # Saleor hook name -> (the webhook event name the app door would receive, typename, key, builder)
@@ -36,12 +35,6 @@ HOOKS: dict[str, tuple[str, str, str, Callable[[Any], dict[str, Any]]]] = {
 }
 
 
-def _number(value: Any) -> float:
-    if isinstance(value, Decimal):
-        return float(value)  # Saleor's payloads carry amounts as JSON floats too
-    raise TypeError(f"cannot serialize {type(value).__name__}")
-
-
 def _issued_at(hook: str, obj: Any) -> datetime:
     """The object's own change time, so the same state always gives the same bytes and the
     inbox dedupe absorbs repeated hook calls; a deletion is stamped when it happens."""
@@ -61,4 +54,4 @@ def delivery_body(hook: str, obj: Any) -> tuple[str, bytes]:
         "issuingPrincipal": None,
         key: build(obj),
     }
-    return event, json.dumps(payload, default=_number).encode()
+    return event, encode(payload).encode()  # amounts keep their exact digits

@@ -26,11 +26,18 @@ class CRMPlugin(BasePlugin):
         "lifecycle messages in each customer's language and waking hours."
     )
     DEFAULT_ACTIVE = False
+    # Global, with per-channel overrides in one setting: Saleor calls customer hooks only on
+    # global plugins and on per-channel plugins of channels it happened to load, so a
+    # per-channel plugin would miss customer changes.
     CONFIGURATION_PER_CHANNEL = False
     DEFAULT_CONFIGURATION = config.DEFAULT_CONFIGURATION
     CONFIG_STRUCTURE = {
         name: {
-            "type": ConfigurationTypeField.STRING,
+            "type": (
+                ConfigurationTypeField.MULTILINE
+                if name == config.CHANNELS
+                else ConfigurationTypeField.STRING
+            ),
             "label": label,
             "help_text": help_text,
         }
@@ -68,7 +75,7 @@ def _hook(name: str) -> Callable[..., Any]:
         self: CRMPlugin, obj: Any, previous_value: Any = None, *args: Any, **kwargs: Any
     ) -> Any:
         if self.active:
-            record_hook(name, obj, self.settings.base_currency)
+            record_hook(name, obj, self.settings)
         return previous_value
 
     hook.__name__ = name

@@ -44,3 +44,41 @@ def test_good_settings_parse_to_plain_data():
     )
     assert parsed.base_currency == "EUR"
     assert parsed.sender_address == "Shop <hi@shop.com>"
+
+
+def test_a_channel_overrides_only_what_it_sets():
+    parsed = config.parse(
+        settings(
+            sender_address="Shop <hi@shop.com>",
+            channel_settings='{"uk": {"sender_address": "Shop UK <uk@shop.com>", '
+            '"send_window": "08:00-21:00"}, "wholesale": {"enabled": false}}',
+        )
+    )
+    uk = parsed.for_channel("uk")
+    assert (uk.enabled, uk.sender_address, uk.send_window) == (
+        True,
+        "Shop UK <uk@shop.com>",
+        ("08:00", "21:00"),
+    )
+    assert uk.recovery_delays_hours == (1, 24, 72)  # the store's
+    assert parsed.for_channel("wholesale").enabled is False
+    other = parsed.for_channel("de")
+    assert (other.enabled, other.sender_address) == (True, "Shop <hi@shop.com>")
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["uk"]', "JSON object by channel slug"),
+        ('{"uk": {"base_currency": "GBP"}}', "one for the whole store"),
+        ('{"uk": {"colour": "red"}}', "colour cannot be set per channel"),
+        ('{"uk": {"enabled": "no"}}', "enabled is true or false"),
+        ('{"uk": {"send_window": "21:00-08:00"}}', "Channel 'uk', send_window: Give a start"),
+        ('{"uk": {"checkout_url_template": "https://uk.shop"}}', "{token}"),
+    ],
+)
+def test_bad_channel_settings_are_refused_with_a_clear_message(value, words):
+    problems = config.errors(settings(channel_settings=value))
+    assert list(problems) == ["channel_settings"]
+    assert words in problems["channel_settings"]

@@ -7,11 +7,14 @@ import pytest
 from saleor_crm_plugin.inbox.saleor_payloads import parse_delivery
 from saleor_crm_plugin.inbox.services import drain
 from saleor_crm_plugin.models import Delivery, Profile
+from saleor_crm_plugin.plugin import config
 from saleor_crm_plugin.plugin.door import record_hook
 from saleor_crm_plugin.plugin.events import HOOKS, delivery_body
 from tests import recordings
 from tests.dbfaults import table_locked
 from tests.plugin.saleor_shaped import order_from_recording, user_from_recording
+
+EUR = config.parse([{"name": "base_currency", "value": "EUR"}])
 
 
 def canonical(event: str, body: bytes):
@@ -61,8 +64,8 @@ def test_every_hook_of_the_issue_is_handled():
 @pytest.mark.django_db(transaction=True)
 def test_a_hook_call_lands_in_the_inbox_and_fills_the_profile(rates):
     order = order_from_recording(recordings.delivery(10).body)
-    assert record_hook("order_created", order, "EUR") is True
-    assert record_hook("order_created", order, "EUR") is True  # Saleor calling twice
+    assert record_hook("order_created", order, EUR) is True
+    assert record_hook("order_created", order, EUR) is True  # Saleor calling twice
     delivery = Delivery.objects.get()  # the same state is stored once
     assert (delivery.source, delivery.event) == ("plugin", "order_created")
     drain()
@@ -72,7 +75,7 @@ def test_a_hook_call_lands_in_the_inbox_and_fills_the_profile(rates):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_hook_never_raises_into_saleor(rates):
-    assert record_hook("order_created", object(), "EUR") is False  # not an order at all
+    assert record_hook("order_created", object(), EUR) is False  # not an order at all
     assert Delivery.objects.count() == 0
 
 
@@ -80,7 +83,27 @@ def test_a_hook_never_raises_into_saleor(rates):
 def test_a_hook_with_the_database_locked_gives_up_quickly_without_raising(rates, settings):
     settings.CRM_WEBHOOK_DB_TIMEOUT_MS = 200
     order = order_from_recording(recordings.delivery(10).body)
-    record_hook("order_updated", order, "EUR")  # creates the tenant
+    record_hook("order_updated", order, EUR)  # creates the tenant
     with table_locked():
-        assert record_hook("order_created", order, "EUR") is False
+        assert record_hook("order_created", order, EUR) is False
     assert Delivery.objects.filter(event="order_created").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_channel_switched_off_is_not_recorded_but_its_customers_are(rates):
+    settings = config.parse(
+        [
+            {"name": "base_currency", "value": "EUR"},
+            {"name": "channel_settings", "value": '{"channel-eur": {"enabled": false}}'},
+        ]
+    )
+    euro_order = order_from_recording(recordings.delivery(10).body)  # channel-eur
+    kwd_order = order_from_recording(recordings.delivery(60).body)  # channel-kwd
+    assert record_hook("order_created", euro_order, settings) is False
+    assert record_hook("order_created", kwd_order, settings) is True
+    user = user_from_recording(recordings.delivery(2).body)
+    assert record_hook("customer_updated", user, settings) is True
+    assert sorted(Delivery.objects.values_list("event", flat=True)) == [
+        "customer_updated",
+        "order_created",
+    ]
