@@ -1,6 +1,6 @@
-"""Inside a real Saleor 3.24, run by hand with Saleor's settings (``--ds=saleor.settings``).
+"""The plugin's door inside a real Saleor 3.24, through Saleor's plugin manager.
 
-Skipped wherever ``saleor`` is not importable, which is the case in CI: Saleor is not on PyPI.
+Run by hand (see ``conftest.py``); skipped wherever ``saleor`` is not importable, as in CI.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ pytestmark = [
 
 
 @pytest.fixture
-def crm_active():
+def crm_active(settings):
     from saleor.plugins.models import PluginConfiguration
 
+    settings.PLUGINS = ["saleor_crm_plugin.plugin.CRMPlugin"]
     return PluginConfiguration.objects.create(
         identifier="saleor.crm",
         active=True,
@@ -30,7 +31,7 @@ def crm_active():
 
 
 @pytest.fixture
-def manager():
+def manager(crm_active):
     from saleor.plugins.manager import get_plugins_manager
 
     return get_plugins_manager(allow_replica=False)
