@@ -1,14 +1,19 @@
-"""The schema, composed from one query class per capability (as ``saleor/graphql/api.py``)."""
+"""The schema, composed from one query class per capability (as ``saleor/graphql/api.py``).
+
+``FederationQueries`` adds the subgraph protocol (``_service``, ``_entities``); the ``User``
+type it brings in is reachable only through ``_Entity``, which a gateway queries for us.
+"""
 
 from __future__ import annotations
 
 import graphene
 
+from .federation import FederationQueries
 from .profiles.schema import ProfileQueries
 from .tracking.schema import TrackingMutations
 
 
-class Query(ProfileQueries, graphene.ObjectType):
+class Query(ProfileQueries, FederationQueries, graphene.ObjectType):
     pass
 
 
