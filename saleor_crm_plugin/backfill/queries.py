@@ -33,12 +33,13 @@ class Resource:
         return saleor_documents.backfill(self.name)
 
 
-# In this order: customers first, so orders of registered customers find their profile filled.
-# TODO(issue 4): open checkouts (event "checkout_updated", key "checkout") once a recorded page
-# of Saleor's ``checkouts`` connection exists to test the wrapping against.
+# In this order: customers first, so orders of registered customers find their profile filled;
+# then orders, so a checkout that became an order is known as completed; then the checkouts
+# Saleor still holds (it deletes a checkout when it becomes an order), for recovery.
 RESOURCES: tuple[Resource, ...] = (
     Resource("customers", "customers", "customer_updated", "CustomerUpdated", "user"),
     Resource("orders", "orders", "order_updated", "OrderUpdated", "order"),
+    Resource("checkouts", "checkouts", "checkout_updated", "CheckoutUpdated", "checkout"),
 )
 
 

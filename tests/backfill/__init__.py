@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from saleor_crm_plugin import saleor_documents
 from tests import recordings
 from tests.loopback import LoopbackServer, Request
 
@@ -23,7 +24,44 @@ def recorded_pages() -> Iterator[tuple[dict[str, Any], bytes]]:
 
 
 def root_of(query: str) -> str:
-    return "customers" if "customers(" in query else "orders"
+    return next((r for r in ("customers", "checkouts") if f"{r}(" in query), "orders")
+
+
+def open_checkouts() -> list[dict[str, Any]]:
+    """The recorded store's checkouts that never became an order, newest first, each in its
+    last recorded state: what Saleor's ``checkouts`` connection held after the recording."""
+    latest: dict[str, dict[str, Any]] = {}
+    ordered: set[str] = set()
+    for item in recordings.deliveries():
+        body = json.loads(item.body)
+        if body.get("checkout"):
+            latest[body["checkout"]["id"]] = body["checkout"]
+        if body.get("order"):
+            ordered.add(body["order"].get("checkoutId"))
+    still_open = [c for c in latest.values() if c["id"] not in ordered]
+    return sorted(still_open, key=lambda c: c["created"], reverse=True)
+
+
+def checkout_pages() -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """(after, response) of each page of ``checkouts``, PAGE_SIZE nodes a page.
+
+    The recording has no ``checkouts`` pages, so these are built from the recorded webhook
+    payloads: the subscription and the backfill select the same ``CheckoutFields``, so a node
+    has exactly the shape Saleor would answer. The query itself is validated against Saleor's
+    schema in ``test_queries``.
+    """
+    nodes = open_checkouts()
+    after: str | None = None
+    for start in range(0, len(nodes), PAGE_SIZE):
+        chunk = nodes[start : start + PAGE_SIZE]
+        end = f"checkout-cursor-{start + len(chunk)}"
+        more = start + PAGE_SIZE < len(nodes)
+        edges = [
+            {"cursor": f"checkout-cursor-{start + i + 1}", "node": n} for i, n in enumerate(chunk)
+        ]
+        page = {"totalCount": len(nodes), "pageInfo": {"hasNextPage": more, "endCursor": end}}
+        yield after, {"data": {"checkouts": {**page, "edges": edges}}}
+        after = end
 
 
 class RecordedSaleor(LoopbackServer):
@@ -48,6 +86,9 @@ class RecordedSaleor(LoopbackServer):
                 page["totalCount"],
                 page["pageInfo"]["endCursor"],
             )
+        checkouts = saleor_documents.backfill("checkouts")
+        for after, answer in checkout_pages():
+            self.recorded[(checkouts, PAGE_SIZE, after)] = json.dumps(answer).encode()
         self.fail: dict[str | None, int] = {}  # after cursor -> status answered until removed
         self.graphql_errors: list[dict[str, Any]] | None = None
         self._lock = threading.Lock()

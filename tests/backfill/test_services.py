@@ -26,15 +26,15 @@ from saleor_crm_plugin.backfill.services import backfill, wrap
 from saleor_crm_plugin.cli import main
 from saleor_crm_plugin.inbox.saleor_payloads import parse_delivery
 from saleor_crm_plugin.inbox.services import accept, drain, reprocess
-from saleor_crm_plugin.models import Delivery, OrderRecord, Profile
+from saleor_crm_plugin.models import CheckoutRecord, Delivery, OrderRecord, Profile
 from saleor_crm_plugin.tenants import crypto
 from saleor_crm_plugin.tenants.services import plugin_tenant, register_tenant
 from tests import recordings
-from tests.backfill import PAGE_SIZE, TOKEN, RecordedSaleor
+from tests.backfill import PAGE_SIZE, TOKEN, RecordedSaleor, open_checkouts
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.django_db(transaction=True)
-CUSTOMERS, ORDERS = RESOURCES
+CUSTOMERS, ORDERS, CHECKOUTS = RESOURCES
 
 
 def totals(orders: int, gross: int, refunded: int = 0) -> dict[str, int]:
@@ -56,6 +56,8 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "cancel.me@example.com": (None, 0, 1, 0, 0, {}, "en", "US"),
     # 85.390 KWD / 0.32 = 266.84375
     "fahad@example.kw": (None, 1, 0, 26684, 0, {"KWD": totals(1, 85390)}, "ar", "KW"),
+    # two open checkouts, no order yet: known by e-mail for recovery
+    "maria.rossi@example.it": (None, 0, 0, 0, 0, {}, "it", ""),
 }
 
 
@@ -117,16 +119,18 @@ def test_the_recorded_pages_become_profiles_with_exact_spend(saleor, shop):
     assert {r: (c.fetched, c.new, c.total, c.done) for r, c in summary.resources.items()} == {
         "customers": (4, 4, 24, True),
         "orders": (4, 4, 28, True),
+        "checkouts": (3, 3, 3, True),
     }
-    assert (summary.applied.processed, summary.applied.failed, summary.failures) == (8, 0, [])
+    assert (summary.applied.processed, summary.applied.failed, summary.failures) == (11, 0, [])
     assert set(saleor.authorizations) == {f"Bearer {TOKEN}"}
     page1 = saleor.page("customers", 1)["data"]["customers"]["pageInfo"]["endCursor"]
     page2 = saleor.page("customers", 2)["data"]["customers"]["pageInfo"]["endCursor"]
     assert saleor.afters()[:3] == [("customers", None), ("customers", page1), ("customers", page2)]
-    assert [r for r, _ in saleor.afters()[3:]] == ["orders"] * 3
+    assert [r for r, _ in saleor.afters()[3:]] == ["orders"] * 3 + ["checkouts"] * 2
     assert set(Delivery.objects.values_list("source", "event", "state")) == {
         ("backfill", "customer_updated", "processed"),
         ("backfill", "order_updated", "processed"),
+        ("backfill", "checkout_updated", "processed"),
     }
     assert dict(OrderRecord.objects.values_list("number", "total_gross_base_minor")) == {
         "28": 1550,
@@ -136,6 +140,27 @@ def test_the_recorded_pages_become_profiles_with_exact_spend(saleor, shop):
     }
     cursor = BackfillCursor.objects.get(tenant=shop, resource="orders")
     assert (cursor.fetched, cursor.done, cursor.finished_at is not None) == (4, True, True)
+
+
+def test_open_checkouts_are_kept_for_recovery_and_join_their_profiles(saleor, shop):
+    backfill(shop, page_size=PAGE_SIZE)
+    open_ones = {c["id"] for c in open_checkouts()}
+    records = CheckoutRecord.objects.filter(tenant=shop)
+    assert set(records.values_list("checkout_id", flat=True)) == open_ones
+    assert sorted(records.values_list("email", "profile__email", "completed_order_id")) == [
+        ("jan.kowalski@example.pl", "jan.kowalski@example.pl", None),
+        ("maria.rossi@example.it", "maria.rossi@example.it", None),
+        ("maria.rossi@example.it", "maria.rossi@example.it", None),
+    ]
+    assert all(r.total_gross_minor > 0 and r.lines for r in records)
+
+
+def test_a_backfilled_checkout_reads_like_the_webhook_of_that_state():
+    (node,) = [c for c in open_checkouts() if c["email"] == "jan.kowalski@example.pl"]
+    event, body = wrap(CHECKOUTS, node)
+    (backfilled,) = parse_delivery(event, body)
+    live = next(d for d in recordings.deliveries() if json.loads(d.body).get("checkout") == node)
+    assert backfilled.checkout == parse_delivery(live.event, live.body)[0].checkout
 
 
 def test_a_wrapped_node_is_the_webhook_saleor_sends_for_that_state():
@@ -177,12 +202,14 @@ def test_running_it_again_adds_nothing_and_changes_no_profile(saleor, shop):
     assert {r: (c.fetched, c.done) for r, c in again.resources.items()} == {
         "customers": (0, True),
         "orders": (0, True),
+        "checkouts": (0, True),
     }
 
     restarted = backfill(shop, page_size=PAGE_SIZE, restart=True)  # every page again
     assert {r: (c.fetched, c.new) for r, c in restarted.resources.items()} == {
         "customers": (4, 0),
         "orders": (4, 0),
+        "checkouts": (3, 0),
     }
     assert restarted.applied.claimed == 0
     assert everything() == before
@@ -199,7 +226,11 @@ def test_an_interrupted_backfill_resumes_after_the_last_stored_page(saleor, shop
     cursor = BackfillCursor.objects.get(tenant=shop, resource="orders")
     assert (cursor.after, cursor.fetched, cursor.done) == (page1, 2, False)
     # What was stored before the failure is already applied: customers, then orders #28, #27.
-    assert set(profiles()) == set(EXPECTED) - {"cancel.me@example.com", "fahad@example.kw"}
+    assert set(profiles()) == set(EXPECTED) - {
+        "cancel.me@example.com",
+        "fahad@example.kw",
+        "maria.rossi@example.it",  # the checkouts come after the orders
+    }
 
     del saleor.fail[page1]
     asked = len(saleor.requests)
@@ -208,9 +239,10 @@ def test_an_interrupted_backfill_resumes_after_the_last_stored_page(saleor, shop
     assert {r: (c.fetched, c.new) for r, c in summary.resources.items()} == {
         "customers": (0, 0),
         "orders": (2, 2),
+        "checkouts": (3, 3),
     }
     assert profiles() == EXPECTED  # as if it had never stopped
-    assert Delivery.objects.count() == 8
+    assert Delivery.objects.count() == 11
     assert BackfillCursor.objects.get(tenant=shop, resource="orders").fetched == 4
 
 
@@ -334,7 +366,8 @@ def test_the_command_shows_progress_and_a_summary(saleor, shop, capsys):
     assert any(line.startswith("backfilling orders") for line in lines)
     assert "customers 4 4 24 done" in lines
     assert "orders 4 4 28 done" in lines
-    assert "applied 8 deliveries (0 ignored, 0 failed); 8 customer profiles" in lines
+    assert "checkouts 3 3 3 done" in lines
+    assert "applied 11 deliveries (0 ignored, 0 failed); 9 customer profiles" in lines
     assert TOKEN not in out
 
     assert main(["backfill"]) == 0  # one Saleor installed: no --api-url needed
