@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -97,6 +97,16 @@ def cmd_drain(args: argparse.Namespace) -> int:
             time.sleep(args.interval)
 
 
+def _plugin_tenant_from_saleor() -> Any:
+    """Inside Saleor, with the plugin enabled but no event seen yet: its tenant, created with
+    the base currency the merchant set in the dashboard."""
+    from .backfill.saleor_tables import plugin_base_currency
+    from .tenants.services import plugin_tenant
+
+    currency = plugin_base_currency()
+    return plugin_tenant(currency) if currency else None
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
     _setup()
     from rich.console import Console
@@ -113,6 +123,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     else:
         tenants = list(Tenant.objects.filter(is_active=True)[:2])
         tenant = tenants[0] if len(tenants) == 1 else None
+        if not tenants:
+            tenant = _plugin_tenant_from_saleor()
     if tenant is None:
         console.print("error: name the Saleor with --api-url (no single installed Saleor found)")
         return 2

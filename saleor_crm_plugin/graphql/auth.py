@@ -2,7 +2,9 @@
 
 Staff and customers sign in to Saleor, not to us: their access tokens are JWTs Saleor signs with
 the keys in its JWKS, which we already cache per tenant for webhooks. The token's issuer names
-the Saleor (the tenant); its ``permissions`` claim carries Saleor's permission names.
+the Saleor (the tenant); its ``permissions`` claim carries Saleor's permission names. A staff
+member's own token has no such claim; inside Saleor (plugin mode) they are read from Saleor's
+database, as Saleor itself does.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import jwt
 from django.core.cache import cache
 
-from ..tenants.host import host_saleor_keys
+from ..tenants.host import host_saleor_keys, host_staff_permissions
 from ..tenants.jwks import JWKSUnavailable, key_from_jwks, signing_key
 from ..tenants.models import Tenant
 from ..tenants.saleor_api import SaleorUnavailable, TokenRejected, app_permissions
@@ -70,12 +72,16 @@ def principal_from_jwt(token: str) -> Principal:
     if claims.get("type") not in ACCEPTED_TYPES or not claims.get("user_id"):
         raise InvalidToken("Only access tokens are accepted.")
     staff = bool(claims.get("is_staff")) or bool(claims.get("permissions"))
+    permissions = frozenset(claims.get("permissions") or []) if staff else frozenset()
+    if staff and host is not None and "permissions" not in claims:
+        # The host Saleor's own staff token: its permissions are in Saleor's database.
+        permissions = host_staff_permissions(str(claims["user_id"])) or frozenset()
     return Principal(
         kind=PrincipalKind.STAFF if staff else PrincipalKind.CUSTOMER,
         tenant=tenant,
         user_id=str(claims["user_id"]),
         email=str(claims.get("email") or ""),
-        permissions=frozenset(claims.get("permissions") or []) if staff else frozenset(),
+        permissions=permissions,
     )
 
 

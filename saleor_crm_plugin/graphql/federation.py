@@ -1,18 +1,19 @@
 """Apollo Federation: the CRM as a subgraph that adds ``crmProfile`` to Saleor's ``User``.
 
 A plugin cannot add fields to Saleor's schema, but a federation gateway can: Saleor already
-serves its graph as a subgraph (``User`` has ``@key(fields: "id")``), so a gateway composing
+serves its graph as a subgraph (``User`` has keys ``id`` and ``email``), so a gateway composing
 Saleor's graph with ours lets a storefront ask ``me { crmProfile { ... } }`` in one query.
 
 graphene 2 has no federation support and graphene-federation's graphene 2 line is unmaintained,
 so the three pieces of the subgraph protocol are written here by hand:
 
 - ``_service { sdl }``: our schema with ``User`` printed as a federation-1 extension of Saleor's
-  (``extend type User @key(fields: "id")``). Federation-2 composition (Apollo Router, Cosmo)
-  accepts federation-1 subgraphs, and Saleor's own subgraph is federation-1, so one SDL serves
-  both.
-- ``_entities(representations:)``: turns ``{"__typename": "User", "id": ...}`` into a reference
-  whose ``crmProfile`` is looked up in the caller's tenant.
+  (``extend type User @key(fields: "id") @key(fields: "email")``). Federation-2 composition
+  (Apollo Router, Cosmo) accepts federation-1 subgraphs, and Saleor's own subgraph is
+  federation-1, so one SDL serves both.
+- ``_entities(representations:)``: turns ``{"__typename": "User", "id": ...}`` (or ``"email"``)
+  into a reference whose ``crmProfile`` is looked up in the caller's tenant, all of a list's
+  profiles in one query.
 - ``_Any``/``_Entity``/``_Service``: the spec's types.
 
 ``crmProfile`` applies the rules of ``crmCustomer`` and ``crmMe``: staff or apps holding
@@ -27,17 +28,20 @@ from typing import Any
 import graphene
 from graphql.language import ast
 from graphql.utils.schema_printer import print_schema
+from promise import Promise
 
-from ..profiles import queries
+from ..inbox.saleor_payloads import normalize_email
 from ..profiles.models import Profile
 from .core.context import crm_context
 from .core.errors import InvalidInput, PermissionDenied
 from .core.limits import MAX_COST
 from .core.permissions import MANAGE_USERS, require_customer, require_permission
+from .profiles.dataloaders import ProfileByUserKeyLoader
 from .profiles.types import CRMMoney, _ProfileFields, money
 
 ENTITY_TYPENAME = "User"
-KEY_FIELD = "id"
+# Saleor's User declares both keys; a gateway may join on either.
+KEY_FIELDS = ("id", "email")
 # Only the protocol's own names are hidden from the SDL; the gateway adds them itself.
 FEDERATION_TYPE_NAMES = frozenset({"_Any", "_Entity", "_Service"})
 FEDERATION_QUERY_FIELDS = ("_entities", "_service")
@@ -103,29 +107,41 @@ class CRMUserProfile(graphene.ObjectType, _ProfileFields):
 
 @dataclass(frozen=True)
 class UserReference:
-    """A Saleor user as the gateway names it: we hold nothing else about the entity itself."""
+    """A Saleor user as the gateway names it, by id or by e-mail: we hold nothing else about
+    the entity itself."""
 
-    id: str
+    id: str | None = None
+    email: str | None = None
 
 
-def visible_profile(info: Any, user_id: str) -> Profile | None:
-    """The profile of ``user_id`` if the caller may see it, with the rules of crmCustomer/crmMe.
+def visible_profile(info: Any, ref: UserReference) -> Promise:
+    """The profile of ``ref`` if the caller may see it, with the rules of crmCustomer/crmMe.
 
-    Raises PermissionDenied otherwise, so a customer never learns whether another customer has
-    a profile at all.
+    Raises (or rejects with) PermissionDenied otherwise, so a customer never learns whether
+    another customer has a profile at all. Lookups of a whole ``_entities`` list are batched.
     """
-    if crm_context(info).principal.has(MANAGE_USERS):
+    principal = crm_context(info).principal
+    loader = crm_context(info).loader(ProfileByUserKeyLoader)
+    if principal.has(MANAGE_USERS):
         tenant = require_permission(info, MANAGE_USERS)
-        return queries.find_profile(tenant, user_id=user_id)
+        return loader.load(_key(tenant, ref))
     tenant, own_user_id = require_customer(info)
-    if own_user_id != user_id:
+    own_email = normalize_email(principal.email)
+    if (ref.id and ref.id != own_user_id) or (ref.email and ref.email != own_email):
         raise PermissionDenied(
             f"You can only see your own CRM profile; others need the {MANAGE_USERS} permission."
         )
-    profile = queries.find_profile(tenant, user_id=own_user_id)
-    if profile is not None and profile.user_id != own_user_id:
-        raise PermissionDenied("Not your profile.")
-    return profile
+
+    def only_own(profile: Profile | None) -> Profile | None:
+        if profile is not None and profile.user_id != own_user_id:
+            raise PermissionDenied("Not your profile.")
+        return profile
+
+    return loader.load(_key(tenant, ref)).then(only_own)
+
+
+def _key(tenant: Any, ref: UserReference) -> tuple[Any, str, str]:
+    return (tenant, "id", ref.id) if ref.id else (tenant, "email", ref.email or "")
 
 
 class SaleorUser(graphene.ObjectType):
@@ -135,6 +151,7 @@ class SaleorUser(graphene.ObjectType):
         name = ENTITY_TYPENAME
 
     id = graphene.ID(required=True, description="Saleor's User id.")
+    email = graphene.String(required=True, description="Saleor's User e-mail.")
     crm_profile = graphene.Field(
         CRMUserProfile,
         description=(
@@ -144,12 +161,16 @@ class SaleorUser(graphene.ObjectType):
     )
 
     @staticmethod
-    def resolve_id(root: UserReference, info: Any) -> str:
-        return root.id
+    def resolve_id(root: UserReference, info: Any) -> str | None:
+        return root.id  # a gateway that joined by e-mail gets the id from Saleor
 
     @staticmethod
-    def resolve_crm_profile(root: UserReference, info: Any) -> Profile | None:
-        return visible_profile(info, root.id)
+    def resolve_email(root: UserReference, info: Any) -> str | None:
+        return root.email
+
+    @staticmethod
+    def resolve_crm_profile(root: UserReference, info: Any) -> Promise:
+        return visible_profile(info, root)
 
 
 class FederationEntity(graphene.Union):
@@ -174,7 +195,14 @@ def user_reference(representation: Any) -> UserReference:
     typename = representation.get("__typename")
     if typename != ENTITY_TYPENAME:
         raise InvalidInput(f"{typename!r} is not an entity here.", field="representations")
-    raw = representation.get(KEY_FIELD)
+    raw = representation.get("id")
+    if raw is None:
+        email = normalize_email(representation.get("email"))
+        if "@" not in email:
+            raise InvalidInput(
+                "A User representation needs its id or email.", field="representations"
+            )
+        return UserReference(email=email)
     try:
         kind, pk = graphene.Node.from_global_id(raw)
     except (TypeError, ValueError, UnicodeDecodeError):
@@ -219,9 +247,10 @@ def subgraph_sdl(schema: Any) -> str:
         if name in FEDERATION_TYPE_NAMES:
             continue
         if head == f"type {ENTITY_TYPENAME} {{":
-            head = f'extend type {ENTITY_TYPENAME} @key(fields: "{KEY_FIELD}") {{'
+            keys = " ".join(f'@key(fields: "{k}")' for k in KEY_FIELDS)
+            head = f"extend type {ENTITY_TYPENAME} {keys} {{"
             rest = "\n".join(
-                f"{line} @external" if line.strip().startswith(f"{KEY_FIELD}:") else line
+                f"{line} @external" if line.strip().split(":")[0] in KEY_FIELDS else line
                 for line in rest.splitlines()
             )
         elif head == f"type {schema.get_query_type().name} {{":

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -14,31 +15,23 @@ def encode(value: Any) -> str:
     ``json.dumps`` can only write it through ``float``, which is exact for 6.205 but not for
     every amount Saleor can hold; the digits Saleor sent are what the parser must read back.
     Key order is kept, so the same node always gives the same bytes (and the same dedupe key).
+
+    The C encoder does the work: each ``Decimal`` is first written as a string holding a marker
+    no payload can contain (a per-process random token), which is then replaced by the bare
+    digits. A backfill encodes every node of a store, so this is on the hot path.
     """
-    parts: list[str] = []
-    _write(value, parts.append)
-    return "".join(parts)
+    text = json.dumps(value, separators=(",", ":"), default=_decimal_marker)
+    return _MARKED.sub(r"\1", text) if _MARK in text else text
 
 
-def _write(value: Any, out: Callable[[str], object]) -> None:
-    if isinstance(value, dict):
-        out("{")
-        for i, (key, item) in enumerate(value.items()):
-            out(("," if i else "") + json.dumps(str(key)) + ":")
-            _write(item, out)
-        out("}")
-    elif isinstance(value, list | tuple):
-        out("[")
-        for i, item in enumerate(value):
-            if i:
-                out(",")
-            _write(item, out)
-        out("]")
-    elif isinstance(value, Decimal):
+_TOKEN = secrets.token_hex(8)
+_MARK = f"\\u001f{_TOKEN}:"  # how json.dumps writes the marker's leading control character
+_MARKED = re.compile(r'"\\u001f' + _TOKEN + r':([-+.0-9Ee]+)"')
+
+
+def _decimal_marker(value: Any) -> str:
+    if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a JSON number")
-        out(str(value))
-    elif value is None or isinstance(value, str | int | float):
-        out(json.dumps(value))
-    else:
-        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+        return f"\x1f{_TOKEN}:{value}"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -23,7 +23,7 @@ def find_profile(
     tenant: Tenant, *, profile_id: int | None = None, user_id: str | None = None, email: str = ""
 ) -> Profile | None:
     """The profile by our id, Saleor user id or e-mail (case-insensitive; account first)."""
-    rows = Profile.objects.filter(tenant=tenant)
+    rows = Profile.objects.filter(tenant=tenant).select_related("tenant")
     if profile_id is not None:
         return rows.filter(pk=profile_id).first()
     if user_id:
@@ -35,6 +35,32 @@ def find_profile(
             .first()
         )
     return None
+
+
+def profiles_by_user_keys(
+    tenant: Tenant, *, user_ids: Sequence[str] = (), emails: Sequence[str] = ()
+) -> tuple[dict[str, Profile], dict[str, Profile]]:
+    """Profiles of many users in one query: (by Saleor user id, by normalized e-mail).
+
+    By e-mail an account's profile wins over a guest profile with the same address, as in
+    ``find_profile``.
+    """
+    wanted = {normalize_email(e) for e in emails if e}
+    if not user_ids and not wanted:
+        return {}, {}
+    rows = (
+        Profile.objects.filter(tenant=tenant)
+        .select_related("tenant")
+        .filter(Q(user_id__in=list(user_ids)) | Q(email__in=list(wanted)))
+    )
+    by_id: dict[str, Profile] = {}
+    by_email: dict[str, Profile] = {}
+    for profile in rows.order_by(F("user_id").asc(nulls_last=True), "id"):
+        if profile.user_id:
+            by_id.setdefault(profile.user_id, profile)
+        if profile.email in wanted:
+            by_email.setdefault(profile.email, profile)
+    return by_id, by_email
 
 
 class SortField(StrEnum):
@@ -72,7 +98,7 @@ class Page:
 
 
 def _filtered(tenant: Tenant, f: ProfileFilter) -> QuerySet[Profile]:
-    rows = Profile.objects.filter(tenant=tenant)
+    rows = Profile.objects.filter(tenant=tenant).select_related("tenant")
     conditions = {
         "spent_gross_minor__gte": f.spent_min_minor,
         "spent_gross_minor__lte": f.spent_max_minor,

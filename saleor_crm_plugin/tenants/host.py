@@ -13,3 +13,29 @@ def host_saleor_keys() -> tuple[str, dict[str, Any]] | None:
         return None
     manager = get_jwt_manager()
     return str(manager.get_issuer()), dict(manager.get_jwks())
+
+
+def host_staff_permissions(user_id: str) -> frozenset[str] | None:
+    """Saleor's permission names (e.g. MANAGE_USERS) of a staff member of the host Saleor.
+
+    A staff member's own access token (``tokenCreate``, the dashboard's) says ``is_staff`` but
+    carries no permissions: Saleor reads them from its database on every request. Inside Saleor
+    we share that database, so we read them the same way. None when not inside Saleor; empty
+    for an unknown, inactive or non-staff user.
+    """
+    try:
+        import graphene
+        from saleor.account.models import User
+        from saleor.permission.enums import get_permission_names
+    except ImportError:
+        return None
+    try:
+        kind, pk = graphene.Node.from_global_id(user_id)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        return frozenset()
+    if kind != "User" or not str(pk).isdigit():
+        return frozenset()
+    user = User.objects.filter(pk=int(pk), is_active=True, is_staff=True).first()
+    if user is None:
+        return frozenset()
+    return frozenset(get_permission_names(user.effective_permissions))

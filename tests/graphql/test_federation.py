@@ -70,8 +70,9 @@ def sdl(gql) -> str:
 
 
 @pytest.mark.django_db
-def test_sdl_extends_saleors_user_by_id(sdl):
-    assert 'extend type User @key(fields: "id") {\n  id: ID! @external\n' in sdl
+def test_sdl_extends_saleors_user_by_id_and_email(sdl):
+    assert 'extend type User @key(fields: "id") @key(fields: "email") {\n' in sdl
+    assert "  id: ID! @external\n" in sdl and "  email: String! @external\n" in sdl
     assert "  crmProfile: CRMUserProfile\n" in sdl
     assert "type CRMUserProfile {" in sdl
     assert "crmCustomer(" in sdl and "crmTrack(" in sdl
@@ -159,6 +160,50 @@ def test_extra_key_fields_such_as_email_are_ignored(gql, store, staff_token):
     assert result["data"]["_entities"][0]["crmProfile"]["country"] == "DE"
 
 
+EMAIL_ENTITIES = ENTITIES.replace("... on User { id ", "... on User { email ")
+
+
+@pytest.mark.django_db
+def test_staff_join_by_email_as_saleors_second_key(gql, store, staff_token):
+    reps = [{"__typename": "User", "email": "Anna.Mueller@Example.de"}]
+    result = gql(EMAIL_ENTITIES, {"representations": reps}, staff_token)
+    assert "errors" not in result, result
+    [anna] = result["data"]["_entities"]
+    assert anna["email"] == "anna.mueller@example.de"
+    assert anna["crmProfile"]["ordersCount"] == 2
+
+
+@pytest.mark.django_db
+def test_a_customer_by_email_sees_only_their_own(gql, store, issuer):
+    token = issuer.token(user_id=ANNA, email="anna.mueller@example.de")
+    own = {"__typename": "User", "email": "anna.mueller@example.de"}
+    other = {"__typename": "User", "email": "yuki.tanaka@example.jp"}
+    result = gql(EMAIL_ENTITIES, {"representations": [own, other]}, token)
+    mine, theirs = result["data"]["_entities"]
+    assert mine["crmProfile"]["ordersCount"] == 2
+    assert theirs["crmProfile"] is None
+    assert [code(e) for e in result["errors"]] == ["PermissionDenied"]
+    assert "97.49" not in json.dumps(result)
+
+
+@pytest.mark.django_db
+def test_a_page_of_entities_is_one_profile_query(
+    gql, store, staff_token, django_assert_max_num_queries
+):
+    reps = [user(ANNA), user(YUKI), user(NOBODY), {"__typename": "User", "email": "x@example.com"}]
+    query = ENTITIES.replace("... on User { id ", "... on User { ")  # as a gateway asks
+    gql(query, {"representations": reps}, staff_token)  # warm caches (tenant, JWKS)
+    with django_assert_max_num_queries(2):  # the tenant of the token, then the profiles
+        result = gql(query, {"representations": reps}, staff_token)
+    assert "errors" not in result, result
+    assert [e["crmProfile"] is not None for e in result["data"]["_entities"]] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
 @pytest.mark.django_db
 def test_inline_representations_work_as_variables_do(gql, store, staff_token):
     query = (
@@ -177,7 +222,8 @@ def test_inline_representations_work_as_variables_do(gql, store, staff_token):
         pytest.param({"__typename": "Order", "id": ANNA}, id="not-an-entity-here"),
         pytest.param(user(base64.b64encode(b"Order:46").decode()), id="order-id"),
         pytest.param(user("not-a-global-id"), id="garbage-id"),
-        pytest.param({"__typename": "User", "email": "anna.mueller@example.de"}, id="no-id"),
+        pytest.param({"__typename": "User"}, id="no-key"),
+        pytest.param({"__typename": "User", "email": "not-an-address"}, id="bad-email"),
         pytest.param("User:46", id="not-an-object"),
     ],
 )
@@ -304,7 +350,7 @@ def test_sdl_is_valid_for_graphql_core_3_and_keys_exist_on_saleors_user(tools_py
     found = json.loads(done.stdout)
     assert found["schema_errors"] == []
     assert "crmProfile: CRMUserProfile" in found["built_user"]
-    assert found["crm_keys"] == ["id"]
+    assert found["crm_keys"] == ["id", "email"]
     for key in found["crm_keys"]:
         assert key in found["saleor_keys"], "Saleor must resolve User by our key"
         for name in key.split():

@@ -198,3 +198,40 @@ def test_orders_from_saleor_are_seen_exactly_once_with_refunds(manager, crm_acti
     drain()
     guest.refresh_from_db()
     assert (guest.orders_count, guest.cancelled_orders_count, guest.spent_gross_minor) == (0, 1, 0)
+
+
+def crm_graphql(manager, query: str, token: str) -> dict:
+    import json
+
+    from django.test import RequestFactory
+
+    request = RequestFactory().post(
+        "/plugins/saleor.crm/graphql/",
+        data=json.dumps({"query": query}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    return json.loads(manager.webhook_endpoint_without_channel(request, "saleor.crm").content)
+
+
+def test_a_staff_members_own_dashboard_token_carries_their_saleor_permissions(
+    manager, crm_active, staff_user, permission_manage_users
+):
+    from saleor.account.models import User
+    from saleor.core.jwt import create_access_token
+
+    from saleor_crm_plugin.inbox.services import drain
+
+    shopper = User.objects.create(email="ines@example.pt", language_code="pt")
+    manager.customer_created(shopper)
+    drain()
+    query = "{ crmCustomers(first: 5) { edges { node { email } } } }"
+    # tokenCreate's token: is_staff, no permissions claim; Saleor keeps them in its tables.
+    refused = crm_graphql(manager, query, create_access_token(staff_user))
+    assert refused["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+    staff_user.user_permissions.add(permission_manage_users)
+    staff_user = User.objects.get(pk=staff_user.pk)  # Saleor caches effective permissions
+    allowed = crm_graphql(manager, query, create_access_token(staff_user))
+    assert allowed == {
+        "data": {"crmCustomers": {"edges": [{"node": {"email": "ines@example.pt"}}]}}
+    }

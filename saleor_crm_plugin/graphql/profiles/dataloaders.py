@@ -6,7 +6,8 @@ from typing import Any
 from promise import Promise
 from promise.dataloader import DataLoader
 
-from ...profiles.queries import timelines
+from ...profiles.queries import profiles_by_user_keys, timelines
+from ...tenants.models import Tenant
 
 TIMELINE_LIMIT = 50
 
@@ -19,3 +20,22 @@ class TimelineByProfileIdLoader(DataLoader):  # type: ignore[misc]
     def batch_load_fn(self, keys: Sequence[int]) -> Any:
         found = timelines(keys, limit=TIMELINE_LIMIT)
         return Promise.resolve([found.get(key, []) for key in keys])
+
+
+class ProfileByUserKeyLoader(DataLoader):  # type: ignore[misc]
+    """Profiles by (tenant, "id" | "email", value), for a page of federation entities at once."""
+
+    context_key = "profile_by_user_key"
+
+    def batch_load_fn(self, keys: Sequence[tuple[Tenant, str, str]]) -> Any:
+        found: dict[tuple[int, str, str], Any] = {}
+        for tenant in {key[0].pk: key[0] for key in keys}.values():
+            mine = [key for key in keys if key[0].pk == tenant.pk]
+            by_id, by_email = profiles_by_user_keys(
+                tenant,
+                user_ids=[v for _, kind, v in mine if kind == "id"],
+                emails=[v for _, kind, v in mine if kind == "email"],
+            )
+            found.update({(tenant.pk, "id", k): p for k, p in by_id.items()})
+            found.update({(tenant.pk, "email", k): p for k, p in by_email.items()})
+        return Promise.resolve([found.get((t.pk, kind, v)) for t, kind, v in keys])
