@@ -83,6 +83,20 @@ USER_REF = (
     f"'id', {_gid('User', 'u.id')}, 'email', u.email) END"
 )
 
+# Saleor's Order.totalRefunded (plugin/serializers.py ``refunded_amount`` says why).
+REFUNDED = """(
+  SELECT CASE WHEN lp.id IS NOT NULL AND (lp.is_active OR lp.charge_status = 'fully-refunded')
+    THEN (SELECT sum(pt.amount) FROM payment_transaction pt
+          WHERE pt.payment_id = lp.id AND pt.kind = 'refund' AND pt.is_success)
+    ELSE (SELECT sum(t.refunded_value) FROM payment_transactionitem t WHERE t.order_id = o.id)
+  END
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (
+    SELECT p.id, p.is_active, p.charge_status FROM payment_payment p
+    WHERE p.order_id = o.id ORDER BY p.id DESC LIMIT 1
+  ) lp ON TRUE
+)"""
+
 ORDER_BODY = f"""
 json_build_object(
   '__typename', 'OrderUpdated', 'issuedAt', {_ts("o.updated_at")}, 'version', 'backfill',
@@ -101,12 +115,7 @@ json_build_object(
     'shippingAddress', {_address("sa")},
     'total', {_taxed("o.total_gross_amount", "o.total_net_amount", "o.currency")},
     'totalCharged', {_money("o.total_charged_amount", "o.currency")},
-    'totalRefunded', {
-    _money(
-        "(SELECT sum(t.refunded_value) FROM payment_transactionitem t WHERE t.order_id = o.id)",
-        "o.currency",
-    )
-},
+    'totalRefunded', {_money(REFUNDED, "o.currency")},
     'lines', coalesce((
       SELECT json_agg(json_build_object(
         'productName', l.product_name, 'productSku', l.product_sku,
@@ -261,6 +270,7 @@ _READS = (
     "checkout_checkoutline",
     "payment_transactionitem",
     "payment_payment",
+    "payment_transaction",
     "product_productvariant",
     "product_product",
     "product_category",

@@ -86,12 +86,33 @@ def _language(code: Any) -> str:
     return str(code or "").replace("-", "_").upper()
 
 
-def order_payload(order: Any) -> dict[str, Any]:
-    currency = order.currency
-    refunded = sum(
+def refunded_amount(order: Any) -> Decimal:
+    """What Saleor's ``Order.totalRefunded`` says, so both doors see the same refunds.
+
+    Stores on the legacy payments API (Saleor's Stripe, Adyen ... plugins) record refunds as
+    successful ``refund`` transactions of the order's last payment; Saleor counts those while
+    that payment is active or fully refunded, and otherwise the transaction items' refunds.
+    """
+    payments = list(_all(getattr(order, "payments", [])))
+    last = max(payments, key=lambda p: p.pk) if payments else None
+    if last is not None and (last.is_active or last.charge_status == "fully-refunded"):
+        return sum(
+            (
+                Decimal(t.amount or 0)
+                for t in _all(last.transactions)
+                if t.kind == "refund" and t.is_success
+            ),
+            Decimal(0),
+        )
+    return sum(
         (Decimal(t.refunded_value or 0) for t in _all(getattr(order, "payment_transactions", []))),
         Decimal(0),
     )
+
+
+def order_payload(order: Any) -> dict[str, Any]:
+    currency = order.currency
+    refunded = refunded_amount(order)
     return {
         "id": global_id("Order", order.pk),
         "number": str(order.number),

@@ -126,3 +126,30 @@ def test_saleors_manage_py_runs_it_with_the_dashboards_base_currency(store, caps
     assert "orders" in out and "done" in out
     assert Tenant.objects.get().base_currency == "USD"  # from the plugin's settings
     assert OrderRecord.objects.count() == 1
+
+
+@pytest.mark.parametrize("state", ["refunded in full", "refunded in part"])
+def test_refunds_through_saleors_legacy_payments_count_in_both_doors(
+    crm, order_with_lines, payment_txn_captured, state
+):
+    from decimal import Decimal
+
+    from saleor.payment import ChargeStatus, TransactionKind
+
+    payment = payment_txn_captured
+    amount = payment.total if state == "refunded in full" else Decimal("5.00")
+    payment.transactions.create(
+        amount=amount, currency=payment.currency, kind=TransactionKind.REFUND,
+        gateway_response={}, is_success=True,
+    )  # fmt: skip
+    if state == "refunded in full":
+        payment.charge_status, payment.is_active = ChargeStatus.FULLY_REFUNDED, False
+        payment.save()
+    order = order_with_lines
+    hooked = from_hooks("order_refunded", order).order
+    assert hooked.refunded_minor == int(amount * 100) > 0
+    backfill(plugin_tenant("USD"))
+    (sql_order,) = backfilled("order_updated")
+    assert sql_order.order == hooked
+    profile = Profile.objects.get(email=order.user_email.lower())
+    assert profile.refunded_minor == int(amount * 100)
