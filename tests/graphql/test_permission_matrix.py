@@ -1,0 +1,140 @@
+"""Every root field of the CRM's schema against every kind of caller.
+
+Rows are the callers a CRM meets (anonymous, a customer, another customer, staff with and without
+MANAGE_USERS, an app with and without it); columns are the root fields. Each cell says what
+the caller gets: the data, only their own data, or null with a PermissionDenied error. A root
+field added to the schema without a column here fails ``test_every_root_field_is_in_the_matrix``.
+
+Callers are given as resolved principals (how tokens become principals is tested in
+``test_profiles``, ``test_app_tokens`` and ``test_federation``), so this is about the rules alone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from saleor_crm_plugin.graphql.core.context import CRMContext
+from saleor_crm_plugin.graphql.core.errors import PermissionDenied
+from saleor_crm_plugin.graphql.core.principal import ANONYMOUS, Principal, PrincipalKind
+from saleor_crm_plugin.graphql.schema import schema
+from tests import recordings
+from tests.graphql.conftest import ANNA, YUKI
+
+pytestmark = pytest.mark.django_db
+
+STAFF = "VXNlcjoyMQ=="
+ANNA_EMAIL = "anna.mueller@example.de"
+ANNA_SPENT = 196.6  # what only Anna and those allowed may see
+NOW = datetime.now(UTC) - timedelta(minutes=1)
+
+FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "crmCustomer": (
+        "query($email: String) { crmCustomer(email: $email) { totalSpent { amount } } }",
+        {"email": ANNA_EMAIL},
+    ),
+    "crmCustomers": (
+        "{ crmCustomers(first: 50) { edges { node { totalSpent { amount } } } } }",
+        {},
+    ),
+    "crmMe": ("{ crmMe { totalSpent { amount } } }", {}),
+    "_entities": (
+        "query($r: [_Any!]!) { _entities(representations: $r) "
+        "{ ... on User { crmProfile { spentGross { amount } } } } }",
+        {"r": [{"__typename": "User", "id": ANNA}]},
+    ),
+    "_service": ("{ _service { sdl } }", {}),
+    "crmTrack": (
+        'mutation($e: [CRMTrackEventInput!]!, $api: String) { crmTrack(visitorId: "visitor-0001", '
+        "consent: true, events: $e, saleorApiUrl: $api) { accepted } }",
+        {
+            "api": recordings.API_URL,
+            "e": [
+                {
+                    "clientEventId": "event-000001",
+                    "kind": "PRODUCT_VIEWED",
+                    "occurredAt": NOW.isoformat(),
+                    "subjectId": "UHJvZHVjdDoxNTI=",
+                }
+            ],
+        },
+    ),
+}
+
+ALLOWED, OWN, DENIED = "allowed", "own", "denied"
+CALLERS = (
+    "anonymous",
+    "customer",
+    "other_customer",
+    "staff_without_manage_users",
+    "staff_with_manage_users",
+    "app_without_manage_users",
+    "app_with_manage_users",
+)
+# field -> what each caller in CALLERS gets
+MATRIX: dict[str, tuple[str, ...]] = {
+    "crmCustomer": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCustomers": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    # A customer (or staff member) reads their own profile; nobody reads someone else's here.
+    "crmMe": (DENIED, OWN, OWN, OWN, OWN, DENIED, DENIED),
+    # Asking for Anna's profile: Anna herself, or holders of MANAGE_USERS.
+    "_entities": (DENIED, ALLOWED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "_service": (ALLOWED,) * 7,  # the SDL is public, as gateways expect
+    "crmTrack": (ALLOWED,) * 7,  # storefronts send behaviour before anyone signs in
+}
+
+
+def principal(caller: str, tenant: Any) -> Principal:
+    staff = frozenset({"MANAGE_ORDERS"})
+    return {
+        "anonymous": ANONYMOUS,
+        "customer": Principal(PrincipalKind.CUSTOMER, tenant, ANNA, ANNA_EMAIL),
+        "other_customer": Principal(PrincipalKind.CUSTOMER, tenant, YUKI, "yuki.tanaka@example.jp"),
+        "staff_without_manage_users": Principal(PrincipalKind.STAFF, tenant, STAFF, "", staff),
+        "staff_with_manage_users": Principal(
+            PrincipalKind.STAFF, tenant, STAFF, "", staff | {"MANAGE_USERS"}
+        ),
+        "app_without_manage_users": Principal(PrincipalKind.APP, tenant, permissions=staff),
+        "app_with_manage_users": Principal(
+            PrincipalKind.APP, tenant, permissions=frozenset({"MANAGE_USERS"})
+        ),
+    }[caller]
+
+
+def run(field: str, caller: str, tenant: Any) -> tuple[Any, list[str], str]:
+    query, variables = FIELDS[field]
+    context = CRMContext(principal=principal(caller, tenant), client_ip="203.0.113.9")
+    result = schema.execute(query, variable_values=variables, context_value=context)
+    errors = [getattr(e, "original_error", e) for e in result.errors or []]
+    codes = [f"{type(e).__name__}" if isinstance(e, PermissionDenied) else repr(e) for e in errors]
+    return result.data, codes, json.dumps(result.data)
+
+
+def test_every_root_field_is_in_the_matrix():
+    roots = set(schema.get_query_type().fields) | set(schema.get_mutation_type().fields)
+    assert roots == set(MATRIX) == set(FIELDS)
+
+
+@pytest.mark.parametrize("field", list(MATRIX))
+@pytest.mark.parametrize("caller", CALLERS)
+def test_the_field_gives_each_caller_what_the_matrix_says(field, caller, store):
+    expected = MATRIX[field][CALLERS.index(caller)]
+    data, codes, text = run(field, caller, store)
+    if expected == DENIED:
+        assert codes == ["PermissionDenied"], (data, codes)
+        assert str(ANNA_SPENT) not in text  # nothing of Anna leaks next to the error
+    elif expected == OWN:
+        assert codes == [], codes
+        spent = {"customer": ANNA_SPENT, "other_customer": 97.49}.get(caller)
+        if spent is None:  # staff have bought nothing: no profile of their own, no one else's
+            assert data == {"crmMe": None}
+        else:
+            assert data == {"crmMe": {"totalSpent": {"amount": spent}}}
+    else:
+        assert codes == [], codes
+        assert data is not None and None not in data.values()
+    if expected == ALLOWED and field in ("crmCustomer", "_entities"):
+        assert str(ANNA_SPENT) in text
