@@ -6,6 +6,7 @@ let the same code run inside Saleor's settings or the standalone project's.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -69,6 +70,21 @@ class CRMSettings:
         default = "celery" if getattr(settings, "CELERY_BROKER_URL", "") else "thread"
         mode = str(self._get("INBOX_DISPATCH", default))
         return mode if mode in ("celery", "thread", "eager", "external") else default
+
+    @property
+    def LOYALTY_POINTS_PER_UNIT(self) -> Decimal:
+        """Points a customer earns per whole unit of the base currency spent (e.g. 1 per EUR)."""
+        return Decimal(str(self._get("LOYALTY_POINTS_PER_UNIT", "1")))
+
+    @property
+    def LOYALTY_POINT_VALUE(self) -> Decimal:
+        """What one point is worth in the base currency when redeemed (e.g. 0.01 EUR)."""
+        return Decimal(str(self._get("LOYALTY_POINT_VALUE", "0.01")))
+
+    @property
+    def LOYALTY_RETURN_DAYS(self) -> int:
+        """Days an order's points stay pending (the store's return window) before they count."""
+        return int(self._get("LOYALTY_RETURN_DAYS", 14))
 
     @property
     def INBOX_BATCH_SIZE(self) -> int:

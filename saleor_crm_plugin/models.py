@@ -2,6 +2,7 @@
 
 from .backfill.models import BackfillCursor
 from .inbox.models import Delivery, DeliveryState
+from .loyalty.models import PointsEntry
 from .money.models import FxRate
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .tenants.models import Tenant
@@ -15,6 +16,7 @@ __all__ = [
     "DeliveryState",
     "FxRate",
     "OrderRecord",
+    "PointsEntry",
     "Profile",
     "Tenant",
     "TimelineEntry",

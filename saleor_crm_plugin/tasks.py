@@ -4,9 +4,11 @@ Inside Saleor, Saleor's own Celery app discovers this module, so its workers run
 """
 
 from .inbox.tasks import drain_inbox, sweep_inbox
+from .loyalty.tasks import apply_tiers
 
-__all__ = ["drain_inbox", "sweep_inbox"]
+__all__ = ["apply_tiers", "drain_inbox", "sweep_inbox"]
 
 PERIODIC = {
     "crm-inbox-sweep": {"task": "saleor_crm.inbox.sweep", "schedule": 60.0},
+    "crm-loyalty-tiers": {"task": "saleor_crm.loyalty.apply_tiers", "schedule": 24 * 3600.0},
 }

@@ -58,6 +58,14 @@ def _taxed(gross: str, net: str, currency: str) -> str:
     return f"json_build_object('gross', {_money(gross, currency)}, 'net', {_money(net, currency)})"
 
 
+def _delivery(typename: str, issued: str, key: str, fields: str) -> str:
+    """The webhook envelope our subscriptions produce, around one object's fields."""
+    return (
+        f"json_build_object('__typename', '{typename}', 'issuedAt', {issued}, "
+        f"'version', 'backfill', 'issuingPrincipal', NULL, '{key}', json_build_object({fields}))"
+    )
+
+
 CHANNEL = (
     f"json_build_object('id', {_gid('Channel', 'ch.id')}, 'slug', ch.slug, "
     "'currencyCode', ch.currency_code)"
@@ -97,11 +105,11 @@ REFUNDED = """(
   ) lp ON TRUE
 )"""
 
-ORDER_BODY = f"""
-json_build_object(
-  '__typename', 'OrderUpdated', 'issuedAt', {_ts("o.updated_at")}, 'version', 'backfill',
-  'issuingPrincipal', NULL,
-  'order', json_build_object(
+ORDER_BODY = _delivery(
+    "OrderUpdated",
+    _ts("o.updated_at"),
+    "order",
+    f"""
     'id', {_gid("Order", "o.id")},
     'number', o.number::text,
     'created', {_ts("o.created_at")},
@@ -121,8 +129,8 @@ json_build_object(
         'productName', l.product_name, 'productSku', l.product_sku,
         'productVariantId', l.product_variant_id, 'quantity', l.quantity,
         'totalPrice', {
-    _taxed("l.total_price_gross_amount", "l.total_price_net_amount", "o.currency")
-},
+        _taxed("l.total_price_gross_amount", "l.total_price_net_amount", "o.currency")
+    },
         'variant', {VARIANT}) ORDER BY l.created_at, l.id)
       FROM order_orderline l {VARIANT_JOINS}
       WHERE l.order_id = o.id), '[]'::json),
@@ -134,9 +142,8 @@ json_build_object(
       FROM payment_payment pm WHERE pm.order_id = o.id), '[]'::json),
     'checkoutId', CASE WHEN o.checkout_token IS NULL OR o.checkout_token = '' THEN NULL
                   ELSE {_gid("Checkout", "o.checkout_token")} END
-  )
+""",
 )
-"""
 
 ORDER_FROM = """
     order_order o
@@ -146,11 +153,11 @@ ORDER_FROM = """
     LEFT JOIN account_address sa ON sa.id = o.shipping_address_id
 """
 
-CUSTOMER_BODY = f"""
-json_build_object(
-  '__typename', 'CustomerUpdated', 'issuedAt', {_ts("coalesce(u.updated_at, u.date_joined)")},
-  'version', 'backfill', 'issuingPrincipal', NULL,
-  'user', json_build_object(
+CUSTOMER_BODY = _delivery(
+    "CustomerUpdated",
+    _ts("coalesce(u.updated_at, u.date_joined)"),
+    "user",
+    f"""
     'id', {_gid("User", "u.id")},
     'email', u.email,
     'firstName', u.first_name,
@@ -161,9 +168,8 @@ json_build_object(
     'languageCode', {_lang("u.language_code")},
     'defaultBillingAddress', {_address("ba")},
     'defaultShippingAddress', {_address("sa")}
-  )
+""",
 )
-"""
 
 CUSTOMER_FROM = """
     account_user u
@@ -174,11 +180,11 @@ CUSTOMER_FROM = """
 # Saleor's ``customers`` are users who are not staff, and staff members who placed orders.
 CUSTOMER_WHERE = "(NOT u.is_staff OR EXISTS (SELECT 1 FROM order_order x WHERE x.user_id = u.id))"
 
-CHECKOUT_BODY = f"""
-json_build_object(
-  '__typename', 'CheckoutUpdated', 'issuedAt', {_ts("k.last_change")}, 'version', 'backfill',
-  'issuingPrincipal', NULL,
-  'checkout', json_build_object(
+CHECKOUT_BODY = _delivery(
+    "CheckoutUpdated",
+    _ts("k.last_change"),
+    "checkout",
+    f"""
     'id', {_gid("Checkout", "k.token")},
     'token', k.token::text,
     'created', {_ts("k.created_at")},
@@ -195,13 +201,12 @@ json_build_object(
       SELECT json_agg(json_build_object(
         'quantity', l.quantity, 'variant', {VARIANT},
         'totalPrice', {
-    _taxed("l.total_price_gross_amount", "l.total_price_net_amount", "k.currency")
-}) ORDER BY l.created_at, l.id)
+        _taxed("l.total_price_gross_amount", "l.total_price_net_amount", "k.currency")
+    }) ORDER BY l.created_at, l.id)
       FROM checkout_checkoutline l {VARIANT_JOINS}
       WHERE l.checkout_id = k.token), '[]'::json)
-  )
+""",
 )
-"""
 
 CHECKOUT_FROM = """
     checkout_checkout k

@@ -9,15 +9,17 @@ from __future__ import annotations
 import graphene
 
 from .federation import FederationQueries
+from .loyalty.schema import LoyaltyMutations
+from .loyalty.tiers import TierMutations, TierQueries
 from .profiles.schema import ProfileQueries
 from .tracking.schema import TrackingMutations
 
 
-class Query(ProfileQueries, FederationQueries, graphene.ObjectType):
+class Query(ProfileQueries, TierQueries, FederationQueries, graphene.ObjectType):
     pass
 
 
-class Mutation(TrackingMutations, graphene.ObjectType):
+class Mutation(TrackingMutations, LoyaltyMutations, TierMutations, graphene.ObjectType):
     pass
 
 

@@ -8,12 +8,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ..conf import crm_settings
+from ..loyalty.ledger import sync_orders
 from ..profiles.services import apply_events
 from ..tenants.models import Tenant
 from .errors import PayloadError
@@ -153,6 +155,7 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
     try:
         with transaction.atomic():
             failures = apply_events(tenant, parsed)
+            sync_orders(tenant, _order_ids(parsed, failures))
     except OperationalError:
         raise
     except (IntegrityError, DatabaseError) as exc:
@@ -165,7 +168,9 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
         for delivery_id, event in parsed:
             try:
                 with transaction.atomic():
-                    failures.update(apply_events(tenant, [(delivery_id, event)]))
+                    refused = apply_events(tenant, [(delivery_id, event)])
+                    sync_orders(tenant, _order_ids([(delivery_id, event)], refused))
+                    failures.update(refused)
             except OperationalError:
                 raise
             except DatabaseError as single:
@@ -177,6 +182,10 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
     for delivery in deliveries:
         outcome.setdefault(delivery.pk, (DeliveryState.PROCESSED, "", ""))
     _record_outcomes(outcome, result)
+
+
+def _order_ids(parsed: list[tuple[int, Event]], refused: dict[int, Any]) -> list[str]:
+    return [e.order.order_id for d, e in parsed if e.order is not None and d not in refused]
 
 
 def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResult) -> None:

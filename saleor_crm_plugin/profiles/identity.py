@@ -18,14 +18,17 @@ from .sql import EMAIL_HASH
 
 
 def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
-    """Delete the profiles matching ``where`` (over alias ``p``) with their timeline and tracked
-    behaviour (personal data), and detach their orders and checkouts. Django's ``CASCADE``
-    lives in the ORM, not in the database, so set-based deletes take the dependants along."""
+    """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, tracked
+    behaviour (personal data), points and tier, and detach their orders and checkouts.
+    Django's ``CASCADE`` lives in the ORM, not in the database, so set-based deletes take the
+    dependants along."""
     cur.execute(
         f"""
         WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
         gone AS (DELETE FROM crm_timeline WHERE profile_id IN (SELECT id FROM doomed)),
         behaviour AS (DELETE FROM crm_tracked_event WHERE profile_id IN (SELECT id FROM doomed)),
+        points AS (DELETE FROM crm_points_entry WHERE profile_id IN (SELECT id FROM doomed)),
+        tiers AS (DELETE FROM crm_tier_status WHERE profile_id IN (SELECT id FROM doomed)),
         orders AS (UPDATE crm_order SET profile_id = NULL
                    WHERE profile_id IN (SELECT id FROM doomed)),
         checkouts AS (UPDATE crm_checkout SET profile_id = NULL
@@ -252,8 +255,8 @@ def update_customers(tenant_id: int, customers: Sequence[tuple[Customer, datetim
 def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int]:
     """Fold guest profiles into the account profile with the same e-mail.
 
-    Moves orders, checkouts and timeline entries, then deletes the guest profile. Returns the
-    account profile ids that received anything (their aggregates must be recomputed).
+    Moves orders, checkouts, timeline entries and points, then deletes the guest profile.
+    Returns the account profile ids that received anything (their aggregates must be recomputed).
     """
     wanted = sorted({e for e in emails if e})
     if not wanted:
@@ -274,7 +277,14 @@ def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int
             return set()
         guests = [g for g, _ in pairs]
         accounts = [r for _, r in pairs]
-        for table in ("crm_order", "crm_checkout", "crm_timeline", "crm_tracked_event"):
+        moved = (
+            "crm_order",
+            "crm_checkout",
+            "crm_timeline",
+            "crm_tracked_event",
+            "crm_points_entry",
+        )
+        for table in moved:
             cur.execute(
                 f"""
                 UPDATE {table} t SET profile_id = m.account

@@ -63,6 +63,21 @@ def profiles_by_user_keys(
     return by_id, by_email
 
 
+def channel_currency(tenant: Tenant, slug: str) -> str | None:
+    """The currency of a channel, as the store's orders and checkouts in it have shown it."""
+    from .models import CheckoutRecord, OrderRecord
+
+    for model in (OrderRecord, CheckoutRecord):
+        currency = (
+            model.objects.filter(tenant=tenant, channel=slug)
+            .values_list("currency", flat=True)
+            .first()
+        )
+        if currency:
+            return str(currency)
+    return None
+
+
 class SortField(StrEnum):
     LAST_ORDER = "last_order_at"
     FIRST_ORDER = "first_order_at"

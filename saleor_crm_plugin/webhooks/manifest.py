@@ -52,6 +52,8 @@ WEBHOOK_EVENTS: tuple[str, ...] = (
 # - MANAGE_PRODUCTS: order lines keep their variant/product (category, type) even when the product
 #   is unpublished, instead of arriving as null.
 # - MANAGE_CHANNELS: full channel data (currency, settings) for multi-currency stores.
+# Beyond the recording:
+# - MANAGE_DISCOUNTS: loyalty rewards are single-use vouchers the CRM creates (voucherCreate).
 PERMISSIONS: list[str] = [
     "MANAGE_ORDERS",
     "MANAGE_CHECKOUTS",
@@ -59,6 +61,7 @@ PERMISSIONS: list[str] = [
     "HANDLE_PAYMENTS",
     "MANAGE_PRODUCTS",
     "MANAGE_CHANNELS",
+    "MANAGE_DISCOUNTS",
 ]
 
 

@@ -47,6 +47,18 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         {"r": [{"__typename": "User", "id": ANNA}]},
     ),
     "_service": ("{ _service { sdl } }", {}),
+    "crmTierProgram": ("{ crmTierProgram { version } }", {}),
+    "crmTierRulesSave": (
+        "mutation($r: JSONString!) { crmTierRulesSave(rules: $r) { version } }",
+        {"r": json.dumps({"tiers": [{"name": "Member", "entry": 0}]})},
+    ),
+    "crmTierDryRun": ("mutation { crmTierDryRun { summary } }", {}),
+    "crmTierApply": ("mutation { crmTierApply { summary } }", {}),
+    "crmRedeemPoints": (
+        'mutation { crmRedeemPoints(points: 10, channel: "channel-eur", '
+        'idempotencyKey: "matrix-01") { voucherCode } }',
+        {},
+    ),
     "crmTrack": (
         'mutation($e: [CRMTrackEventInput!]!, $api: String) { crmTrack(visitorId: "visitor-0001", '
         "consent: true, events: $e, saleorApiUrl: $api) { accepted } }",
@@ -65,6 +77,7 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 ALLOWED, OWN, DENIED = "allowed", "own", "denied"
+SELF = "self"  # reaches only the caller's own ledger (here: refused, their points are pending)
 CALLERS = (
     "anonymous",
     "customer",
@@ -83,6 +96,12 @@ MATRIX: dict[str, tuple[str, ...]] = {
     # Asking for Anna's profile: Anna herself, or holders of MANAGE_USERS.
     "_entities": (DENIED, ALLOWED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "_service": (ALLOWED,) * 7,  # the SDL is public, as gateways expect
+    "crmRedeemPoints": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
+    # Tier rules and moves: staff and apps holding MANAGE_USERS.
+    "crmTierProgram": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmTierRulesSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmTierDryRun": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmTierApply": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTrack": (ALLOWED,) * 7,  # storefronts send behaviour before anyone signs in
 }
 
@@ -121,11 +140,17 @@ def test_every_root_field_is_in_the_matrix():
 @pytest.mark.parametrize("field", list(MATRIX))
 @pytest.mark.parametrize("caller", CALLERS)
 def test_the_field_gives_each_caller_what_the_matrix_says(field, caller, store):
+    from saleor_crm_plugin.loyalty.tiers import TierRules, save_rules
+
+    save_rules(store, TierRules.from_data({"tiers": [{"name": "Member", "entry": 0}]}))
     expected = MATRIX[field][CALLERS.index(caller)]
     data, codes, text = run(field, caller, store)
     if expected == DENIED:
         assert codes == ["PermissionDenied"], (data, codes)
         assert str(ANNA_SPENT) not in text  # nothing of Anna leaks next to the error
+    elif expected == SELF:
+        assert "PermissionDenied" not in codes and codes, codes
+        assert data == {field: None} and str(ANNA_SPENT) not in text
     elif expected == OWN:
         assert codes == [], codes
         spent = {"customer": ANNA_SPENT, "other_customer": 97.49}.get(caller)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,7 +11,7 @@ import requests
 from django.db import connection
 
 from saleor_crm_plugin.inbox.services import drain
-from saleor_crm_plugin.models import Delivery, OrderRecord, Profile, TimelineEntry
+from saleor_crm_plugin.models import Delivery, OrderRecord, PointsEntry, Profile, TimelineEntry
 from tests import recordings
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,7 +58,20 @@ def snapshot() -> dict:
         key=repr,
     )
     deliveries = sorted(Delivery.objects.values_list("body_hash", "state", "error_code"))
-    return {"profiles": profiles, "timeline": timeline, "orders": orders, "deliveries": deliveries}
+    # Net loyalty points per customer and order (a cancelled order may have earned and been
+    # voided, or never earned, depending on what arrived together: both net to nothing).
+    points: Counter[tuple[str, str]] = Counter()
+    for email, source_id, value in PointsEntry.objects.values_list(
+        "profile__email", "source_id", "points"
+    ):
+        points[(email, source_id.split("@")[0])] += value
+    return {
+        "profiles": profiles,
+        "timeline": timeline,
+        "orders": orders,
+        "deliveries": deliveries,
+        "points": {k: v for k, v in points.items() if v},
+    }
 
 
 def send(url: str, item: recordings.Recorded) -> int:
@@ -70,7 +84,8 @@ def send(url: str, item: recordings.Recorded) -> int:
 def wipe() -> None:
     with connection.cursor() as cur:
         cur.execute(
-            "TRUNCATE crm_tracked_event, crm_timeline, crm_order, crm_checkout, crm_profile, "
+            "TRUNCATE crm_points_entry, crm_tier_status, crm_tracked_event, crm_timeline, "
+            "crm_order, crm_checkout, crm_profile, "
             "crm_deleted_customer, "
             "crm_inbox_delivery"
         )
@@ -83,6 +98,7 @@ def test_shuffled_duplicated_concurrent_stream_equals_clean_run(live_server, ten
     assert set(clean) == {200}
     expected = snapshot()
     assert len(expected["profiles"]) == 8
+    assert sum(expected["points"].values()) > 0  # the stream earns points to compare
 
     wipe()
     rng = random.Random(seed)

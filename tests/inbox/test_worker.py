@@ -161,4 +161,8 @@ def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings)
         "delete-empty-allocations": {"task": "saleor.x", "schedule": 1}
     }
     register_periodic_tasks()
-    assert set(settings.CELERY_BEAT_SCHEDULE) == {"delete-empty-allocations", "crm-inbox-sweep"}
+    assert set(settings.CELERY_BEAT_SCHEDULE) == {
+        "delete-empty-allocations",
+        "crm-inbox-sweep",
+        "crm-loyalty-tiers",
+    }

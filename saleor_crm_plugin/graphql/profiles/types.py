@@ -7,6 +7,8 @@ import graphene
 from ...money.currencies import from_minor
 from ...profiles.models import Profile, TimelineEntry
 from ..core.context import crm_context
+from ..loyalty.tiers import CRMTier, resolve_tier
+from ..loyalty.types import points_field, resolve_points
 from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
 
 
@@ -70,6 +72,8 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     refunded = graphene.Field(CRMMoney, required=True)
     average_order = graphene.Field(CRMMoney, required=True)
     refund_rate = graphene.Float(required=True, description="Refunded share of spend, 0-1.")
+    points = points_field()
+    resolve_points = staticmethod(resolve_points)
     totals_by_currency = graphene.List(graphene.NonNull(CRMCurrencyTotal), required=True)
     channels = graphene.List(graphene.NonNull(graphene.String), required=True)
     payment_methods = graphene.List(graphene.NonNull(graphene.String), required=True)
@@ -131,6 +135,11 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
 
 class CRMMe(graphene.ObjectType, _ProfileFields):
     """What a signed-in customer may read about themselves."""
+
+    points = points_field()
+    resolve_points = staticmethod(resolve_points)
+    tier = graphene.Field(CRMTier, description="The loyalty tier held; null when none.")
+    resolve_tier = staticmethod(resolve_tier)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."

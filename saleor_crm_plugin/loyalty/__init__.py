@@ -1,0 +1,1 @@
+"""Loyalty: a points ledger per customer, earned on orders, reversed on refunds, redeemed."""

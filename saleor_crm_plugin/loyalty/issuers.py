@@ -1,0 +1,98 @@
+"""Creating reward vouchers in Saleor: through its GraphQL API with the app token (app door), or
+with its own models in the same database transaction (in-process plugin)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..backfill.client import BackfillError, SaleorGraphQL
+from .rewards import Channel, RewardError
+
+CHANNEL = "query CRMChannel($slug: String!) { channel(slug: $slug) { id currencyCode } }"
+CREATE = """
+mutation CRMVoucherCreate($input: VoucherInput!) {
+  voucherCreate(input: $input) { voucher { id } errors { field code message } }
+}
+"""
+LIST_IN_CHANNEL = """
+mutation CRMVoucherChannel($id: ID!, $input: VoucherChannelListingInput!) {
+  voucherChannelListingUpdate(id: $id, input: $input) { errors { field code message } }
+}
+"""
+DELETE = "mutation CRMVoucherDelete($id: ID!) { voucherDelete(id: $id) { errors { message } } }"
+
+
+def voucher_input(code: str, name: str) -> dict[str, Any]:
+    """A fixed discount on the whole order, usable once, by anyone holding the code."""
+    return {
+        "name": name,
+        "type": "ENTIRE_ORDER",
+        "discountValueType": "FIXED",
+        "addCodes": [code],
+        "singleUse": True,
+        "usageLimit": 1,
+    }
+
+
+class SaleorAPIIssuer:
+    """The app door: three calls, and the voucher deleted again if its channel listing fails."""
+
+    def __init__(self, api_url: str, token: str) -> None:
+        # One attempt: creating is not idempotent, and the redemption is rolled back anyway.
+        self.client = SaleorGraphQL(api_url, token, attempts=1)
+
+    def issue(self, *, code: str, amount: Decimal, channel: Channel, name: str) -> str:
+        try:
+            found = self.client.execute(CHANNEL, {"slug": channel.slug}).get("channel")
+            if not found or found.get("currencyCode") != channel.currency:
+                raise RewardError(f"Saleor has no channel {channel.slug} in {channel.currency}")
+            created = self.client.execute(CREATE, {"input": voucher_input(code, name)})
+            result = created["voucherCreate"]
+            _refuse_on(result)
+            voucher_id = str(result["voucher"]["id"])
+            listing = {"addChannels": [{"channelId": found["id"], "discountValue": str(amount)}]}
+            listed = self.client.execute(LIST_IN_CHANNEL, {"id": voucher_id, "input": listing})
+            try:
+                _refuse_on(listed["voucherChannelListingUpdate"])
+            except RewardError:
+                self.client.execute(DELETE, {"id": voucher_id})
+                raise
+            return voucher_id
+        except BackfillError as exc:
+            raise RewardError(str(exc).replace("backfill", "reward")) from exc
+        finally:
+            self.client.close()
+
+
+def _refuse_on(result: dict[str, Any]) -> None:
+    errors = result.get("errors") or []
+    if errors:
+        raise RewardError("; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors))
+
+
+class SaleorORMIssuer:
+    """The in-process plugin: Saleor's own models, inside the redemption's transaction, so a
+    failure leaves neither the voucher nor the spent points behind."""
+
+    def issue(self, *, code: str, amount: Decimal, channel: Channel, name: str) -> str:
+        import graphene
+        from saleor.channel.models import Channel as SaleorChannel
+        from saleor.discount import DiscountValueType, VoucherType
+        from saleor.discount.models import Voucher, VoucherChannelListing, VoucherCode
+
+        found = SaleorChannel.objects.filter(slug=channel.slug).first()
+        if found is None or found.currency_code != channel.currency:
+            raise RewardError(f"Saleor has no channel {channel.slug} in {channel.currency}")
+        voucher = Voucher.objects.create(
+            name=name,
+            type=VoucherType.ENTIRE_ORDER,
+            discount_value_type=DiscountValueType.FIXED,
+            single_use=True,
+            usage_limit=1,
+        )
+        VoucherCode.objects.create(voucher=voucher, code=code)
+        VoucherChannelListing.objects.create(
+            voucher=voucher, channel=found, discount_value=amount, currency=found.currency_code
+        )
+        return str(graphene.Node.to_global_id("Voucher", voucher.pk))

@@ -1,0 +1,242 @@
+"""The points ledger: earning on orders, reversing refunds and cancellations, redeeming.
+
+Points follow the stored order records (``crm_order``), not the deliveries: a record always
+holds the newest state of its order, so replays, duplicates and late deliveries cannot move
+points twice, and the (source, source id, kind) uniqueness rule makes a second credit of the
+same thing impossible even if they could.
+
+- An order earns when it becomes a purchase: points for its gross total in the base currency
+  at the FX rate of its day, pending until its return window closes (``available_at``).
+- A refund reverses the refunded share of what the order earned, as recorded on its earn entry,
+  never today's rules. Reversals are cumulative: after each refund the order's reversed total
+  is ``floor(earned * refunded / total)``, so partial refunds can never reverse more than their
+  share, and a full refund reverses everything.
+- A cancellation voids what the order earned and had not reversed yet.
+- Nothing may take the balance below zero: a reversal larger than what is left (the customer
+  already redeemed the points) takes what is left and records the shortfall on the entry.
+
+Reversals, voids and redemptions lock the customer's profile row, so they serialize per
+customer; earning is one set-based statement per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..conf import crm_settings
+from ..money.currencies import minor_units
+from ..profiles.events import NOT_PURCHASES
+from ..tenants.models import Tenant
+from .models import EntryKind, PointsEntry
+
+ORDER = "order"
+REDEMPTION = "redemption"
+
+
+class NotEnoughPoints(Exception):
+    """A redemption asked for more available points than the customer has."""
+
+    code = "not_enough_points"
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int  # can be redeemed now
+    pending: int  # earned on orders still inside their return window
+
+    @property
+    def total(self) -> int:
+        return self.available + self.pending
+
+
+def sync_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
+    """Bring the ledger in line with the stored state of these orders (inside the apply)."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return
+    _earn(tenant, ids)
+    _follow_merged_profiles(tenant.pk, ids)
+    for row in _orders_to_reverse(tenant.pk, ids):
+        _reverse(tenant.pk, *row)
+
+
+def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
+    scale = 10 ** minor_units(tenant.base_currency)
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO crm_points_entry (tenant_id, profile_id, kind, points, source, source_id,
+              created_at, available_at, reason, actor, data)
+            SELECT o.tenant_id, o.profile_id, 'earn', e.points, 'order', o.order_id, now(),
+              o.created_at + make_interval(days => %(days)s), '', '',
+              jsonb_build_object('base_minor', o.total_gross_base_minor,
+                                 'per_unit', %(per_unit)s::text)
+            FROM crm_order o,
+              LATERAL (SELECT floor(o.total_gross_base_minor * %(per_unit)s::numeric
+                                    / %(scale)s)::bigint AS points) e
+            WHERE o.tenant_id = %(tenant)s AND o.order_id = ANY(%(ids)s)
+              AND o.profile_id IS NOT NULL AND o.status <> ALL(%(not_purchases)s)
+              AND e.points > 0
+            ON CONFLICT (tenant_id, source, source_id, kind) DO NOTHING
+            """,
+            {
+                "tenant": tenant.pk,
+                "ids": list(order_ids),
+                "days": crm_settings.LOYALTY_RETURN_DAYS,
+                "per_unit": str(crm_settings.LOYALTY_POINTS_PER_UNIT),
+                "scale": scale,
+                "not_purchases": list(NOT_PURCHASES),
+            },
+        )
+
+
+def _follow_merged_profiles(tenant_id: int, order_ids: Sequence[str]) -> None:
+    """A guest's order that joined an account brings its points along."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE crm_points_entry e SET profile_id = o.profile_id
+            FROM crm_order o
+            WHERE e.tenant_id = %(tenant)s AND e.source = 'order'
+              AND o.tenant_id = e.tenant_id AND o.order_id = ANY(%(ids)s)
+              AND (e.source_id = o.order_id OR e.source_id LIKE o.order_id || '@%%')
+              AND o.profile_id IS NOT NULL AND e.profile_id <> o.profile_id
+            """,
+            {"tenant": tenant_id, "ids": list(order_ids)},
+        )
+
+
+def _orders_to_reverse(
+    tenant_id: int, order_ids: Sequence[str]
+) -> list[tuple[str, int, bool, int, int, int, datetime]]:
+    """(order, profile, cancelled, refunded, total, earned, earn available_at) of the orders
+    that were refunded or cancelled. Refunded and total are in the order's own currency: the
+    refunded share is exact there, where base amounts each carry their own FX rounding."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT o.order_id, o.profile_id, o.status = 'CANCELED', o.refunded_minor,
+              o.total_gross_minor, e.points, e.available_at
+            FROM crm_order o
+            JOIN crm_points_entry e ON e.tenant_id = o.tenant_id AND e.source = 'order'
+              AND e.source_id = o.order_id AND e.kind = 'earn'
+            WHERE o.tenant_id = %s AND o.order_id = ANY(%s)
+              AND (o.status = 'CANCELED' OR o.refunded_minor > 0)
+            ORDER BY o.profile_id, o.order_id
+            """,
+            [tenant_id, list(order_ids)],
+        )
+        return [tuple(row) for row in cur.fetchall()]  # type: ignore[misc]
+
+
+def _reverse(
+    tenant_id: int,
+    order_id: str,
+    profile_id: int,
+    cancelled: bool,
+    refunded: int,
+    total: int,
+    earned: int,
+    available_at: datetime,
+) -> None:
+    _lock(profile_id)
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT coalesce(-sum(points), 0) FROM crm_points_entry
+            WHERE tenant_id = %s AND source = 'order' AND kind IN ('reverse', 'void')
+              AND (source_id = %s OR source_id LIKE %s)
+            """,
+            [tenant_id, order_id, order_id + "@%"],
+        )
+        (reversed_so_far,) = cur.fetchone() or (0,)
+    if cancelled:
+        kind, source_id, target = EntryKind.VOID, order_id, earned
+    else:
+        share = min(refunded, total) * earned // total if total > 0 else earned
+        kind, source_id, target = EntryKind.REVERSE, f"{order_id}@{refunded}", share
+    due = target - int(reversed_so_far)
+    if due <= 0:
+        return
+    left = max(0, balance_of(profile_id).total)
+    taken = min(due, left)
+    PointsEntry.objects.get_or_create(
+        tenant_id=tenant_id,
+        source=ORDER,
+        source_id=source_id,
+        kind=kind,
+        defaults={
+            "profile_id": profile_id,
+            "points": -taken,
+            "created_at": timezone.now(),
+            "available_at": available_at,
+            "data": {"order_id": order_id, "due": due, "shortfall": due - taken},
+        },
+    )
+
+
+def _lock(profile_id: int) -> None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT id FROM crm_profile WHERE id = %s FOR UPDATE", [profile_id])
+
+
+def balances(profile_ids: Iterable[int], at: datetime | None = None) -> dict[int, Balance]:
+    """Available and pending points of many customers in one query."""
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT profile_id,
+              coalesce(sum(points) FILTER (WHERE available_at <= %(at)s), 0),
+              coalesce(sum(points) FILTER (WHERE available_at > %(at)s), 0)
+            FROM crm_points_entry WHERE profile_id = ANY(%(ids)s) GROUP BY profile_id
+            """,
+            {"ids": ids, "at": at or timezone.now()},
+        )
+        found = {row[0]: Balance(int(row[1]), int(row[2])) for row in cur.fetchall()}
+    return {i: found.get(i, Balance(0, 0)) for i in ids}
+
+
+def balance_of(profile_id: int, at: datetime | None = None) -> Balance:
+    return balances([profile_id], at)[profile_id]
+
+
+def redeem(
+    tenant: Tenant, profile_id: int, points: int, *, redemption_id: str, reason: str = ""
+) -> PointsEntry:
+    """Spend available points; one redemption id is spent once, however often it is asked.
+
+    Raises NotEnoughPoints, and writes nothing, when the available balance is short. Parallel
+    redemptions of one customer queue on the profile row, so exactly the affordable ones pass.
+    """
+    if points <= 0:
+        raise ValueError("a redemption spends a positive number of points")
+    with transaction.atomic():
+        _lock(profile_id)
+        done = PointsEntry.objects.filter(
+            tenant=tenant, source=REDEMPTION, source_id=redemption_id, kind=EntryKind.REDEEM
+        ).first()
+        if done is not None:
+            return done
+        available = balance_of(profile_id).available
+        if points > available:
+            raise NotEnoughPoints(f"{points} points asked, {available} available")
+        now = timezone.now()
+        return PointsEntry.objects.create(
+            tenant=tenant,
+            profile_id=profile_id,
+            kind=EntryKind.REDEEM,
+            points=-points,
+            source=REDEMPTION,
+            source_id=redemption_id,
+            created_at=now,
+            available_at=now - timedelta(microseconds=1),
+            reason=reason,
+        )

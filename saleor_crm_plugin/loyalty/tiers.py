@@ -1,0 +1,282 @@
+"""Tiers: who qualifies for which tier, as a dry run or applied, with one SQL statement.
+
+A customer qualifies on spend in the base currency (net of refunds, at each order's FX rate, so
+switching currency never games the program) or on points, over a rolling window, the calendar
+year or a lifetime. Each tier has an entry threshold and a (lower or equal) retention threshold:
+reaching the entry of a higher tier moves a customer up at once; falling below the retention of
+their tier starts a grace period, and only when it is over do they move down, to the tier their
+amount still enters. The dry run and the apply run the very same statement at the same moment,
+so applying moves exactly the customers the dry run listed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..profiles.events import NOT_PURCHASES
+from ..profiles.models import Profile
+from ..tenants.models import Tenant
+from .models import TierProgram
+
+_WINDOW = re.compile(r"^(lifetime|calendar_year|rolling_days:([1-9]\d{0,3}))$")
+
+
+class InvalidTierRules(ValueError):
+    code = "invalid_tier_rules"
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    entry: int  # minor units of the base currency, or points
+    retain: int
+
+
+@dataclass(frozen=True)
+class TierRules:
+    basis: str  # "spend" or "points"
+    window: str  # "lifetime", "calendar_year" or "rolling_days:N"
+    grace_days: int
+    tiers: tuple[Tier, ...]  # lowest first
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> TierRules:
+        """Check rules a merchant wrote; InvalidTierRules says what is wrong."""
+        try:
+            tiers = tuple(
+                Tier(str(t["name"]).strip(), int(t["entry"]), int(t.get("retain", t["entry"])))
+                for t in data["tiers"]
+            )
+            rules = TierRules(
+                basis=str(data.get("basis", "spend")),
+                window=str(data.get("window", "rolling_days:365")),
+                grace_days=int(data.get("grace_days", 30)),
+                tiers=tiers,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidTierRules(f"Tier rules are incomplete or not numbers: {exc}") from exc
+        rules.check()
+        return rules
+
+    def check(self) -> None:
+        if self.basis not in ("spend", "points"):
+            raise InvalidTierRules("basis is 'spend' or 'points'.")
+        if not _WINDOW.match(self.window):
+            raise InvalidTierRules("window is lifetime, calendar_year or rolling_days:N.")
+        if self.grace_days < 0:
+            raise InvalidTierRules("grace_days cannot be negative.")
+        names = [t.name for t in self.tiers]
+        if not self.tiers or any(not n for n in names) or len(set(names)) != len(names):
+            raise InvalidTierRules("Give at least one tier, each with its own name.")
+        entries = [t.entry for t in self.tiers]
+        if entries != sorted(set(entries)) or entries[0] < 0:
+            raise InvalidTierRules("Tiers go from the lowest entry up, each entry higher.")
+        for tier in self.tiers:
+            if not 0 <= tier.retain <= tier.entry:
+                raise InvalidTierRules(f"{tier.name}: retain must be between 0 and its entry.")
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "basis": self.basis,
+            "window": self.window,
+            "grace_days": self.grace_days,
+            "tiers": [{"name": t.name, "entry": t.entry, "retain": t.retain} for t in self.tiers],
+        }
+
+
+@dataclass(frozen=True)
+class Move:
+    profile_id: int
+    email: str
+    from_tier: str | None
+    to_tier: str | None
+    amount: int
+
+
+def current_program(tenant: Tenant) -> TierProgram | None:
+    return TierProgram.objects.filter(tenant=tenant).order_by("-version").first()
+
+
+def save_rules(tenant: Tenant, rules: TierRules, *, by: str = "") -> TierProgram:
+    """A new version of the rules; earlier versions stay as they were."""
+    rules.check()
+    with transaction.atomic():
+        latest = current_program(tenant)
+        return TierProgram.objects.create(
+            tenant=tenant,
+            version=(latest.version + 1) if latest else 1,
+            rules=rules.as_data(),
+            created_by=by,
+        )
+
+
+def _window_start(window: str) -> str:
+    if window == "lifetime":
+        return "'-infinity'::timestamptz"
+    if window == "calendar_year":
+        return "date_trunc('year', %(now)s::timestamptz)"
+    return "%(now)s::timestamptz - make_interval(days => %(days)s)"
+
+
+def _amount_sql(rules: TierRules, one_profile: bool = False) -> str:
+    """Qualifying amount per profile: spend net of refunds in the base currency, or points."""
+    start = _window_start(rules.window)
+    if rules.basis == "spend":
+        only = "AND o.profile_id = %(profile)s" if one_profile else ""
+        return f"""
+          SELECT o.profile_id AS id,
+                 sum(o.total_gross_base_minor - o.refunded_base_minor) AS amount
+          FROM crm_order o
+          WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only}
+            AND o.status <> ALL(%(not_purchases)s)
+            AND o.created_at >= {start} AND o.created_at <= %(now)s
+          GROUP BY o.profile_id"""
+    only = "AND e.profile_id = %(profile)s" if one_profile else ""
+    return f"""
+          SELECT e.profile_id AS id, sum(e.points) AS amount
+          FROM crm_points_entry e
+          WHERE e.tenant_id = %(tenant)s AND e.kind IN ('earn', 'reverse', 'void', 'bonus') {only}
+            AND e.created_at >= {start} AND e.created_at <= %(now)s
+          GROUP BY e.profile_id"""
+
+
+def qualifying_amount(profile: Profile, rules: TierRules, now: datetime | None = None) -> int:
+    """What one customer has towards the tiers right now."""
+    params = {**_params(profile.tenant, rules, now or timezone.now()), "profile": profile.pk}
+    with connection.cursor() as cur:
+        cur.execute(_amount_sql(rules, one_profile=True), params)
+        row = cur.fetchone()
+    return int(row[1]) if row else 0
+
+
+def _moves_sql(rules: TierRules) -> str:
+    amount = _amount_sql(rules)
+    return f"""
+    WITH tiers AS (
+      SELECT * FROM unnest(%(names)s::text[], %(entries)s::bigint[], %(retains)s::bigint[],
+                           %(ranks)s::int[]) AS t(name, entry, retain, rank)
+    ),
+    amounts AS ({amount}),
+    customers AS (
+      SELECT p.id, p.email, coalesce(a.amount, 0) AS amount, s.tier, s.below_since,
+             ct.rank AS cur_rank, ct.retain AS cur_retain
+      FROM crm_profile p
+      LEFT JOIN amounts a ON a.id = p.id
+      LEFT JOIN crm_tier_status s ON s.profile_id = p.id
+      LEFT JOIN tiers ct ON ct.name = s.tier
+      WHERE p.tenant_id = %(tenant)s AND (a.id IS NOT NULL OR s.profile_id IS NOT NULL)
+    ),
+    entered AS (
+      SELECT c.*, e.name AS entry_tier, coalesce(e.rank, -1) AS entry_rank
+      FROM customers c
+      LEFT JOIN LATERAL (
+        SELECT name, rank FROM tiers WHERE entry <= c.amount ORDER BY rank DESC LIMIT 1
+      ) e ON TRUE
+    ),
+    decided AS (
+      SELECT id, email, amount, tier AS from_tier,
+        CASE
+          WHEN cur_rank IS NULL OR entry_rank >= cur_rank THEN entry_tier
+          WHEN amount >= cur_retain THEN tier
+          WHEN below_since IS NOT NULL
+               AND below_since + make_interval(days => %(grace)s) <= %(now)s THEN entry_tier
+          ELSE tier
+        END AS to_tier,
+        CASE  -- still in the tier, but below its retention: the grace period runs
+          WHEN cur_rank IS NOT NULL AND entry_rank < cur_rank AND amount < cur_retain
+               AND NOT (below_since IS NOT NULL
+                        AND below_since + make_interval(days => %(grace)s) <= %(now)s)
+            THEN coalesce(below_since, %(now)s::timestamptz)
+        END AS below_since
+      FROM entered
+    )
+    """
+
+
+def _params(tenant: Tenant, rules: TierRules, now: datetime) -> dict[str, Any]:
+    days = int(rules.window.split(":")[1]) if rules.window.startswith("rolling_days:") else 0
+    return {
+        "tenant": tenant.pk,
+        "now": now,
+        "days": days,
+        "grace": rules.grace_days,
+        "not_purchases": list(NOT_PURCHASES),
+        "names": [t.name for t in rules.tiers],
+        "entries": [t.entry for t in rules.tiers],
+        "retains": [t.retain for t in rules.tiers],
+        "ranks": list(range(len(rules.tiers))),
+    }
+
+
+def dry_run(tenant: Tenant, rules: TierRules, now: datetime | None = None) -> list[Move]:
+    """Who would change tier under ``rules`` at ``now``; changes nothing."""
+    with connection.cursor() as cur:
+        cur.execute(
+            _moves_sql(rules)
+            + """
+            SELECT id, email, from_tier, to_tier, amount FROM decided
+            WHERE from_tier IS DISTINCT FROM to_tier ORDER BY id
+            """,
+            _params(tenant, rules, now or timezone.now()),
+        )
+        return [Move(r[0], r[1], r[2], r[3], int(r[4])) for r in cur.fetchall()]
+
+
+def apply(tenant: Tenant, program: TierProgram, now: datetime | None = None) -> list[Move]:
+    """Move customers as ``dry_run`` says, start or clear grace periods, note it on timelines."""
+    rules = TierRules.from_data(program.rules)
+    moment = now or timezone.now()
+    params = {**_params(tenant, rules, moment), "version": program.version}
+    with transaction.atomic():
+        moves = dry_run(tenant, rules, moment)
+        with connection.cursor() as cur:
+            cur.execute(
+                _moves_sql(rules)
+                + """
+                , written AS (
+                  INSERT INTO crm_tier_status (tenant_id, profile_id, tier, since, below_since,
+                                               program_version)
+                  SELECT %(tenant)s, id, to_tier, %(now)s, below_since, %(version)s
+                  FROM decided WHERE to_tier IS NOT NULL
+                  ON CONFLICT (profile_id) DO UPDATE SET
+                    tier = EXCLUDED.tier,
+                    since = CASE WHEN crm_tier_status.tier = EXCLUDED.tier
+                                 THEN crm_tier_status.since ELSE EXCLUDED.since END,
+                    below_since = EXCLUDED.below_since,
+                    program_version = EXCLUDED.program_version
+                  RETURNING 1
+                )
+                DELETE FROM crm_tier_status s USING decided d
+                WHERE s.profile_id = d.id AND d.to_tier IS NULL
+                """,
+                params,
+            )
+            cur.execute(
+                """
+                INSERT INTO crm_timeline (tenant_id, profile_id, kind, occurred_at, subject_id,
+                                          data, dedupe_key)
+                SELECT %(tenant)s, m.id, 'crm.tier.changed', %(now)s, '',
+                       jsonb_build_object('from', m.from_tier, 'to', m.to_tier,
+                                          'program_version', %(version)s),
+                       'tier:' || m.id || ':' || %(version)s || ':' || %(stamp)s
+                FROM unnest(%(ids)s::bigint[], %(froms)s::text[], %(tos)s::text[])
+                  AS m(id, from_tier, to_tier)
+                ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+                """,
+                {
+                    "tenant": tenant.pk,
+                    "now": moment,
+                    "version": program.version,
+                    "stamp": moment.isoformat(),
+                    "ids": [m.profile_id for m in moves],
+                    "froms": [m.from_tier for m in moves],
+                    "tos": [m.to_tier for m in moves],
+                },
+            )
+    return moves

@@ -1,0 +1,172 @@
+"""The points ledger, through the same inbox and apply path as every delivery.
+
+The recorded store (tests/data/rates.csv: 1 EUR = 1.05 USD = 0.32 KWD on the order days; base
+EUR; 1 point per EUR; a 14-day return window): Anna's two orders, #21 (103.81 EUR, of which
+5.51 refunded) and #23 (92.79 EUR).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from saleor_crm_plugin.inbox.services import accept, drain, reprocess
+from saleor_crm_plugin.loyalty.ledger import NotEnoughPoints, balance_of, redeem
+from saleor_crm_plugin.models import PointsEntry, Profile
+from tests import recordings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LATER = timezone.now() + timedelta(days=15)  # every recorded order is past its return window
+
+
+def replay(tenant, seqs=None) -> None:
+    for item in recordings.deliveries():
+        if seqs is None or item.seq in seqs:
+            accept(tenant, event=item.event, body=item.body, headers={})
+    drain()
+
+
+def profile(email: str) -> Profile:
+    return Profile.objects.get(email=email)
+
+
+def ledger(email: str) -> list[tuple[str, int]]:
+    rows = PointsEntry.objects.filter(profile__email=email).order_by("id")
+    return list(rows.values_list("kind", "points"))
+
+
+def test_orders_earn_points_that_wait_for_the_return_window(tenant, rates):
+    replay(tenant)
+    anna = profile("anna.mueller@example.de")
+    now, later = balance_of(anna.pk), balance_of(anna.pk, LATER)
+    # 103 + 92 earned; the 5.51 EUR refund takes floor(103 * 5.51 / 103.81) = 5 back
+    assert (now.available, now.pending) == (0, 190)
+    assert (later.available, later.pending) == (190, 0)
+    assert sorted(ledger("anna.mueller@example.de")) == [
+        ("earn", 92),
+        ("earn", 103),
+        ("reverse", -5),
+    ]
+
+
+def test_a_full_refund_takes_back_exactly_what_the_order_earned(tenant, rates):
+    replay(tenant)
+    # 40.00 USD at 1.05 = 38.10 EUR: 38 points earned, all reversed by the full refund
+    assert ledger("refund.me@example.com") == [("earn", 38), ("reverse", -38)]
+    assert balance_of(profile("refund.me@example.com").pk).total == 0
+
+
+def test_a_cancellation_voids_what_the_order_earned(tenant, rates):
+    theirs = [i.seq for i in recordings.deliveries() if b"cancel.me@example.com" in i.body]
+    cancelled = [i.seq for i in recordings.deliveries() if i.event == "order_cancelled"]
+    replay(tenant, {s for s in theirs if s < min(set(theirs) & set(cancelled))})
+    assert ledger("cancel.me@example.com") == [("earn", 1)]  # 1.59 USD placed and paid
+    replay(tenant)
+    assert ledger("cancel.me@example.com") == [("earn", 1), ("void", -1)]
+    assert balance_of(profile("cancel.me@example.com").pk).total == 0
+
+
+def test_replaying_everything_again_credits_nothing_twice(tenant, rates):
+    replay(tenant)
+    before = sorted(PointsEntry.objects.values_list("source_id", "kind", "points"))
+    replay(tenant)  # the same bytes: the inbox drops them
+    reprocess(tenant, failed_only=False)  # every delivery applied a second time
+    drain()
+    assert sorted(PointsEntry.objects.values_list("source_id", "kind", "points")) == before
+
+
+def test_the_database_refuses_a_second_credit_of_the_same_order(tenant, rates):
+    replay(tenant)
+    earn = PointsEntry.objects.filter(kind="earn").first()
+    earn.pk = None
+    with pytest.raises(Exception, match="crm_points_once"):
+        earn.save()
+
+
+def test_redeeming_spends_available_points_once_per_redemption(tenant, rates, monkeypatch):
+    replay(tenant)
+    anna = profile("anna.mueller@example.de")
+    with pytest.raises(NotEnoughPoints):  # all still pending
+        redeem(tenant, anna.pk, 50, redemption_id="r-1")
+    PointsEntry.objects.filter(profile=anna).update(available_at=timezone.now())
+    redeem(tenant, anna.pk, 50, redemption_id="r-1")
+    redeem(tenant, anna.pk, 50, redemption_id="r-1")  # asked twice, spent once
+    assert balance_of(anna.pk).available == 140
+    with pytest.raises(NotEnoughPoints, match="141 points asked, 140 available"):
+        redeem(tenant, anna.pk, 141, redemption_id="r-2")
+    assert balance_of(anna.pk).available == 140
+
+
+def test_parallel_redemptions_pass_exactly_as_far_as_the_balance_goes(tenant, rates):
+    replay(tenant)
+    anna = profile("anna.mueller@example.de")
+    PointsEntry.objects.filter(profile=anna).update(available_at=timezone.now())  # 190
+    outcomes: list[str] = []
+    start = threading.Barrier(12)
+
+    def spend(i: int) -> None:
+        try:
+            start.wait()
+            redeem(tenant, anna.pk, 30, redemption_id=f"parallel-{i}")
+            outcomes.append("ok")
+        except NotEnoughPoints:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=spend, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] * 6 + ["refused"] * 6  # 6 x 30 = 180 of 190
+    assert balance_of(anna.pk).available == 10
+
+
+def test_a_refund_after_the_points_were_spent_never_goes_below_zero(tenant, rates):
+    # refund.me's order first, as placed and paid (deliveries before the refund)
+    placed = [i.seq for i in recordings.deliveries() if b"refund.me@example.com" in i.body]
+    replay(tenant, set(placed[:-3]))
+    buyer = profile("refund.me@example.com")
+    assert balance_of(buyer.pk).total == 38
+    PointsEntry.objects.filter(profile=buyer).update(available_at=timezone.now())
+    redeem(tenant, buyer.pk, 30, redemption_id="spent")
+    replay(tenant)  # now the full refund arrives
+    assert balance_of(buyer.pk).total == 0
+    reverse = PointsEntry.objects.get(profile=buyer, kind="reverse")
+    assert (reverse.points, reverse.data["due"], reverse.data["shortfall"]) == (-8, 38, 30)
+
+
+def test_the_customer_and_staff_see_points_through_graphql(tenant, rates):
+    from saleor_crm_plugin.graphql.core.context import CRMContext
+    from saleor_crm_plugin.graphql.core.principal import Principal, PrincipalKind
+    from saleor_crm_plugin.graphql.schema import schema
+    from tests.graphql.conftest import ANNA
+
+    replay(tenant)
+    me = Principal(PrincipalKind.CUSTOMER, tenant, ANNA, "anna.mueller@example.de")
+    result = schema.execute(
+        "{ crmMe { points { available pending history(first: 5) { kind points orderId } } } }",
+        context_value=CRMContext(principal=me),
+    )
+    assert result.errors is None, result.errors
+    points = result.data["crmMe"]["points"]
+    assert (points["available"], points["pending"]) == (0, 190)
+    assert sorted(e["points"] for e in points["history"]) == [-5, 92, 103]
+    assert all(e["orderId"].startswith("T3JkZXI6") for e in points["history"])
+    staff = Principal(PrincipalKind.STAFF, tenant, "VXNlcjoyMQ==", "", frozenset({"MANAGE_USERS"}))
+    listing = schema.execute(
+        "{ crmCustomers(first: 20) { edges { node { email points { pending } } } } }",
+        context_value=CRMContext(principal=staff),
+    )
+    assert listing.errors is None, listing.errors
+    pending = {
+        e["node"]["email"]: e["node"]["points"]["pending"]
+        for e in listing.data["crmCustomers"]["edges"]
+    }
+    assert pending["anna.mueller@example.de"] == 190
+    assert pending["refund.me@example.com"] == 0
