@@ -82,6 +82,16 @@ class CRMSettings:
         return Decimal(str(self._get("LOYALTY_POINT_VALUE", "0.01")))
 
     @property
+    def LOYALTY_SIGNUP_BONUS(self) -> int:
+        """Points for creating an account (0: none)."""
+        return int(self._get("LOYALTY_SIGNUP_BONUS", 0))
+
+    @property
+    def LOYALTY_FIRST_ORDER_BONUS(self) -> int:
+        """Points on top of what a customer's first order earns (0: none)."""
+        return int(self._get("LOYALTY_FIRST_ORDER_BONUS", 0))
+
+    @property
     def LOYALTY_RETURN_DAYS(self) -> int:
         """Days an order's points stay pending (the store's return window) before they count."""
         return int(self._get("LOYALTY_RETURN_DAYS", 14))

@@ -8,14 +8,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ..conf import crm_settings
-from ..loyalty.ledger import sync_orders
+from ..loyalty.ledger import sync_customers, sync_orders
 from ..profiles.services import apply_events
 from ..tenants.models import Tenant
 from .errors import PayloadError
@@ -155,7 +154,7 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
     try:
         with transaction.atomic():
             failures = apply_events(tenant, parsed)
-            sync_orders(tenant, _order_ids(parsed, failures))
+            _follow_loyalty(tenant, parsed, failures)
     except OperationalError:
         raise
     except (IntegrityError, DatabaseError) as exc:
@@ -169,7 +168,7 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
             try:
                 with transaction.atomic():
                     refused = apply_events(tenant, [(delivery_id, event)])
-                    sync_orders(tenant, _order_ids([(delivery_id, event)], refused))
+                    _follow_loyalty(tenant, [(delivery_id, event)], refused)
                     failures.update(refused)
             except OperationalError:
                 raise
@@ -184,8 +183,13 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
     _record_outcomes(outcome, result)
 
 
-def _order_ids(parsed: list[tuple[int, Event]], refused: dict[int, Any]) -> list[str]:
-    return [e.order.order_id for d, e in parsed if e.order is not None and d not in refused]
+def _follow_loyalty(tenant: Tenant, parsed: list[tuple[int, Event]], refused: dict) -> None:
+    """Points follow the orders just applied; bonuses follow new accounts and first orders."""
+    applied = [e for d, e in parsed if d not in refused]
+    order_ids = [e.order.order_id for e in applied if e.order is not None]
+    user_ids = [e.customer.user_id for e in applied if e.customer is not None]
+    sync_orders(tenant, order_ids)
+    sync_customers(tenant, order_ids, user_ids)
 
 
 def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResult) -> None:

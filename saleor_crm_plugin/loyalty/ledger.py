@@ -160,6 +160,8 @@ def _reverse(
     else:
         share = min(refunded, total) * earned // total if total > 0 else earned
         kind, source_id, target = EntryKind.REVERSE, f"{order_id}@{refunded}", share
+    if cancelled or refunded >= total:
+        _void_first_order_bonus(tenant_id, order_id, profile_id)
     due = target - int(reversed_so_far)
     if due <= 0:
         return
@@ -176,6 +178,29 @@ def _reverse(
             "created_at": timezone.now(),
             "available_at": available_at,
             "data": {"order_id": order_id, "due": due, "shortfall": due - taken},
+        },
+    )
+
+
+def _void_first_order_bonus(tenant_id: int, order_id: str, profile_id: int) -> None:
+    """A first order that was cancelled or refunded in full takes its bonus back (once)."""
+    bonus = PointsEntry.objects.filter(
+        tenant_id=tenant_id, source="first_order", kind=EntryKind.BONUS, data__order_id=order_id
+    ).first()
+    if bonus is None:
+        return
+    taken = min(bonus.points, max(0, balance_of(profile_id).total))
+    PointsEntry.objects.get_or_create(
+        tenant_id=tenant_id,
+        source="first_order",
+        source_id=bonus.source_id,
+        kind=EntryKind.VOID,
+        defaults={
+            "profile_id": profile_id,
+            "points": -taken,
+            "created_at": timezone.now(),
+            "available_at": bonus.available_at,
+            "data": {"order_id": order_id, "due": bonus.points, "shortfall": bonus.points - taken},
         },
     )
 
@@ -240,3 +265,104 @@ def redeem(
             available_at=now - timedelta(microseconds=1),
             reason=reason,
         )
+
+
+def adjust(
+    tenant: Tenant, profile_id: int, points: int, *, reason: str, actor: str, adjustment_id: str
+) -> PointsEntry:
+    """A staff correction, with the reason and who made it; available at once.
+
+    The same adjustment id is applied once. A deduction larger than the balance is refused
+    (NotEnoughPoints): the ledger never goes negative.
+    """
+    if points == 0 or not reason.strip():
+        raise ValueError("an adjustment moves some points and says why")
+    with transaction.atomic():
+        _lock(profile_id)
+        done = PointsEntry.objects.filter(
+            tenant=tenant, source="staff", source_id=adjustment_id, kind=EntryKind.ADJUST
+        ).first()
+        if done is not None:
+            return done
+        if points < 0 and -points > balance_of(profile_id).total:
+            raise NotEnoughPoints(
+                f"{-points} points to deduct, {balance_of(profile_id).total} on the balance"
+            )
+        now = timezone.now()
+        return PointsEntry.objects.create(
+            tenant=tenant,
+            profile_id=profile_id,
+            kind=EntryKind.ADJUST,
+            points=points,
+            source="staff",
+            source_id=adjustment_id,
+            created_at=now,
+            available_at=now - timedelta(microseconds=1),
+            reason=reason.strip(),
+            actor=actor,
+        )
+
+
+def sync_customers(tenant: Tenant, order_ids: Iterable[str], user_ids: Iterable[str]) -> None:
+    """Bonuses of the customers behind these orders and accounts (inside the apply)."""
+    orders, users = sorted(set(order_ids)), sorted(set(user_ids))
+    if not orders and not users:
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT profile_id FROM crm_order
+            WHERE tenant_id = %(tenant)s AND order_id = ANY(%(orders)s) AND profile_id IS NOT NULL
+            UNION
+            SELECT id FROM crm_profile WHERE tenant_id = %(tenant)s AND user_id = ANY(%(users)s)
+            """,
+            {"tenant": tenant.pk, "orders": orders, "users": users},
+        )
+        grant_bonuses(tenant, [row[0] for row in cur.fetchall()])
+
+
+def grant_bonuses(tenant: Tenant, profile_ids: Iterable[int]) -> None:
+    """Sign-up and first-order bonuses of these customers, each granted once, set-based.
+
+    A registered customer gets the sign-up bonus; a customer whose first order earned points
+    (and was neither cancelled nor refunded in full) gets the first-order bonus, pending exactly
+    as long as that order's points, and taken back if the order is cancelled or refunded in full
+    later. Either is off when its setting is 0.
+    """
+    ids = sorted(set(profile_ids))
+    signup, first = crm_settings.LOYALTY_SIGNUP_BONUS, crm_settings.LOYALTY_FIRST_ORDER_BONUS
+    if not ids or (signup <= 0 and first <= 0):
+        return
+    with connection.cursor() as cur:
+        if signup > 0:
+            cur.execute(
+                """
+                INSERT INTO crm_points_entry (tenant_id, profile_id, kind, points, source,
+                  source_id, created_at, available_at, reason, actor, data)
+                SELECT p.tenant_id, p.id, 'bonus', %(points)s, 'signup', p.user_id, now(),
+                  now(), 'sign-up bonus', '', '{}'::jsonb
+                FROM crm_profile p
+                WHERE p.tenant_id = %(tenant)s AND p.id = ANY(%(ids)s) AND p.user_id IS NOT NULL
+                ON CONFLICT (tenant_id, source, source_id, kind) DO NOTHING
+                """,
+                {"tenant": tenant.pk, "ids": ids, "points": signup},
+            )
+        if first > 0:
+            cur.execute(
+                """
+                INSERT INTO crm_points_entry (tenant_id, profile_id, kind, points, source,
+                  source_id, created_at, available_at, reason, actor, data)
+                SELECT DISTINCT ON (e.profile_id) e.tenant_id, e.profile_id, 'bonus',
+                  %(points)s, 'first_order', p.email, now(), e.available_at,
+                  'first-order bonus', '', jsonb_build_object('order_id', e.source_id)
+                FROM crm_points_entry e
+                JOIN crm_profile p ON p.id = e.profile_id
+                JOIN crm_order o ON o.tenant_id = e.tenant_id AND o.order_id = e.source_id
+                WHERE e.tenant_id = %(tenant)s AND e.profile_id = ANY(%(ids)s)
+                  AND e.kind = 'earn' AND o.status <> 'CANCELED'
+                  AND o.refunded_minor < o.total_gross_minor
+                ORDER BY e.profile_id, e.available_at, e.id
+                ON CONFLICT (tenant_id, source, source_id, kind) DO NOTHING
+                """,
+                {"tenant": tenant.pk, "ids": ids, "points": first},
+            )

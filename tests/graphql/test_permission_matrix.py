@@ -47,6 +47,11 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         {"r": [{"__typename": "User", "id": ANNA}]},
     ),
     "_service": ("{ _service { sdl } }", {}),
+    "crmPointsAdjust": (
+        'mutation { crmPointsAdjust(email: "anna.mueller@example.de", points: 5, '
+        'reason: "goodwill", adjustmentId: "matrix-adjust") { pointsAvailable } }',
+        {},
+    ),
     "crmTierProgram": ("{ crmTierProgram { version } }", {}),
     "crmTierRulesSave": (
         "mutation($r: JSONString!) { crmTierRulesSave(rules: $r) { version } }",
@@ -97,7 +102,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "_entities": (DENIED, ALLOWED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "_service": (ALLOWED,) * 7,  # the SDL is public, as gateways expect
     "crmRedeemPoints": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
-    # Tier rules and moves: staff and apps holding MANAGE_USERS.
+    # Adjusting points, tier rules and moves: staff and apps holding MANAGE_USERS.
+    "crmPointsAdjust": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierProgram": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierRulesSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierDryRun": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),

@@ -170,3 +170,77 @@ def test_the_customer_and_staff_see_points_through_graphql(tenant, rates):
     }
     assert pending["anna.mueller@example.de"] == 190
     assert pending["refund.me@example.com"] == 0
+
+
+def test_staff_adjust_points_with_a_reason_once_and_never_below_zero(tenant, rates):
+    from saleor_crm_plugin.graphql.core.context import CRMContext
+    from saleor_crm_plugin.graphql.core.principal import Principal, PrincipalKind
+    from saleor_crm_plugin.graphql.schema import schema
+
+    replay(tenant)
+    staff = Principal(
+        PrincipalKind.STAFF, tenant, "VXNlcjoyMQ==", "lena@shop.de", frozenset({"MANAGE_USERS"})
+    )
+    query = """
+    mutation($points: Int!, $id: String!) {
+      crmPointsAdjust(email: "Anna.Mueller@example.de", points: $points,
+                      reason: "Parcel arrived late", adjustmentId: $id) {
+        entry { kind points reason } pointsAvailable pointsPending
+      }
+    }"""
+
+    def run(points: int, key: str):
+        return schema.execute(
+            query, variable_values={"points": points, "id": key}, context_value=CRMContext(staff)
+        )
+
+    done = run(25, "adj-1")
+    assert done.errors is None, done.errors
+    assert done.data["crmPointsAdjust"] == {
+        "entry": {"kind": "adjust", "points": 25, "reason": "Parcel arrived late"},
+        "pointsAvailable": 25,
+        "pointsPending": 190,
+    }
+    run(25, "adj-1")  # a retry of the same adjustment
+    entry = PointsEntry.objects.get(kind="adjust")
+    assert (entry.actor, entry.points) == ("lena@shop.de", 25)
+    refused = run(-216, "adj-2")
+    assert [str(e) for e in refused.errors] == ["216 points to deduct, 215 on the balance"]
+    assert balance_of(profile("anna.mueller@example.de").pk).total == 215
+
+
+def test_sign_up_and_first_order_bonuses_are_granted_once(tenant, rates, settings):
+    settings.CRM_LOYALTY_SIGNUP_BONUS = 50
+    settings.CRM_LOYALTY_FIRST_ORDER_BONUS = 20
+    replay(tenant)
+    replay(tenant)
+    reprocess(tenant, failed_only=False)
+    drain()
+    bonuses = sorted(
+        PointsEntry.objects.filter(kind="bonus").values_list("profile__email", "source", "points")
+    )
+    anna = [b for b in bonuses if b[0] == "anna.mueller@example.de"]
+    assert anna == [
+        ("anna.mueller@example.de", "first_order", 20),
+        ("anna.mueller@example.de", "signup", 50),
+    ]
+    guests = {b[0] for b in bonuses if b[1] == "signup"}
+    assert "refund.me@example.com" not in guests  # a guest has no account to sign up with
+    # refunded in full: no first-order bonus, or one granted and voided when the refund came
+    refunded = PointsEntry.objects.filter(profile__email="refund.me@example.com")
+    assert sum(refunded.filter(source="first_order").values_list("points", flat=True)) == 0
+    assert ("fahad@example.kw", "first_order", 20) in bonuses
+
+
+def test_a_first_order_refunded_in_full_takes_its_bonus_back(tenant, rates, settings):
+    settings.CRM_LOYALTY_FIRST_ORDER_BONUS = 20
+    placed = [i.seq for i in recordings.deliveries() if b"refund.me@example.com" in i.body]
+    replay(tenant, set(placed[:-3]))
+    assert ledger("refund.me@example.com") == [("earn", 38), ("bonus", 20)]
+    replay(tenant)  # the full refund
+    assert sorted(ledger("refund.me@example.com")) == [
+        ("bonus", 20),
+        ("earn", 38),
+        ("reverse", -38),
+        ("void", -20),
+    ]

@@ -8,12 +8,14 @@ import graphene
 
 from ...loyalty import rewards
 from ...loyalty.issuers import SaleorAPIIssuer, SaleorORMIssuer
-from ...loyalty.ledger import NotEnoughPoints, balance_of
+from ...loyalty.ledger import NotEnoughPoints, adjust, balance_of
 from ...profiles.queries import channel_currency, find_profile
 from ...tenants.services import PLUGIN_TENANT_URL, app_token
+from ..core.context import crm_context
 from ..core.errors import CRMGraphQLError, InvalidInput
-from ..core.permissions import require_customer
+from ..core.permissions import MANAGE_USERS, require_customer, require_permission
 from ..profiles.types import CRMMoney, money
+from .types import CRMPointsEntry
 
 
 class CRMRedeemPointsResult(graphene.ObjectType):
@@ -32,7 +34,59 @@ def issuer_for(tenant: Any) -> rewards.VoucherIssuer:
     return SaleorAPIIssuer(tenant.saleor_api_url, token)
 
 
+class CRMPointsAdjustResult(graphene.ObjectType):
+    entry = graphene.Field(CRMPointsEntry, required=True)
+    points_available = graphene.Int(required=True)
+    points_pending = graphene.Int(required=True)
+
+
 class LoyaltyMutations(graphene.ObjectType):
+    crm_points_adjust = graphene.Field(
+        CRMPointsAdjustResult,
+        email=graphene.String(),
+        user_id=graphene.ID(description="Saleor User id."),
+        points=graphene.Int(required=True, description="Positive to add, negative to deduct."),
+        reason=graphene.String(required=True, description="Kept on the entry, with who did it."),
+        adjustment_id=graphene.String(
+            required=True, description="The same id is applied once (safe to retry)."
+        ),
+        description="Correct a customer's points by hand. Requires MANAGE_USERS.",
+    )
+
+    @staticmethod
+    def resolve_crm_points_adjust(
+        root: Any,
+        info: Any,
+        points: int,
+        reason: str,
+        adjustment_id: str,
+        email: str = "",
+        user_id: str | None = None,
+    ) -> CRMPointsAdjustResult:
+        tenant = require_permission(info, MANAGE_USERS)
+        if bool(email) == bool(user_id):
+            raise InvalidInput("Give exactly one of email or userId.", field="email")
+        if points == 0:
+            raise InvalidInput("Adjust by a number of points other than 0.", field="points")
+        if not reason.strip():
+            raise InvalidInput("Say why: the reason is kept on the ledger.", field="reason")
+        profile = find_profile(tenant, user_id=user_id, email=email)
+        if profile is None:
+            raise InvalidInput("No such customer in the CRM.", field="email" if email else "userId")
+        principal = crm_context(info).principal
+        actor = principal.email or f"{principal.kind.value}:{principal.user_id or ''}"
+        try:
+            entry = adjust(
+                tenant, profile.pk, points, reason=reason, actor=actor,
+                adjustment_id=adjustment_id,
+            )  # fmt: skip
+        except NotEnoughPoints as exc:
+            raise CRMGraphQLError(str(exc), field="points", code=exc.code) from exc
+        balance = balance_of(profile.pk)
+        return CRMPointsAdjustResult(
+            entry=entry, points_available=balance.available, points_pending=balance.pending
+        )
+
     crm_redeem_points = graphene.Field(
         CRMRedeemPointsResult,
         points=graphene.Int(required=True),
