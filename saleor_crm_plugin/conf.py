@@ -92,6 +92,17 @@ class CRMSettings:
         return int(self._get("LOYALTY_FIRST_ORDER_BONUS", 0))
 
     @property
+    def LOYALTY_EXPIRY_DAYS(self) -> int:
+        """Days after it becomes available that a lot of points expires, first in, first out
+        (0: points do not expire by age)."""
+        return int(self._get("LOYALTY_EXPIRY_DAYS", 0))
+
+    @property
+    def LOYALTY_INACTIVITY_DAYS(self) -> int:
+        """Days without an order after which a customer's available points expire (0: never)."""
+        return int(self._get("LOYALTY_INACTIVITY_DAYS", 0))
+
+    @property
     def LOYALTY_RETURN_DAYS(self) -> int:
         """Days an order's points stay pending (the store's return window) before they count."""
         return int(self._get("LOYALTY_RETURN_DAYS", 14))

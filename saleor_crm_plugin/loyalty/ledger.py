@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -366,3 +367,101 @@ def grant_bonuses(tenant: Tenant, profile_ids: Iterable[int]) -> None:
                 """,
                 {"tenant": tenant.pk, "ids": ids, "points": first},
             )
+
+
+# Each positive lot with what its own reversals and voids took back; ``lots`` is per profile.
+_LOTS = """
+  SELECT e.profile_id, e.available_at,
+         e.points + coalesce((
+           SELECT sum(r.points) FROM crm_points_entry r
+           WHERE r.tenant_id = e.tenant_id AND r.source = e.source
+             AND r.kind IN ('reverse', 'void')
+             AND (r.source_id = e.source_id OR r.source_id LIKE e.source_id || '@%%')
+         ), 0) AS value
+  FROM crm_points_entry e
+  WHERE e.tenant_id = %(tenant)s AND e.points > 0 AND e.kind IN ('earn', 'bonus', 'adjust')
+"""
+
+# What customers spent or lost: redemptions, deductions, earlier expiries.
+_DEBITS = """
+  SELECT profile_id, -sum(points) AS amount FROM crm_points_entry
+  WHERE tenant_id = %(tenant)s
+    AND (kind IN ('redeem', 'expire') OR (kind = 'adjust' AND points < 0))
+  GROUP BY profile_id
+"""
+
+
+def expire_points(tenant: Tenant, now: datetime | None = None) -> int:
+    """Expire points as configured; returns how many points expired. Safe to run again.
+
+    Per lot (``CRM_LOYALTY_EXPIRY_DAYS``): a lot expires that many days after it became
+    available, first in, first out: spending consumes the oldest lots first, so what expires
+    is what is left of the expired lots once everything spent is taken from them. After
+    inactivity (``CRM_LOYALTY_INACTIVITY_DAYS``): a customer without an order for that long
+    loses the available balance. One expiry entry per customer and day (per lot rule) or per
+    period of inactivity, so a second run the same day adds nothing.
+    """
+    moment = now or timezone.now()
+    expired = 0
+    params: dict[str, Any] = {
+        "tenant": tenant.pk,
+        "now": moment,
+        "day": moment.date().isoformat(),
+        "days": crm_settings.LOYALTY_EXPIRY_DAYS,
+        "idle": crm_settings.LOYALTY_INACTIVITY_DAYS,
+    }
+    with transaction.atomic(), connection.cursor() as cur:
+        if crm_settings.LOYALTY_EXPIRY_DAYS > 0:
+            cur.execute(
+                f"""
+                WITH lots AS ({_LOTS}),
+                debits AS ({_DEBITS}),
+                due AS (
+                  SELECT l.profile_id,
+                         sum(l.value) FILTER (
+                           WHERE l.available_at + make_interval(days => %(days)s) <= %(now)s
+                         ) AS expired_lots
+                  FROM lots l GROUP BY l.profile_id
+                )
+                INSERT INTO crm_points_entry (tenant_id, profile_id, kind, points, source,
+                  source_id, created_at, available_at, reason, actor, data)
+                SELECT %(tenant)s, d.profile_id, 'expire',
+                       -(d.expired_lots - coalesce(s.amount, 0)), 'expiry',
+                       d.profile_id || ':' || %(day)s, %(now)s, %(now)s,
+                       'points older than ' || %(days)s || ' days', '', '{{}}'::jsonb
+                FROM due d LEFT JOIN debits s ON s.profile_id = d.profile_id
+                WHERE d.expired_lots - coalesce(s.amount, 0) > 0
+                ON CONFLICT (tenant_id, source, source_id, kind) DO NOTHING
+                RETURNING -points
+                """,
+                params,
+            )
+            expired += sum(row[0] for row in cur.fetchall())
+        if crm_settings.LOYALTY_INACTIVITY_DAYS > 0:
+            cur.execute(
+                """
+                WITH last_order AS (
+                  SELECT profile_id, max(created_at) AS at FROM crm_order
+                  WHERE tenant_id = %(tenant)s AND profile_id IS NOT NULL
+                  GROUP BY profile_id
+                ),
+                available AS (
+                  SELECT profile_id, sum(points) AS points FROM crm_points_entry
+                  WHERE tenant_id = %(tenant)s AND available_at <= %(now)s
+                  GROUP BY profile_id
+                )
+                INSERT INTO crm_points_entry (tenant_id, profile_id, kind, points, source,
+                  source_id, created_at, available_at, reason, actor, data)
+                SELECT %(tenant)s, a.profile_id, 'expire', -a.points, 'inactivity',
+                       a.profile_id || ':' || to_char(o.at, 'YYYY-MM-DD"T"HH24:MI:SS'),
+                       %(now)s, %(now)s, 'no order for ' || %(idle)s || ' days', '',
+                       jsonb_build_object('last_order_at', o.at)
+                FROM available a JOIN last_order o ON o.profile_id = a.profile_id
+                WHERE a.points > 0 AND o.at + make_interval(days => %(idle)s) <= %(now)s
+                ON CONFLICT (tenant_id, source, source_id, kind) DO NOTHING
+                RETURNING -points
+                """,
+                params,
+            )
+            expired += sum(row[0] for row in cur.fetchall())
+    return int(expired)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from ..tenants.models import Tenant
-from . import tiers
+from . import ledger, tiers
 
 
 @shared_task(name="saleor_crm.loyalty.apply_tiers", ignore_result=True)
@@ -18,3 +18,9 @@ def apply_tiers() -> int:
         if program is not None:
             moved += len(tiers.apply(tenant, program))
     return moved
+
+
+@shared_task(name="saleor_crm.loyalty.expire_points", ignore_result=True)
+def expire_points() -> int:
+    """Daily: expire points as each store's settings say. Returns the points expired."""
+    return sum(ledger.expire_points(tenant) for tenant in Tenant.objects.filter(is_active=True))
