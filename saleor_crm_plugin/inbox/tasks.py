@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from ..tenants.host import host_writer
 from .services import drain
 
 
@@ -19,11 +20,13 @@ from .services import drain
 )
 def drain_inbox(tenant_id: int | None = None) -> int:
     """Apply pending deliveries; a second concurrent run just finds nothing left to claim."""
-    return drain(tenant_id=tenant_id).claimed
+    with host_writer():
+        return drain(tenant_id=tenant_id).claimed
 
 
 @shared_task(name="saleor_crm.inbox.sweep", ignore_result=True)
 def sweep_inbox() -> int:
     """Periodic safety net: apply whatever no drain task picked up (e.g. the broker was down
     when the delivery arrived)."""
-    return drain().claimed
+    with host_writer():
+        return drain().claimed

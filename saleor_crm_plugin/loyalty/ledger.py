@@ -34,6 +34,7 @@ from ..money.currencies import minor_units
 from ..profiles.events import NOT_PURCHASES
 from ..tenants.models import Tenant
 from .models import EntryKind, PointsEntry
+from .tiers import TierRules, current_program
 
 ORDER = "order"
 REDEMPTION = "redemption"
@@ -67,7 +68,11 @@ def sync_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
 
 
 def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
+    """Points of orders that became purchases, at the customer's tier multiplier of the moment
+    (recorded on the entry with the rate, so later rule changes never rewrite what was earned)."""
     scale = 10 ** minor_units(tenant.base_currency)
+    program = current_program(tenant)
+    tier_rules = TierRules.from_data(program.rules).tiers if program else ()
     with connection.cursor() as cur:
         cur.execute(
             """
@@ -76,10 +81,14 @@ def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
             SELECT o.tenant_id, o.profile_id, 'earn', e.points, 'order', o.order_id, now(),
               o.created_at + make_interval(days => %(days)s), '', '',
               jsonb_build_object('base_minor', o.total_gross_base_minor,
-                                 'per_unit', %(per_unit)s::text)
-            FROM crm_order o,
+                                 'per_unit', %(per_unit)s::text,
+                                 'tier', s.tier, 'multiplier', coalesce(m.factor, 1)::text)
+            FROM crm_order o
+            LEFT JOIN crm_tier_status s ON s.profile_id = o.profile_id
+            LEFT JOIN unnest(%(tiers)s::text[], %(factors)s::numeric[]) AS m(name, factor)
+              ON m.name = s.tier,
               LATERAL (SELECT floor(o.total_gross_base_minor * %(per_unit)s::numeric
-                                    / %(scale)s)::bigint AS points) e
+                                    * coalesce(m.factor, 1) / %(scale)s)::bigint AS points) e
             WHERE o.tenant_id = %(tenant)s AND o.order_id = ANY(%(ids)s)
               AND o.profile_id IS NOT NULL AND o.status <> ALL(%(not_purchases)s)
               AND e.points > 0
@@ -92,6 +101,8 @@ def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
                 "per_unit": str(crm_settings.LOYALTY_POINTS_PER_UNIT),
                 "scale": scale,
                 "not_purchases": list(NOT_PURCHASES),
+                "tiers": [t.name for t in tier_rules],
+                "factors": [str(t.multiplier) for t in tier_rules],
             },
         )
 

@@ -11,9 +11,11 @@ so applying moves exactly the customers the dry run listed.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,6 +26,7 @@ from ..profiles.models import Profile
 from ..tenants.models import Tenant
 from .models import TierProgram
 
+logger = logging.getLogger(__name__)
 _WINDOW = re.compile(r"^(lifetime|calendar_year|rolling_days:([1-9]\d{0,3}))$")
 
 
@@ -36,6 +39,7 @@ class Tier:
     name: str
     entry: int  # minor units of the base currency, or points
     retain: int
+    multiplier: Decimal = Decimal(1)  # points earned on orders, times this
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,12 @@ class TierRules:
         """Check rules a merchant wrote; InvalidTierRules says what is wrong."""
         try:
             tiers = tuple(
-                Tier(str(t["name"]).strip(), int(t["entry"]), int(t.get("retain", t["entry"])))
+                Tier(
+                    str(t["name"]).strip(),
+                    int(t["entry"]),
+                    int(t.get("retain", t["entry"])),
+                    Decimal(str(t.get("multiplier", 1))),
+                )
                 for t in data["tiers"]
             )
             rules = TierRules(
@@ -59,7 +68,7 @@ class TierRules:
                 grace_days=int(data.get("grace_days", 30)),
                 tiers=tiers,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise InvalidTierRules(f"Tier rules are incomplete or not numbers: {exc}") from exc
         rules.check()
         return rules
@@ -80,13 +89,23 @@ class TierRules:
         for tier in self.tiers:
             if not 0 <= tier.retain <= tier.entry:
                 raise InvalidTierRules(f"{tier.name}: retain must be between 0 and its entry.")
+            if not (tier.multiplier.is_finite() and 0 < tier.multiplier <= 10):
+                raise InvalidTierRules(f"{tier.name}: multiplier must be above 0, at most 10.")
 
     def as_data(self) -> dict[str, Any]:
         return {
             "basis": self.basis,
             "window": self.window,
             "grace_days": self.grace_days,
-            "tiers": [{"name": t.name, "entry": t.entry, "retain": t.retain} for t in self.tiers],
+            "tiers": [
+                {
+                    "name": t.name,
+                    "entry": t.entry,
+                    "retain": t.retain,
+                    "multiplier": str(t.multiplier),
+                }
+                for t in self.tiers
+            ],
         }
 
 
@@ -279,4 +298,23 @@ def apply(tenant: Tenant, program: TierProgram, now: datetime | None = None) -> 
                     "tos": [m.to_tier for m in moves],
                 },
             )
+            cur.execute(
+                "SELECT id, user_id FROM crm_profile WHERE id = ANY(%s) AND user_id IS NOT NULL",
+                [[m.profile_id for m in moves]],
+            )
+            accounts = dict(cur.fetchall())
+        changes = [
+            (accounts[m.profile_id], m.to_tier or "") for m in moves if m.profile_id in accounts
+        ]
+        if changes:
+            transaction.on_commit(lambda: _write_metadata_later(tenant.pk, changes))
     return moves
+
+
+def _write_metadata_later(tenant_id: int, changes: list[tuple[str, str]]) -> None:
+    from .tasks import write_tier_metadata
+
+    try:
+        write_tier_metadata.delay(tenant_id, changes)
+    except Exception:  # a broker outage must not undo a committed tier change
+        logger.warning("tier metadata for %s customers not queued", len(changes))

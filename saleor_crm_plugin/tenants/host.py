@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 
@@ -39,3 +40,13 @@ def host_staff_permissions(user_id: str) -> frozenset[str] | None:
     if user is None:
         return frozenset()
     return frozenset(get_permission_names(user.effective_permissions))
+
+
+def host_writer() -> AbstractContextManager[Any]:
+    """Inside Saleor, its ``allow_writer()``: Saleor's Celery tasks must say they write to the
+    primary database (its tests raise, production logs, otherwise). Elsewhere, nothing."""
+    try:
+        from saleor.core.db.connection import allow_writer
+    except ImportError:
+        return nullcontext()
+    return allow_writer()  # type: ignore[no-any-return]

@@ -64,3 +64,18 @@ def test_a_voucher_saleor_cannot_hold_spends_nothing(earned):
         )  # fmt: skip
     assert balance_of(profile.pk).available == 98
     assert not Voucher.objects.exists()
+
+
+def test_a_tier_change_lands_in_the_customers_private_metadata_in_saleor(earned):
+    from saleor.account.models import User
+
+    from saleor_crm_plugin.loyalty.tiers import TierRules, apply, save_rules
+
+    profile, order = earned
+    order.user.save()  # the order's customer is a registered Saleor user
+    tenant = plugin_tenant("USD")
+    rules = {"tiers": [{"name": "Member", "entry": 0}, {"name": "VIP", "entry": 5000}]}
+    apply(tenant, save_rules(tenant, TierRules.from_data(rules)))
+    user = User.objects.get(pk=order.user_id)
+    assert user.get_value_from_private_metadata("crm.tier") == "VIP"  # 98.40 USD spent
+    assert user.get_value_from_metadata("crm.tier") is None  # never in public metadata

@@ -235,3 +235,18 @@ def test_a_staff_members_own_dashboard_token_carries_their_saleor_permissions(
     assert allowed == {
         "data": {"crmCustomers": {"edges": [{"node": {"email": "ines@example.pt"}}]}}
     }
+
+
+def test_the_crm_tasks_run_on_saleors_celery_within_its_writer_rules(manager, crm_active, settings):
+    """Saleor's tests make Celery tasks raise on unannounced writes to the primary database
+    (production logs them); the CRM's tasks announce theirs, as Saleor's own do."""
+    from saleor.account.models import User
+
+    from saleor_crm_plugin.inbox.tasks import drain_inbox, sweep_inbox
+    from saleor_crm_plugin.models import Profile
+
+    settings.CRM_INBOX_DISPATCH = "external"  # nothing applies it but the task below
+    manager.customer_created(User.objects.create(email="mateo@example.es", language_code="es"))
+    assert drain_inbox.apply().get(timeout=30) == 1  # as an eager worker runs it
+    assert sweep_inbox.apply().get(timeout=30) == 0
+    assert Profile.objects.get().language == "es"

@@ -4,6 +4,7 @@ guests' orders as recorded; refund.me's order was refunded in full (0)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils import timezone
 from saleor_crm_plugin.loyalty.models import TierProgram, TierStatus
 from saleor_crm_plugin.loyalty.tiers import InvalidTierRules, TierRules, apply, dry_run, save_rules
 from saleor_crm_plugin.models import TimelineEntry
+from tests.loopback import LoopbackServer, Request
 from tests.loyalty.test_ledger import replay
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,9 +34,36 @@ def moves(found) -> dict[str, tuple]:
     return {m.email: (m.from_tier, m.to_tier) for m in found}
 
 
+class SaleorMetadata(LoopbackServer):
+    """Saleor's updatePrivateMetadata, remembering what each user was given."""
+
+    def __init__(self) -> None:
+        self.private: dict[str, dict[str, str]] = {}
+        self.down = False
+        super().__init__(self.graphql)
+        self.api_url = f"{self.base_url}/graphql/"
+
+    def graphql(self, request: Request) -> tuple[int, object]:
+        if self.down:
+            return 503, b"maintenance"
+        variables = request.json()["variables"]
+        items = {i["key"]: i["value"] for i in variables["input"]}
+        self.private.setdefault(variables["id"], {}).update(items)
+        return 200, {"data": {"updatePrivateMetadata": {"errors": []}}}
+
+
 @pytest.fixture
-def store(tenant, rates):
+def saleor() -> Iterator[SaleorMetadata]:
+    server = SaleorMetadata()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def store(tenant, rates, saleor):
     replay(tenant)
+    tenant.saleor_api_url = saleor.api_url  # the recorded store now answers on loopback
+    tenant.save(update_fields=["saleor_api_url"])
     return tenant
 
 
@@ -53,6 +82,26 @@ def test_a_dry_run_lists_who_would_move_and_applying_moves_exactly_those(store):
     assert dry_run(store, TierRules.from_data(program.rules)) == []  # nothing left to move
     entry = TimelineEntry.objects.get(kind="crm.tier.changed", profile__email="fahad@example.kw")
     assert entry.data == {"from": None, "to": "Gold", "program_version": 1}
+
+
+def test_saleor_holds_each_account_holders_tier_in_private_metadata(store, saleor):
+    from tests.graphql.conftest import ANNA
+
+    apply(store, save_rules(store, TierRules.from_data(RULES)))
+    assert saleor.private[ANNA] == {"crm.tier": "Silver"}
+    accounts = set(
+        TierStatus.objects.filter(profile__user_id__isnull=False).values_list(
+            "profile__user_id", flat=True
+        )
+    )
+    assert set(saleor.private) == accounts  # guests have no Saleor user to write to
+
+
+def test_saleor_away_never_undoes_a_tier_change(store, saleor):
+    saleor.down = True
+    moved = apply(store, save_rules(store, TierRules.from_data(RULES)))
+    assert len(moved) == TierStatus.objects.count() > 0
+    assert saleor.private == {}
 
 
 def test_raised_thresholds_start_a_grace_period_and_only_then_move_down(store):
@@ -148,3 +197,37 @@ def test_the_daily_task_applies_each_stores_rules(store):
     moved = apply_tiers.delay().get(timeout=30)  # eager in tests, as Celery runs it
     assert moved == TierStatus.objects.count() > 0
     assert apply_tiers.delay().get(timeout=30) == 0  # nobody moves twice
+
+
+def test_orders_earn_at_the_tier_multiplier_of_the_moment(store):
+    from saleor_crm_plugin.loyalty.ledger import sync_orders
+    from saleor_crm_plugin.models import OrderRecord, PointsEntry
+
+    gold_doubles = {
+        **RULES,
+        "tiers": [*RULES["tiers"][:2], {"name": "Gold", "entry": 25000, "multiplier": "2"}],
+    }
+    fahad_orders = list(
+        OrderRecord.objects.filter(profile__email="fahad@example.kw").values_list(
+            "order_id", flat=True
+        )
+    )
+    before = dict(
+        PointsEntry.objects.filter(source_id__in=fahad_orders).values_list("source_id", "points")
+    )
+    apply(store, save_rules(store, TierRules.from_data(gold_doubles)))  # Fahad is Gold now
+    PointsEntry.objects.filter(source_id__in=fahad_orders).delete()  # as if they came in now
+    sync_orders(store, fahad_orders)
+    after = PointsEntry.objects.filter(source_id__in=fahad_orders)
+    # twice the spend in points, floored once: 2 x 266.84 EUR gives 533, not 2 x 266
+    assert {e.source_id: e.points for e in after} == {
+        e.source_id: e.data["base_minor"] * 2 // 100 for e in after
+    }
+    assert sum(e.points for e in after) >= 2 * sum(before.values())
+    assert {(e.data["tier"], e.data["multiplier"]) for e in after} == {("Gold", "2")}
+
+
+def test_a_multiplier_out_of_range_is_refused():
+    bad = {**RULES, "tiers": [{"name": "Gold", "entry": 0, "multiplier": "0"}]}
+    with pytest.raises(InvalidTierRules, match="multiplier"):
+        TierRules.from_data(bad)
