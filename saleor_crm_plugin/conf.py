@@ -103,6 +103,27 @@ class CRMSettings:
         return int(self._get("LOYALTY_INACTIVITY_DAYS", 0))
 
     @property
+    def REFERRAL_FRIEND_BONUS(self) -> int:
+        """Points a referred friend gets with their first order (0: none)."""
+        return int(self._get("REFERRAL_FRIEND_BONUS", 0))
+
+    @property
+    def REFERRAL_ADVOCATE_BONUS(self) -> int:
+        """Points the advocate gets when a referred friend's first order is past its return
+        window (0: none)."""
+        return int(self._get("REFERRAL_ADVOCATE_BONUS", 0))
+
+    @property
+    def REFERRAL_MAX_PER_IP_WEEK(self) -> int:
+        """Referral claims one IP address may make in seven days before more are refused."""
+        return int(self._get("REFERRAL_MAX_PER_IP_WEEK", 3))
+
+    @property
+    def REFERRAL_LINK_TEMPLATE(self) -> str:
+        """The storefront link a customer shares, with {code}, e.g. https://shop.com/?ref={code}."""
+        return str(self._get("REFERRAL_LINK_TEMPLATE", ""))
+
+    @property
     def LOYALTY_RETURN_DAYS(self) -> int:
         """Days an order's points stay pending (the store's return window) before they count."""
         return int(self._get("LOYALTY_RETURN_DAYS", 14))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import graphene
 
 from .federation import FederationQueries
+from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .profiles.schema import ProfileQueries
@@ -19,7 +20,9 @@ class Query(ProfileQueries, TierQueries, FederationQueries, graphene.ObjectType)
     pass
 
 
-class Mutation(TrackingMutations, LoyaltyMutations, TierMutations, graphene.ObjectType):
+class Mutation(
+    TrackingMutations, LoyaltyMutations, TierMutations, ReferralMutations, graphene.ObjectType
+):
     pass
 
 

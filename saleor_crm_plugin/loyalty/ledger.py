@@ -33,6 +33,7 @@ from ..conf import crm_settings
 from ..money.currencies import minor_units
 from ..profiles.events import NOT_PURCHASES
 from ..tenants.models import Tenant
+from . import referrals
 from .models import EntryKind, PointsEntry
 from .tiers import TierRules, current_program
 
@@ -173,7 +174,7 @@ def _reverse(
         share = min(refunded, total) * earned // total if total > 0 else earned
         kind, source_id, target = EntryKind.REVERSE, f"{order_id}@{refunded}", share
     if cancelled or refunded >= total:
-        _void_first_order_bonus(tenant_id, order_id, profile_id)
+        _void_order_bonuses(tenant_id, order_id)
     due = target - int(reversed_so_far)
     if due <= 0:
         return
@@ -194,27 +195,32 @@ def _reverse(
     )
 
 
-def _void_first_order_bonus(tenant_id: int, order_id: str, profile_id: int) -> None:
-    """A first order that was cancelled or refunded in full takes its bonus back (once)."""
-    bonus = PointsEntry.objects.filter(
-        tenant_id=tenant_id, source="first_order", kind=EntryKind.BONUS, data__order_id=order_id
-    ).first()
-    if bonus is None:
-        return
-    taken = min(bonus.points, max(0, balance_of(profile_id).total))
-    PointsEntry.objects.get_or_create(
-        tenant_id=tenant_id,
-        source="first_order",
-        source_id=bonus.source_id,
-        kind=EntryKind.VOID,
-        defaults={
-            "profile_id": profile_id,
-            "points": -taken,
-            "created_at": timezone.now(),
-            "available_at": bonus.available_at,
-            "data": {"order_id": order_id, "due": bonus.points, "shortfall": bonus.points - taken},
-        },
+def _void_order_bonuses(tenant_id: int, order_id: str) -> None:
+    """Bonuses an order brought (first order, a referral's for friend and advocate) go back,
+    once each, when it is cancelled or refunded in full."""
+    bonuses = PointsEntry.objects.filter(
+        tenant_id=tenant_id, kind=EntryKind.BONUS, data__order_id=order_id
     )
+    for bonus in bonuses:
+        _lock(bonus.profile_id)
+        taken = min(bonus.points, max(0, balance_of(bonus.profile_id).total))
+        PointsEntry.objects.get_or_create(
+            tenant_id=tenant_id,
+            source=bonus.source,
+            source_id=bonus.source_id,
+            kind=EntryKind.VOID,
+            defaults={
+                "profile_id": bonus.profile_id,
+                "points": -taken,
+                "created_at": timezone.now(),
+                "available_at": bonus.available_at,
+                "data": {
+                    "order_id": order_id,
+                    "due": bonus.points,
+                    "shortfall": bonus.points - taken,
+                },
+            },
+        )
 
 
 def _lock(profile_id: int) -> None:
@@ -330,7 +336,9 @@ def sync_customers(tenant: Tenant, order_ids: Iterable[str], user_ids: Iterable[
             """,
             {"tenant": tenant.pk, "orders": orders, "users": users},
         )
-        grant_bonuses(tenant, [row[0] for row in cur.fetchall()])
+        profiles = [row[0] for row in cur.fetchall()]
+    grant_bonuses(tenant, profiles)
+    referrals.reward(tenant, profiles)
 
 
 def grant_bonuses(tenant: Tenant, profile_ids: Iterable[int]) -> None:

@@ -80,3 +80,48 @@ class TierStatus(models.Model):
 
     class Meta:
         db_table = "crm_tier_status"
+
+
+class ReferralCode(models.Model):
+    """A customer's own code, shared as a link with friends."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    profile = models.OneToOneField(Profile, on_delete=models.CASCADE, related_name="referral_code")
+    code = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "crm_referral_code"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="crm_referral_code_unique")
+        ]
+
+
+class ReferralStatus(models.TextChoices):
+    CLAIMED = "claimed"  # the friend came through the link; no qualifying order yet
+    REWARDED = "rewarded"  # the friend's first order earned both rewards
+    REFUSED = "refused"  # self-referral or abuse; the reason is kept
+
+
+class Referral(models.Model):
+    """A friend who arrived with an advocate's code; at most one live referral per friend."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    advocate = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="referrals")
+    friend_email = models.CharField(max_length=320)
+    status = models.CharField(max_length=16, choices=ReferralStatus.choices)
+    reason = models.CharField(max_length=64, default="", blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    order_id = models.CharField(max_length=128, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "crm_referral"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "friend_email"],
+                condition=~models.Q(status="refused"),
+                name="crm_referral_one_per_friend",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "ip", "created_at"], name="crm_referral_ip")]

@@ -29,6 +29,8 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         behaviour AS (DELETE FROM crm_tracked_event WHERE profile_id IN (SELECT id FROM doomed)),
         points AS (DELETE FROM crm_points_entry WHERE profile_id IN (SELECT id FROM doomed)),
         tiers AS (DELETE FROM crm_tier_status WHERE profile_id IN (SELECT id FROM doomed)),
+        codes AS (DELETE FROM crm_referral_code WHERE profile_id IN (SELECT id FROM doomed)),
+        referred AS (DELETE FROM crm_referral WHERE advocate_id IN (SELECT id FROM doomed)),
         orders AS (UPDATE crm_order SET profile_id = NULL
                    WHERE profile_id IN (SELECT id FROM doomed)),
         checkouts AS (UPDATE crm_checkout SET profile_id = NULL

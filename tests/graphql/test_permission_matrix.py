@@ -52,6 +52,11 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         'reason: "goodwill", adjustmentId: "matrix-adjust") { pointsAvailable } }',
         {},
     ),
+    "crmReferralClaim": (
+        'mutation { crmReferralClaim(code: "MATRIXCD", email: "new.friend@example.org") '
+        "{ accepted } }",
+        {},
+    ),
     "crmTierProgram": ("{ crmTierProgram { version } }", {}),
     "crmTierRulesSave": (
         "mutation($r: JSONString!) { crmTierRulesSave(rules: $r) { version } }",
@@ -102,6 +107,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "_entities": (DENIED, ALLOWED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "_service": (ALLOWED,) * 7,  # the SDL is public, as gateways expect
     "crmRedeemPoints": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
+    "crmReferralClaim": (ALLOWED,) * 7,  # a referred friend arrives before signing in
     # Adjusting points, tier rules and moves: staff and apps holding MANAGE_USERS.
     "crmPointsAdjust": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierProgram": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
@@ -146,9 +152,13 @@ def test_every_root_field_is_in_the_matrix():
 @pytest.mark.parametrize("field", list(MATRIX))
 @pytest.mark.parametrize("caller", CALLERS)
 def test_the_field_gives_each_caller_what_the_matrix_says(field, caller, store):
+    from saleor_crm_plugin.loyalty.models import ReferralCode
     from saleor_crm_plugin.loyalty.tiers import TierRules, save_rules
+    from saleor_crm_plugin.models import Profile
 
     save_rules(store, TierRules.from_data({"tiers": [{"name": "Member", "entry": 0}]}))
+    anna = Profile.objects.get(email=ANNA_EMAIL)
+    ReferralCode.objects.create(tenant=store, profile=anna, code="MATRIXCD")
     expected = MATRIX[field][CALLERS.index(caller)]
     data, codes, text = run(field, caller, store)
     if expected == DENIED:

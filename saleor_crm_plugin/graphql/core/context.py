@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...tenants.models import Tenant
+from ...tenants.services import tenant_for_api_url
+from .errors import CRMGraphQLError
 from .principal import Principal
 
 
@@ -24,3 +27,19 @@ class CRMContext:
 
 def crm_context(info: Any) -> CRMContext:
     return info.context  # type: ignore[no-any-return]
+
+
+def storefront_tenant(info: Any, api_url: str | None) -> Tenant:
+    """The store a storefront call is for: the signed-in customer's, else the one named by
+    ``saleorApiUrl``, else the only one installed."""
+    principal = crm_context(info).principal
+    if principal.tenant is not None:
+        return principal.tenant
+    if api_url:
+        tenant = tenant_for_api_url(api_url)
+    else:
+        candidates = list(Tenant.objects.filter(is_active=True)[:2])
+        tenant = candidates[0] if len(candidates) == 1 else None
+    if tenant is None:
+        raise CRMGraphQLError("Give saleorApiUrl: which store is this?", field="saleorApiUrl")
+    return tenant

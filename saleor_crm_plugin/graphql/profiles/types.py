@@ -7,6 +7,7 @@ import graphene
 from ...money.currencies import from_minor
 from ...profiles.models import Profile, TimelineEntry
 from ..core.context import crm_context
+from ..loyalty.referrals import CRMReferral, resolve_referral
 from ..loyalty.tiers import CRMTier, resolve_tier
 from ..loyalty.types import points_field, resolve_points
 from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
@@ -140,6 +141,8 @@ class CRMMe(graphene.ObjectType, _ProfileFields):
     resolve_points = staticmethod(resolve_points)
     tier = graphene.Field(CRMTier, description="The loyalty tier held; null when none.")
     resolve_tier = staticmethod(resolve_tier)
+    referral = graphene.Field(CRMReferral, required=True, description="Code and link to share.")
+    resolve_referral = staticmethod(resolve_referral)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."

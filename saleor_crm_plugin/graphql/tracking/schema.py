@@ -4,11 +4,9 @@ from typing import Any
 
 import graphene
 
-from ...tenants.models import Tenant
-from ...tenants.services import tenant_for_api_url
 from ...tracking import services
 from ...tracking.errors import TrackingError
-from ..core.context import crm_context
+from ..core.context import crm_context, storefront_tenant
 from ..core.errors import CRMGraphQLError
 from ..core.principal import PrincipalKind
 
@@ -35,20 +33,6 @@ class CRMTrackResult(graphene.ObjectType):
     accepted = graphene.Int(required=True, description="Events stored now.")
     duplicates = graphene.Int(required=True, description="Events already stored before.")
     stored = graphene.Boolean(required=True, description="False when tracking was declined.")
-
-
-def _tenant(info: Any, api_url: str | None) -> Tenant:
-    principal = crm_context(info).principal
-    if principal.tenant is not None:
-        return principal.tenant
-    if api_url:
-        tenant = tenant_for_api_url(api_url)
-    else:
-        candidates = list(Tenant.objects.filter(is_active=True)[:2])
-        tenant = candidates[0] if len(candidates) == 1 else None
-    if tenant is None:
-        raise CRMGraphQLError("Give saleorApiUrl: which store is this?", field="saleorApiUrl")
-    return tenant
 
 
 class CRMTrack(graphene.Mutation):
@@ -82,7 +66,7 @@ class CRMTrack(graphene.Mutation):
         user_id = principal.user_id if principal.kind is PrincipalKind.CUSTOMER else None
         try:
             result = services.record_events(
-                _tenant(info, saleor_api_url),
+                storefront_tenant(info, saleor_api_url),
                 visitor_id,
                 [
                     services.TrackInput(

@@ -1,0 +1,137 @@
+"""Referrals over the recorded store: Anna (registered) refers new friends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import transaction
+
+from saleor_crm_plugin.graphql.core.context import CRMContext
+from saleor_crm_plugin.graphql.core.principal import ANONYMOUS, Principal, PrincipalKind
+from saleor_crm_plugin.graphql.schema import schema
+from saleor_crm_plugin.inbox.types import Event, Kind, Order
+from saleor_crm_plugin.loyalty.ledger import sync_customers, sync_orders
+from saleor_crm_plugin.loyalty.models import Referral
+from saleor_crm_plugin.models import PointsEntry, Profile
+from saleor_crm_plugin.profiles.services import apply_events
+from tests import recordings
+from tests.graphql.conftest import ANNA
+from tests.loyalty.test_ledger import replay
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CLAIM = """
+mutation($code: String!, $email: String!, $api: String) {
+  crmReferralClaim(code: $code, email: $email, saleorApiUrl: $api) { accepted reason }
+}
+"""
+
+
+@pytest.fixture
+def store(tenant, rates, settings):
+    settings.CRM_REFERRAL_FRIEND_BONUS = 100
+    settings.CRM_REFERRAL_ADVOCATE_BONUS = 250
+    settings.CRM_REFERRAL_LINK_TEMPLATE = "https://shop.example.de/?ref={code}"
+    replay(tenant)
+    return tenant
+
+
+def annas_code(tenant) -> dict:
+    anna = Principal(PrincipalKind.CUSTOMER, tenant, ANNA, "anna.mueller@example.de")
+    result = schema.execute("{ crmMe { referral { code link } } }", context_value=CRMContext(anna))
+    assert result.errors is None, result.errors
+    return result.data["crmMe"]["referral"]
+
+
+def claim(code: str, email: str, ip: str = "198.51.100.7") -> dict:
+    result = schema.execute(
+        CLAIM,
+        variable_values={"code": code, "email": email, "api": recordings.API_URL},
+        context_value=CRMContext(ANONYMOUS, client_ip=ip),
+    )
+    return {"data": result.data, "errors": [str(e) for e in result.errors or []]}
+
+
+def place(tenant, email: str, status: str = "UNFULFILLED", step: int = 0) -> Order:
+    """The friend's first order (10.00 EUR), as the inbox applies it."""
+    at = datetime(2026, 11, 25, tzinfo=UTC)
+    order = Order(
+        order_id="T3JkZXI6ZnJpZW5k", number="900", channel="channel-eur", currency="EUR",
+        status=status, user_id=None, email=email, language="de", country="DE", created_at=at,
+        updated_at=at + timedelta(minutes=step), total_gross_minor=1000, total_net_minor=840,
+        charged_minor=1000, refunded_minor=0,
+    )  # fmt: skip
+    with transaction.atomic():
+        apply_events(tenant, [(1, Event(Kind.ORDER_UPDATED, order.updated_at, order=order))])
+        sync_orders(tenant, [order.order_id])
+        sync_customers(tenant, [order.order_id], [])
+    return order
+
+
+def bonuses() -> list[tuple[str, str, int]]:
+    rows = PointsEntry.objects.filter(source__startswith="referral")
+    return sorted(rows.values_list("profile__email", "kind", "points"))
+
+
+def test_a_referred_friends_first_order_rewards_both_once_past_the_return_window(store):
+    referral = annas_code(store)
+    assert referral["link"] == f"https://shop.example.de/?ref={referral['code']}"
+    assert annas_code(store) == referral  # one code per customer
+    assert claim(referral["code"].lower(), "Nina@Example.de")["data"]["crmReferralClaim"] == {
+        "accepted": True,
+        "reason": None,
+    }
+    order = place(store, "nina@example.de")
+    place(store, "nina@example.de", step=1)  # an update of the same order: nothing twice
+    assert bonuses() == [
+        ("anna.mueller@example.de", "bonus", 250),
+        ("nina@example.de", "bonus", 100),
+    ]
+    earn = PointsEntry.objects.get(source_id=order.order_id, kind="earn")
+    assert set(
+        PointsEntry.objects.filter(source__startswith="referral").values_list(
+            "available_at", flat=True
+        )
+    ) == {earn.available_at}  # pending through the friend's return window
+    assert Referral.objects.get().status == "rewarded"
+
+
+def test_a_cancelled_first_order_takes_both_rewards_back(store):
+    claim(annas_code(store)["code"], "nina@example.de")
+    place(store, "nina@example.de")
+    place(store, "nina@example.de", status="CANCELED", step=1)
+    totals: dict[str, int] = {}
+    for email, _kind, points in bonuses():
+        totals[email] = totals.get(email, 0) + points
+    assert totals == {"anna.mueller@example.de": 0, "nina@example.de": 0}
+
+
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        ("ANNA.MUELLER@example.de", "self_referral"),
+        ("yuki.tanaka@example.jp", "not_a_new_customer"),
+    ],
+)
+def test_self_referral_and_existing_customers_are_refused_with_the_reason(store, email, reason):
+    result = claim(annas_code(store)["code"], email)
+    assert result["data"]["crmReferralClaim"] == {"accepted": False, "reason": reason}
+    assert Referral.objects.get().reason == reason  # kept, for the merchant to see
+
+
+def test_many_claims_from_one_ip_in_a_week_are_refused(store):
+    code = annas_code(store)["code"]
+    answers = [claim(code, f"friend{i}@example.org")["data"]["crmReferralClaim"] for i in range(4)]
+    assert [a["accepted"] for a in answers] == [True, True, True, False]
+    assert answers[-1]["reason"] == "too_many_from_ip"
+    assert claim(code, "other@example.org", ip="203.0.113.5")["data"]["crmReferralClaim"][
+        "accepted"
+    ]
+
+
+def test_an_unknown_code_is_named(store):
+    assert claim("NOSUCH", "nina@example.de")["errors"] == [
+        "'NOSUCH' is not a referral code of this store"
+    ]
+    assert not Profile.objects.filter(email="nina@example.de").exists()
