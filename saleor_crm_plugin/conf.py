@@ -124,6 +124,13 @@ class CRMSettings:
         return str(self._get("REFERRAL_LINK_TEMPLATE", ""))
 
     @property
+    def LOYALTY_REWARDS(self) -> tuple[int, ...]:
+        """The point packages offered as rewards, e.g. "500,1000,2500" (ascending)."""
+        raw = self._get("LOYALTY_REWARDS", "500,1000,2500")
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return tuple(sorted({int(x) for x in items if str(x).strip() and int(x) > 0}))
+
+    @property
     def LOYALTY_RETURN_DAYS(self) -> int:
         """Days an order's points stay pending (the store's return window) before they count."""
         return int(self._get("LOYALTY_RETURN_DAYS", 14))

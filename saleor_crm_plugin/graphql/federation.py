@@ -35,9 +35,10 @@ from ..profiles.models import Profile
 from .core.context import crm_context
 from .core.errors import InvalidInput, PermissionDenied
 from .core.limits import MAX_COST
+from .core.money import CRMMoney, money
 from .core.permissions import MANAGE_USERS, require_customer, require_permission
 from .profiles.dataloaders import ProfileByUserKeyLoader
-from .profiles.types import CRMMoney, _ProfileFields, money
+from .profiles.types import _ProfileFields
 
 ENTITY_TYPENAME = "User"
 # Saleor's User declares both keys; a gateway may join on either.

@@ -65,6 +65,24 @@ def voucher_value(tenant: Tenant, points: int, currency: str, at: datetime | Non
     return int(amount.scaleb(minor_units(currency)))
 
 
+@dataclass(frozen=True)
+class RewardOption:
+    points: int
+    amount_minor: int  # what the voucher is worth in the channel's currency today
+    currency: str
+    missing_points: int  # 0 when the customer can redeem it now
+
+
+def catalogue(tenant: Tenant, available: int, currency: str) -> list[RewardOption]:
+    """The rewards a customer can aim for (``CRM_LOYALTY_REWARDS``), valued in their channel's
+    currency at today's rate, with what is still missing for each."""
+    return [
+        RewardOption(points, voucher_value(tenant, points, currency), currency,
+                     max(0, points - available))
+        for points in crm_settings.LOYALTY_REWARDS
+    ]  # fmt: skip
+
+
 def redeem_for_voucher(
     tenant: Tenant,
     profile_id: int,

@@ -139,3 +139,21 @@ def test_more_than_the_available_points_is_refused_with_the_numbers(tenant, sale
 def test_an_unknown_channel_is_named(tenant, saleor):
     result = redeem(tenant, 10, channel="nowhere")
     assert result["errors"] == ["Unknown channel 'nowhere'."]
+
+
+def test_the_rewards_catalogue_is_valued_in_the_channel_currency_with_what_is_missing(
+    tenant, saleor, settings
+):
+    settings.CRM_LOYALTY_REWARDS = "100,500"
+    anna = Principal(PrincipalKind.CUSTOMER, tenant, ANNA, "anna.mueller@example.de")
+    result = schema.execute(
+        '{ crmMe { rewards(channel: "default-channel") { points value { amount currency } '
+        "missingPoints } } }",
+        context_value=CRMContext(principal=anna),
+    )
+    assert result.errors is None, result.errors
+    # 190 available; 1 point = 0.01 EUR = 0.012 USD at today's 1.20, rounded down per voucher
+    assert result.data["crmMe"]["rewards"] == [
+        {"points": 100, "value": {"amount": 1.2, "currency": "USD"}, "missingPoints": 0},
+        {"points": 500, "value": {"amount": 6.0, "currency": "USD"}, "missingPoints": 310},
+    ]

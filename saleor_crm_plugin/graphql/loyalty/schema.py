@@ -13,8 +13,8 @@ from ...profiles.queries import channel_currency, find_profile
 from ...tenants.services import PLUGIN_TENANT_URL, app_token
 from ..core.context import crm_context
 from ..core.errors import CRMGraphQLError, InvalidInput
+from ..core.money import CRMMoney, money
 from ..core.permissions import MANAGE_USERS, require_customer, require_permission
-from ..profiles.types import CRMMoney, money
 from .types import CRMPointsEntry
 
 

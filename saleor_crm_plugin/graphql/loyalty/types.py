@@ -11,8 +11,13 @@ from promise.dataloader import DataLoader
 
 from ...loyalty.ledger import Balance, balances
 from ...loyalty.models import PointsEntry
+from ...loyalty.rewards import catalogue
+from ...money.errors import MissingRate
 from ...profiles.models import Profile
+from ...profiles.queries import channel_currency
 from ..core.context import crm_context
+from ..core.errors import CRMGraphQLError, InvalidInput
+from ..core.money import CRMMoney, money
 
 HISTORY_LIMIT = 100
 
@@ -78,3 +83,37 @@ def resolve_points(profile: Profile, info: Any) -> Promise:
 
 def points_field() -> graphene.Field:
     return graphene.Field(CRMPoints, required=True, description="The customer's loyalty points.")
+
+
+class CRMReward(graphene.ObjectType):
+    points = graphene.Int(required=True)
+    value = graphene.Field(CRMMoney, required=True, description="In the channel's currency.")
+    missing_points = graphene.Int(required=True, description="0 when it can be redeemed now.")
+
+
+def rewards_field() -> graphene.List:
+    return graphene.List(
+        graphene.NonNull(CRMReward),
+        required=True,
+        channel=graphene.String(required=True, description="Slug of the storefront's channel."),
+        description="Rewards the customer can redeem or aim for, valued in the channel currency.",
+    )
+
+
+def resolve_rewards(profile: Profile, info: Any, channel: str) -> list[CRMReward]:
+    currency = channel_currency(profile.tenant, channel)
+    if currency is None:
+        raise InvalidInput(f"Unknown channel {channel!r}.", field="channel")
+    available = balances([profile.pk])[profile.pk].available
+    try:
+        options = catalogue(profile.tenant, available, currency)
+    except MissingRate as exc:
+        raise CRMGraphQLError(str(exc), code=exc.code) from exc
+    return [
+        CRMReward(
+            points=o.points,
+            value=money(o.amount_minor, o.currency),
+            missing_points=o.missing_points,
+        )
+        for o in options
+    ]

@@ -4,22 +4,13 @@ from typing import Any
 
 import graphene
 
-from ...money.currencies import from_minor
 from ...profiles.models import Profile, TimelineEntry
 from ..core.context import crm_context
+from ..core.money import CRMMoney, money
 from ..loyalty.referrals import CRMReferral, resolve_referral
 from ..loyalty.tiers import CRMTier, resolve_tier
-from ..loyalty.types import points_field, resolve_points
+from ..loyalty.types import points_field, resolve_points, resolve_rewards, rewards_field
 from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
-
-
-class CRMMoney(graphene.ObjectType):
-    amount = graphene.Float(required=True, description="Amount in the currency's units.")
-    currency = graphene.String(required=True, description="ISO 4217 code.")
-
-
-def money(amount_minor: int, currency: str) -> CRMMoney:
-    return CRMMoney(amount=float(from_minor(amount_minor, currency)), currency=currency)
 
 
 class CRMCurrencyTotal(graphene.ObjectType):
@@ -143,6 +134,8 @@ class CRMMe(graphene.ObjectType, _ProfileFields):
     resolve_tier = staticmethod(resolve_tier)
     referral = graphene.Field(CRMReferral, required=True, description="Code and link to share.")
     resolve_referral = staticmethod(resolve_referral)
+    rewards = rewards_field()
+    resolve_rewards = staticmethod(resolve_rewards)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."
