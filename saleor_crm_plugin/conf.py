@@ -131,6 +131,11 @@ class CRMSettings:
         return tuple(sorted({int(x) for x in items if str(x).strip() and int(x) > 0}))
 
     @property
+    def LOYALTY_BIRTHDAY_BONUS(self) -> int:
+        """Points on a customer's birthday, once a year (0: none)."""
+        return int(self._get("LOYALTY_BIRTHDAY_BONUS", 0))
+
+    @property
     def LOYALTY_RETURN_DAYS(self) -> int:
         """Days an order's points stay pending (the store's return window) before they count."""
         return int(self._get("LOYALTY_RETURN_DAYS", 14))

@@ -4,12 +4,19 @@ Inside Saleor, Saleor's own Celery app discovers this module, so its workers run
 """
 
 from .inbox.tasks import drain_inbox, sweep_inbox
-from .loyalty.tasks import apply_tiers, expire_points
+from .loyalty.tasks import apply_tiers, expire_points, grant_birthday_bonuses
 
-__all__ = ["apply_tiers", "drain_inbox", "expire_points", "sweep_inbox"]
+__all__ = [
+    "apply_tiers",
+    "drain_inbox",
+    "expire_points",
+    "grant_birthday_bonuses",
+    "sweep_inbox",
+]
 
 PERIODIC = {
     "crm-inbox-sweep": {"task": "saleor_crm.inbox.sweep", "schedule": 60.0},
     "crm-loyalty-tiers": {"task": "saleor_crm.loyalty.apply_tiers", "schedule": 24 * 3600.0},
     "crm-loyalty-expiry": {"task": "saleor_crm.loyalty.expire_points", "schedule": 24 * 3600.0},
+    "crm-loyalty-birthdays": {"task": "saleor_crm.loyalty.birthdays", "schedule": 24 * 3600.0},
 }

@@ -10,7 +10,7 @@ import graphene
 
 from .federation import FederationQueries
 from .loyalty.referrals import ReferralMutations
-from .loyalty.schema import LoyaltyMutations
+from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .profiles.schema import ProfileQueries
 from .tracking.schema import TrackingMutations
@@ -21,7 +21,12 @@ class Query(ProfileQueries, TierQueries, FederationQueries, graphene.ObjectType)
 
 
 class Mutation(
-    TrackingMutations, LoyaltyMutations, TierMutations, ReferralMutations, graphene.ObjectType
+    TrackingMutations,
+    LoyaltyMutations,
+    TierMutations,
+    ReferralMutations,
+    BirthdayMutations,
+    graphene.ObjectType,
 ):
     pass
 

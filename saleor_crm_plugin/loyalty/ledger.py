@@ -21,9 +21,10 @@ customer; earning is one set-based statement per batch.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -484,3 +485,37 @@ def expire_points(tenant: Tenant, now: datetime | None = None) -> int:
             )
             expired += sum(row[0] for row in cur.fetchall())
     return int(expired)
+
+
+def grant_birthday_bonuses(tenant: Tenant, today: date | None = None) -> int:
+    """Daily: the birthday bonus to customers whose birthday is today (29 February counts on
+    the 28th in other years), once per customer and year. Returns how many got it."""
+    points = crm_settings.LOYALTY_BIRTHDAY_BONUS
+    if points <= 0:
+        return 0
+    day = today or timezone.now().date()
+    leap_day_today = day.month == 2 and day.day == 28 and not calendar.isleap(day.year)
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO crm_points_entry (tenant_id, profile_id, kind, points, source, source_id,
+              created_at, available_at, reason, actor, data)
+            SELECT b.tenant_id, b.profile_id, 'bonus', %(points)s, 'birthday',
+                   b.profile_id || ':' || %(year)s, now(), now(), 'birthday bonus', '',
+                   '{}'::jsonb
+            FROM crm_birthday b
+            WHERE b.tenant_id = %(tenant)s
+              AND ((b.month = %(month)s AND b.day = %(day)s)
+                   OR (%(leap)s AND b.month = 2 AND b.day = 29))
+            ON CONFLICT (tenant_id, source, source_id, kind) DO NOTHING
+            """,
+            {
+                "tenant": tenant.pk,
+                "points": points,
+                "year": day.year,
+                "month": day.month,
+                "day": day.day,
+                "leap": leap_day_today,
+            },
+        )
+        return cur.rowcount

@@ -125,3 +125,20 @@ class Referral(models.Model):
             )
         ]
         indexes = [models.Index(fields=["tenant", "ip", "created_at"], name="crm_referral_ip")]
+
+
+class Birthday(models.Model):
+    """A customer's birthday, given by the customer themselves, for the birthday bonus.
+
+    Personal data: deleted with the profile. Set once by the customer (so it cannot be moved to
+    collect the bonus again); staff can correct it.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    profile = models.OneToOneField(Profile, on_delete=models.CASCADE, related_name="birthday")
+    month = models.PositiveSmallIntegerField()
+    day = models.PositiveSmallIntegerField()
+    set_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "crm_birthday"

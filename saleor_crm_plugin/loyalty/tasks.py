@@ -23,6 +23,16 @@ def apply_tiers() -> int:
     return moved
 
 
+@shared_task(name="saleor_crm.loyalty.birthdays", ignore_result=True)
+def grant_birthday_bonuses() -> int:
+    """Daily: birthday bonuses. Returns how many customers got one."""
+    with host_writer():
+        return sum(
+            ledger.grant_birthday_bonuses(tenant)
+            for tenant in Tenant.objects.filter(is_active=True)
+        )
+
+
 @shared_task(name="saleor_crm.loyalty.expire_points", ignore_result=True)
 def expire_points() -> int:
     """Daily: expire points as each store's settings say. Returns the points expired."""

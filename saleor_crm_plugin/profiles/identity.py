@@ -30,6 +30,7 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         points AS (DELETE FROM crm_points_entry WHERE profile_id IN (SELECT id FROM doomed)),
         tiers AS (DELETE FROM crm_tier_status WHERE profile_id IN (SELECT id FROM doomed)),
         codes AS (DELETE FROM crm_referral_code WHERE profile_id IN (SELECT id FROM doomed)),
+        birthdays AS (DELETE FROM crm_birthday WHERE profile_id IN (SELECT id FROM doomed)),
         referred AS (DELETE FROM crm_referral WHERE advocate_id IN (SELECT id FROM doomed)),
         orders AS (UPDATE crm_order SET profile_id = NULL
                    WHERE profile_id IN (SELECT id FROM doomed)),

@@ -84,7 +84,8 @@ def send(url: str, item: recordings.Recorded) -> int:
 def wipe() -> None:
     with connection.cursor() as cur:
         cur.execute(
-            "TRUNCATE crm_referral, crm_referral_code, crm_points_entry, crm_tier_status, "
+            "TRUNCATE crm_birthday, crm_referral, crm_referral_code, crm_points_entry, "
+            "crm_tier_status, "
             "crm_tracked_event, crm_timeline, "
             "crm_order, crm_checkout, crm_profile, "
             "crm_deleted_customer, "

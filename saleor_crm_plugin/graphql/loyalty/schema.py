@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import graphene
+from django.utils import timezone
 
 from ...loyalty import rewards
 from ...loyalty.issuers import SaleorAPIIssuer, SaleorORMIssuer
 from ...loyalty.ledger import NotEnoughPoints, adjust, balance_of
+from ...loyalty.models import Birthday
 from ...profiles.queries import channel_currency, find_profile
 from ...tenants.services import PLUGIN_TENANT_URL, app_token
 from ..core.context import crm_context
@@ -136,3 +139,42 @@ class LoyaltyMutations(graphene.ObjectType):
             points_spent=voucher.points,
             points_available=balance_of(profile.pk).available,
         )
+
+
+class CRMSetBirthdayResult(graphene.ObjectType):
+    month = graphene.Int(required=True)
+    day = graphene.Int(required=True)
+
+
+class BirthdayMutations(graphene.ObjectType):
+    crm_set_birthday = graphene.Field(
+        CRMSetBirthdayResult,
+        month=graphene.Int(required=True),
+        day=graphene.Int(required=True),
+        description=(
+            "The signed-in customer gives their birthday (month and day, no year) for the "
+            "birthday bonus. Set once; the shop can correct it."
+        ),
+    )
+
+    @staticmethod
+    def resolve_crm_set_birthday(
+        root: Any, info: Any, month: int, day: int
+    ) -> CRMSetBirthdayResult:
+        tenant, user_id = require_customer(info)
+        try:
+            date(2000, month, day)  # a leap year: 29 February is a birthday too
+        except ValueError as exc:
+            raise InvalidInput("Give a real month and day, e.g. 5 and 17.", field="day") from exc
+        profile = find_profile(tenant, user_id=user_id)
+        if profile is None:
+            raise CRMGraphQLError("There is no CRM profile for you yet.", code="no_profile")
+        birthday, created = Birthday.objects.get_or_create(
+            profile=profile,
+            defaults={"tenant": tenant, "month": month, "day": day, "set_at": timezone.now()},
+        )
+        if not created and (birthday.month, birthday.day) != (month, day):
+            raise CRMGraphQLError(
+                "Your birthday is already set; ask the shop to correct it.", code="already_set"
+            )
+        return CRMSetBirthdayResult(month=birthday.month, day=birthday.day)
