@@ -29,8 +29,11 @@ MAX_BACKOFF_SECONDS = 30.0
 sleep = time.sleep  # tests replace it to see the backoff without waiting for it
 
 
-class BackfillError(Exception):
+class SaleorAPIError(Exception):
     """Saleor refused the request or kept failing; the message says which and what to do."""
+
+
+BackfillError = SaleorAPIError  # the backfill's name for it
 
 
 class SaleorGraphQL:
@@ -84,7 +87,7 @@ class SaleorGraphQL:
             if attempt < self.attempts:
                 wait = min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
                 logger.warning(
-                    "backfill: %s at %s (attempt %s of %s), retrying in %.1fs",
+                    "Saleor API: %s at %s (attempt %s of %s), retrying in %.1fs",
                     problem,
                     self.api_url,
                     attempt,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..backfill.client import BackfillError, SaleorGraphQL
+from ..backfill.client import SaleorAPIError, SaleorGraphQL
 from .rewards import Channel, RewardError
 
 CHANNEL = "query CRMChannel($slug: String!) { channel(slug: $slug) { id currencyCode } }"
@@ -59,8 +59,8 @@ class SaleorAPIIssuer:
                 self.client.execute(DELETE, {"id": voucher_id})
                 raise
             return voucher_id
-        except BackfillError as exc:
-            raise RewardError(str(exc).replace("backfill", "reward")) from exc
+        except SaleorAPIError as exc:
+            raise RewardError(str(exc)) from exc
         finally:
             self.client.close()
 

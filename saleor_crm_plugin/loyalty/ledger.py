@@ -303,10 +303,9 @@ def adjust(
         ).first()
         if done is not None:
             return done
-        if points < 0 and -points > balance_of(profile_id).total:
-            raise NotEnoughPoints(
-                f"{-points} points to deduct, {balance_of(profile_id).total} on the balance"
-            )
+        total = balance_of(profile_id).total
+        if points < 0 and -points > total:
+            raise NotEnoughPoints(f"{-points} points to deduct, {total} on the balance")
         now = timezone.now()
         return PointsEntry.objects.create(
             tenant=tenant,

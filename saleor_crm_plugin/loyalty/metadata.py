@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..backfill.client import BackfillError, SaleorGraphQL
+from ..backfill.client import SaleorAPIError, SaleorGraphQL
 from ..tenants.models import Tenant
 from ..tenants.services import PLUGIN_TENANT_URL, app_token
 
@@ -41,7 +41,7 @@ def write_tiers(tenant: Tenant, changes: Sequence[tuple[str, str]]) -> int:
                 data = client.execute(
                     UPDATE, {"id": user_id, "input": [{"key": TIER_KEY, "value": tier}]}
                 )
-            except BackfillError as exc:
+            except SaleorAPIError as exc:
                 raise MetadataError(str(exc)) from exc
             errors = (data.get("updatePrivateMetadata") or {}).get("errors") or []
             if errors:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from celery import shared_task
 
 from ..tenants.host import host_writer
@@ -10,33 +12,34 @@ from . import ledger, tiers
 from .metadata import MetadataError, write_tiers
 
 
+def _for_each_store(work: Callable[[Tenant], int]) -> int:
+    """Run ``work`` for every active store, announcing the writes as Saleor requires."""
+    with host_writer():
+        return sum(work(tenant) for tenant in Tenant.objects.filter(is_active=True))
+
+
+def _apply_current_tiers(tenant: Tenant) -> int:
+    program = tiers.current_program(tenant)
+    return len(tiers.apply(tenant, program)) if program is not None else 0
+
+
 @shared_task(name="saleor_crm.loyalty.apply_tiers", ignore_result=True)
 def apply_tiers() -> int:
     """Daily: apply each store's tier rules, so upgrades land and grace periods run out
     without anyone pressing a button. Returns how many customers moved."""
-    moved = 0
-    with host_writer():
-        for tenant in Tenant.objects.filter(is_active=True):
-            program = tiers.current_program(tenant)
-            if program is not None:
-                moved += len(tiers.apply(tenant, program))
-    return moved
+    return _for_each_store(_apply_current_tiers)
 
 
 @shared_task(name="saleor_crm.loyalty.birthdays", ignore_result=True)
 def grant_birthday_bonuses() -> int:
     """Daily: birthday bonuses. Returns how many customers got one."""
-    with host_writer():
-        return sum(
-            ledger.grant_birthday_bonuses(tenant)
-            for tenant in Tenant.objects.filter(is_active=True)
-        )
+    return _for_each_store(ledger.grant_birthday_bonuses)
 
 
 @shared_task(name="saleor_crm.loyalty.expire_points", ignore_result=True)
 def expire_points() -> int:
     """Daily: expire points as each store's settings say. Returns the points expired."""
-    return sum(ledger.expire_points(tenant) for tenant in Tenant.objects.filter(is_active=True))
+    return _for_each_store(ledger.expire_points)
 
 
 @shared_task(

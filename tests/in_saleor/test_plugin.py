@@ -250,3 +250,7 @@ def test_the_crm_tasks_run_on_saleors_celery_within_its_writer_rules(manager, cr
     assert drain_inbox.apply().get(timeout=30) == 1  # as an eager worker runs it
     assert sweep_inbox.apply().get(timeout=30) == 0
     assert Profile.objects.get().language == "es"
+    from saleor_crm_plugin.loyalty.tasks import apply_tiers, expire_points, grant_birthday_bonuses
+
+    for daily in (apply_tiers, expire_points, grant_birthday_bonuses):  # each store, no error
+        assert daily.apply().get(timeout=30) == 0
