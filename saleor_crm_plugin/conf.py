@@ -155,5 +155,11 @@ class CRMSettings:
         """Where Saleor reaches this app (manifest URLs); empty means from the request."""
         return str(self._get("PUBLIC_URL", "")).rstrip("/")
 
+    @property
+    def RECOVERY_ATTRIBUTION_DAYS(self) -> int:
+        """Days after a recovery reminder reached the customer during which their order counts
+        as recovered by it (5 days, as most e-mail tools count)."""
+        return int(self._get("RECOVERY_ATTRIBUTION_DAYS", 5))
+
 
 crm_settings = CRMSettings()

@@ -5,6 +5,7 @@ from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import PointsEntry
 from .money.models import FxRate
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
+from .recovery.models import RecoveryFlow, RecoveryStep
 from .tenants.models import Tenant
 from .tracking.models import TrackedEvent
 
@@ -18,6 +19,8 @@ __all__ = [
     "OrderRecord",
     "PointsEntry",
     "Profile",
+    "RecoveryFlow",
+    "RecoveryStep",
     "Tenant",
     "TimelineEntry",
     "TrackedEvent",

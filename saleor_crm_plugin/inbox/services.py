@@ -16,6 +16,7 @@ from django.utils import timezone
 from ..conf import crm_settings
 from ..loyalty.ledger import sync_customers, sync_orders
 from ..profiles.services import apply_events
+from ..recovery import services as recovery
 from ..tenants.models import Tenant
 from .errors import PayloadError
 from .models import Delivery, DeliveryState
@@ -154,7 +155,7 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
     try:
         with transaction.atomic():
             failures = apply_events(tenant, parsed)
-            _follow_loyalty(tenant, parsed, failures)
+            _follow(tenant, parsed, failures)
     except OperationalError:
         raise
     except (IntegrityError, DatabaseError) as exc:
@@ -168,7 +169,7 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
             try:
                 with transaction.atomic():
                     refused = apply_events(tenant, [(delivery_id, event)])
-                    _follow_loyalty(tenant, [(delivery_id, event)], refused)
+                    _follow(tenant, [(delivery_id, event)], refused)
                     failures.update(refused)
             except OperationalError:
                 raise
@@ -183,13 +184,18 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
     _record_outcomes(outcome, result)
 
 
-def _follow_loyalty(tenant: Tenant, parsed: list[tuple[int, Event]], refused: dict) -> None:
-    """Points follow the orders just applied; bonuses follow new accounts and first orders."""
+def _follow(tenant: Tenant, parsed: list[tuple[int, Event]], refused: dict) -> None:
+    """What follows the records just applied, in the same transaction: points follow orders,
+    bonuses follow new accounts and first orders, recovery flows follow orders and carts."""
     applied = [e for d, e in parsed if d not in refused]
     order_ids = [e.order.order_id for e in applied if e.order is not None]
     user_ids = [e.customer.user_id for e in applied if e.customer is not None]
+    checkout_ids = [e.checkout.checkout_id for e in applied if e.checkout is not None]
     sync_orders(tenant, order_ids)
     sync_customers(tenant, order_ids, user_ids)
+    recovery.follow_orders(tenant, order_ids)
+    if checkout_ids:
+        recovery.follow_checkouts(tenant, checkout_ids)
 
 
 def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResult) -> None:

@@ -141,7 +141,15 @@ class CheckoutRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "checkout_id"], name="crm_checkout_unique"),
         ]
-        indexes = [models.Index(fields=["tenant", "email"], name="crm_checkout_email")]
+        indexes = [
+            models.Index(fields=["tenant", "email"], name="crm_checkout_email"),
+            # Abandoned-cart candidates: a range of recent changes among uncompleted checkouts.
+            models.Index(
+                fields=["tenant", "updated_at"],
+                condition=models.Q(completed_order_id__isnull=True),
+                name="crm_checkout_open",
+            ),
+        ]
 
 
 class TimelineEntry(models.Model):

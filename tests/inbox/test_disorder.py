@@ -82,14 +82,11 @@ def send(url: str, item: recordings.Recorded) -> int:
 
 
 def wipe() -> None:
+    """Everything a run wrote; CASCADE takes every table that hangs off profiles along."""
     with connection.cursor() as cur:
         cur.execute(
-            "TRUNCATE crm_birthday, crm_referral, crm_referral_code, crm_points_entry, "
-            "crm_tier_status, "
-            "crm_tracked_event, crm_timeline, "
-            "crm_order, crm_checkout, crm_profile, "
-            "crm_deleted_customer, "
-            "crm_inbox_delivery"
+            "TRUNCATE crm_timeline, crm_order, crm_checkout, crm_profile, crm_tracked_event, "
+            "crm_deleted_customer, crm_inbox_delivery CASCADE"
         )
 
 

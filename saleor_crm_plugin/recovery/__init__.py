@@ -1,0 +1,1 @@
+"""Abandoned-checkout recovery: detection, one flow per customer, stop rules, attribution."""
