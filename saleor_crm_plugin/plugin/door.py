@@ -38,3 +38,19 @@ def record_hook(hook: str, obj: Any, settings: PluginSettings | None = None) -> 
     except Exception as exc:  # a hook must never fail Saleor's mutation
         logger.warning("CRM could not record %s: %s", hook, type(exc).__name__)
         return False
+
+
+def remember_settings(items: list[dict[str, Any]] | None) -> None:
+    """Keep the merchant's saved settings on the plugin's tenant, where Celery tasks (recovery,
+    messaging) read them without Saleor's plugin manager. Called only with settings Saleor has
+    validated; never raises into the save."""
+    try:
+        settings = parse(items)
+        kept = [{"name": i["name"], "value": i.get("value")} for i in items or [] if "name" in i]
+        with transaction.atomic():
+            tenant = plugin_tenant(settings.base_currency)
+            if tenant.settings != kept:
+                tenant.settings = kept
+                tenant.save(update_fields=["settings", "updated_at"])
+    except Exception as exc:  # the merchant's save must succeed; tasks keep the last settings
+        logger.warning("CRM could not keep its settings: %s", type(exc).__name__)

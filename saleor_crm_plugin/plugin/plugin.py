@@ -14,7 +14,7 @@ from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 from saleor.plugins.error_codes import PluginErrorCode
 
 from . import config
-from .door import record_hook
+from .door import record_hook, remember_settings
 from .events import HOOKS
 
 
@@ -58,6 +58,11 @@ class CRMPlugin(BasePlugin):
                     for field, message in problems.items()
                 }
             )
+
+    @classmethod
+    def pre_save_plugin_configuration(cls, plugin_configuration: Any) -> None:
+        """Saleor validated the settings and is about to save them: the CRM keeps a copy."""
+        remember_settings(plugin_configuration.configuration)
 
     def webhook(self, request: Any, path: str, previous_value: Any) -> Any:
         """The CRM's GraphQL under ``/plugins/saleor.crm/graphql/`` (same resolvers as the app)."""

@@ -17,6 +17,9 @@ class Tenant(models.Model):
     jwks_url = models.URLField(max_length=500, default="", blank=True)
     jwks_fetched_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    # The merchant's CRM settings as Saleor's plugin form keeps them ([{"name", "value"}]): the
+    # plugin copies them here when saved, so tasks read one place in both doors.
+    settings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -107,3 +107,31 @@ def test_a_channel_switched_off_is_not_recorded_but_its_customers_are(rates):
         "customer_updated",
         "order_created",
     ]
+
+
+@pytest.mark.django_db
+def test_saved_settings_are_kept_on_the_store_for_tasks():
+    from saleor_crm_plugin.plugin.door import remember_settings
+    from saleor_crm_plugin.tenants.services import plugin_tenant
+
+    items = [
+        {"name": "base_currency", "value": "EUR"},
+        {"name": "recovery_delays_hours", "value": "2,48"},
+        {"name": "channel_settings", "value": '{"channel-jpy": {"recovery_delays_hours": "3,30"}}'},
+    ]
+    remember_settings(items)
+    kept = config.parse(plugin_tenant("EUR").settings)
+    assert kept.recovery_delays_hours == (2, 48)
+    assert kept.for_channel("channel-jpy").recovery_delays_hours == (3, 30)
+    before = plugin_tenant("EUR").updated_at
+    remember_settings(items)  # saved again unchanged: nothing written
+    assert plugin_tenant("EUR").updated_at == before
+
+
+@pytest.mark.django_db
+def test_keeping_settings_never_fails_the_merchants_save():
+    from saleor_crm_plugin.models import Tenant
+    from saleor_crm_plugin.plugin.door import remember_settings
+
+    remember_settings([{"name": "base_currency", "value": "NOPE"}])  # logged, not raised
+    assert not Tenant.objects.exists()
