@@ -43,6 +43,17 @@ def test_saleor_discovers_the_plugin(manager, crm_active):
     assert plugin.settings.base_currency == "EUR"
 
 
+def test_settings_saved_in_the_dashboard_reach_the_crm_tasks(manager, crm_active):
+    """Saving through Saleor's pluginUpdate path keeps a copy where the CRM's tasks read it."""
+    from saleor_crm_plugin.plugin import config
+    from saleor_crm_plugin.tenants.services import plugin_tenant
+
+    plugin = manager.get_plugin("saleor.crm")
+    change = [{"name": "recovery_delays_hours", "value": "2,30"}]
+    type(plugin).save_plugin_configuration(crm_active, {"configuration": change})
+    assert config.parse(plugin_tenant("EUR").settings).recovery_delays_hours == (2, 30)
+
+
 def test_a_customer_created_in_saleor_becomes_a_profile_once(manager, crm_active):
     from saleor.account.models import User
 
