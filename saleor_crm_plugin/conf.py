@@ -161,5 +161,17 @@ class CRMSettings:
         as recovered by it (5 days, as most e-mail tools count)."""
         return int(self._get("RECOVERY_ATTRIBUTION_DAYS", 5))
 
+    @property
+    def BROWSE_REMINDER_HOURS(self) -> int:
+        """Hours after a known customer's last product view (no cart, no order since) that
+        the one browse reminder is due; 0 switches browse reminders off."""
+        return int(self._get("BROWSE_REMINDER_HOURS", 2))
+
+    @property
+    def BROWSE_REMINDER_EVERY_DAYS(self) -> int:
+        """A customer gets at most one browse reminder in this many days, and none this soon
+        after a cart reminder."""
+        return int(self._get("BROWSE_REMINDER_EVERY_DAYS", 30))
+
 
 crm_settings = CRMSettings()

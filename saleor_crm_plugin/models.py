@@ -1,6 +1,7 @@
 """Every table of the app, imported from the capability that owns it (Django finds them here)."""
 
 from .backfill.models import BackfillCursor
+from .catalogue.models import Product
 from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import PointsEntry
 from .money.models import FxRate
@@ -18,6 +19,7 @@ __all__ = [
     "FxRate",
     "OrderRecord",
     "PointsEntry",
+    "Product",
     "Profile",
     "RecoveryFlow",
     "RecoveryStep",

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from ..catalogue import services as catalogue
 from ..inbox.errors import PayloadError
 from ..inbox.types import Event, Kind, Order
 from ..money.errors import MissingRate
@@ -98,6 +99,11 @@ def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int
 
     touched |= records.upsert_orders(t, tenant.base_currency, order_rows)
     records.upsert_checkouts(t, checkouts)
+    catalogue.remember(
+        t,
+        [(line, o.updated_at) for o, _, _ in order_rows for line in o.lines]
+        + [(line, c.updated_at) for c, _, _ in checkouts for line in c.lines],
+    )
     identity.forget_erased_guest_activity(t, guests)
     record_entries(t, [entry for _, e in usable for entry in entries_for(e)])
 

@@ -14,6 +14,11 @@ class FlowStatus(models.TextChoices):
     RECOVERED = "recovered"  # an order followed a reminder within the attribution window
 
 
+class FlowKind(models.TextChoices):
+    CHECKOUT = "checkout"  # an abandoned cart
+    BROWSE = "browse"  # products viewed, nothing put in a cart or bought
+
+
 class RecoveryFlow(models.Model):
     """One customer's recovery of an abandoned cart, with a snapshot of that cart.
 
@@ -21,11 +26,15 @@ class RecoveryFlow(models.Model):
     the flow follows their newest cart. The snapshot is kept because Saleor deletes old
     checkouts, and the step schedule is copied from the channel's settings when the flow starts,
     so changing the settings never reshuffles reminders already planned.
+
+    A browse flow (viewed products, no cart) uses the same rows with the viewed products as
+    its lines; it gives way to a cart: a checkout reminder always takes precedence.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="recoveries")
-    checkout_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16, choices=FlowKind.choices, default=FlowKind.CHECKOUT)
+    checkout_id = models.CharField(max_length=128)  # empty for a browse flow
     channel = models.CharField(max_length=128, default="")
     currency = models.CharField(max_length=3)
     lines = models.JSONField(default=list)

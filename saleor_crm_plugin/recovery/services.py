@@ -55,6 +55,7 @@ class DueStep:
     flow_id: int
     tenant_id: int
     profile_id: int
+    kind: str  # "checkout" or "browse"
     step: int
     last: bool
     checkout_id: str
@@ -64,6 +65,9 @@ class DueStep:
     total_gross_minor: int
     due_at: datetime
 
+
+# The most recently viewed products a browse reminder shows.
+BROWSE_PRODUCTS = 4
 
 # What a sender answers for a step: ("queued" | "sent" | "skipped", reason, message id).
 # "queued" waits for the customer's send window or the frequency cap; "skipped" is final.
@@ -94,10 +98,10 @@ def start_flows(tenant: Tenant, schedule: Schedule, now: datetime | None = None)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
             """
-            INSERT INTO crm_recovery_flow AS f (tenant_id, profile_id, checkout_id, channel,
-              currency, lines, total_gross_minor, checkout_updated_at, delays_hours, step,
-              next_due_at, status, stop_reason, started_at)
-            SELECT DISTINCT ON (c.profile_id) c.tenant_id, c.profile_id, c.checkout_id,
+            INSERT INTO crm_recovery_flow AS f (tenant_id, profile_id, kind, checkout_id,
+              channel, currency, lines, total_gross_minor, checkout_updated_at, delays_hours,
+              step, next_due_at, status, stop_reason, started_at)
+            SELECT DISTINCT ON (c.profile_id) c.tenant_id, c.profile_id, 'checkout', c.checkout_id,
               c.channel, c.currency, c.lines, c.total_gross_minor, c.updated_at, s.delays, 0,
               c.updated_at + make_interval(hours => s.delays[1]), 'active', '', %(now)s
             FROM crm_checkout c
@@ -119,21 +123,103 @@ def start_flows(tenant: Tenant, schedule: Schedule, now: datetime | None = None)
                   AND o.status <> ALL(%(not_purchases)s::text[]))
               AND NOT EXISTS (
                 SELECT 1 FROM crm_recovery_flow p
-                WHERE p.profile_id = c.profile_id AND p.checkout_updated_at >= c.updated_at)
+                WHERE p.profile_id = c.profile_id AND p.kind = 'checkout'
+                  AND p.checkout_updated_at >= c.updated_at)
             ORDER BY c.profile_id, c.updated_at DESC
             ON CONFLICT (tenant_id, profile_id) WHERE status = 'active' DO UPDATE SET
-              checkout_id = EXCLUDED.checkout_id, channel = EXCLUDED.channel,
+              kind = 'checkout', checkout_id = EXCLUDED.checkout_id, channel = EXCLUDED.channel,
               currency = EXCLUDED.currency, lines = EXCLUDED.lines,
               total_gross_minor = EXCLUDED.total_gross_minor,
               checkout_updated_at = EXCLUDED.checkout_updated_at,
-              next_due_at = EXCLUDED.checkout_updated_at
-                            + make_interval(hours => f.delays_hours[f.step + 1])
-            WHERE EXCLUDED.checkout_updated_at > f.checkout_updated_at
+              -- A waiting browse reminder gives way to the cart's own schedule.
+              delays_hours = CASE WHEN f.kind = 'browse' THEN EXCLUDED.delays_hours
+                                  ELSE f.delays_hours END,
+              step = CASE WHEN f.kind = 'browse' THEN 0 ELSE f.step END,
+              next_due_at = CASE WHEN f.kind = 'browse' THEN EXCLUDED.next_due_at
+                                 ELSE EXCLUDED.checkout_updated_at
+                                      + make_interval(hours => f.delays_hours[f.step + 1]) END
+            WHERE f.kind = 'browse' OR EXCLUDED.checkout_updated_at > f.checkout_updated_at
             RETURNING (xmax = 0)
             """,
             params,
         )
         started = sum(1 for (inserted,) in cur.fetchall() if inserted)
+        _timeline_started(cur, tenant.pk, moment)
+    return started
+
+
+def start_browse_flows(
+    tenant: Tenant, disabled: frozenset[str] = frozenset(), now: datetime | None = None
+) -> int:
+    """One reminder for a known customer who viewed products, then stopped, and neither put
+    anything in a cart nor bought since (``CRM_BROWSE_REMINDER_HOURS`` after the last view).
+
+    At most one browse reminder per ``CRM_BROWSE_REMINDER_EVERY_DAYS``, and none while or soon
+    after any other flow: a cart reminder always takes precedence, and a cart appearing later
+    takes a waiting browse flow over. Only views of customers who allowed tracking exist.
+    Returns how many flows started.
+    """
+    delay = crm_settings.BROWSE_REMINDER_HOURS
+    if delay <= 0:
+        return 0
+    moment = now or timezone.now()
+    params: dict[str, Any] = {
+        "tenant": tenant.pk,
+        "now": moment,
+        "delay": delay,
+        "since": moment - timedelta(hours=delay + 24),
+        "until": moment - timedelta(hours=delay),
+        "quiet_since": moment - timedelta(days=crm_settings.BROWSE_REMINDER_EVERY_DAYS),
+        "most": BROWSE_PRODUCTS,
+        "disabled": sorted(disabled),
+        "not_purchases": list(NOT_PURCHASES),
+    }
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            """
+            WITH views AS (
+              SELECT e.profile_id, e.subject_id, max(e.occurred_at) AS at,
+                     min(e.occurred_at) AS first_at,
+                     (array_agg(e.channel ORDER BY e.occurred_at DESC))[1] AS channel
+              FROM crm_tracked_event e
+              WHERE e.tenant_id = %(tenant)s AND e.kind = 'product_viewed'
+                AND e.profile_id IS NOT NULL AND e.occurred_at > %(since)s
+                AND e.subject_id <> ''
+              GROUP BY e.profile_id, e.subject_id
+            ),
+            people AS (
+              SELECT profile_id, max(at) AS last_view, min(first_at) AS first_view,
+                     (array_agg(channel ORDER BY at DESC))[1] AS channel,
+                     (array_agg(subject_id ORDER BY at DESC))[1:%(most)s] AS products
+              FROM views GROUP BY profile_id
+            )
+            INSERT INTO crm_recovery_flow (tenant_id, profile_id, kind, checkout_id, channel,
+              currency, lines, total_gross_minor, checkout_updated_at, delays_hours, step,
+              next_due_at, status, stop_reason, started_at)
+            SELECT %(tenant)s, v.profile_id, 'browse', '', v.channel, '',
+                   to_jsonb(v.products), 0, v.last_view, ARRAY[%(delay)s]::int[], 0,
+                   v.last_view + make_interval(hours => %(delay)s), 'active', '', %(now)s
+            FROM people v
+            JOIN crm_profile pr ON pr.id = v.profile_id AND pr.email <> ''
+            WHERE v.last_view <= %(until)s AND v.channel <> ALL(%(disabled)s::text[])
+              AND NOT EXISTS (
+                SELECT 1 FROM crm_order o
+                WHERE o.profile_id = v.profile_id AND o.created_at >= v.first_view
+                  AND o.status <> ALL(%(not_purchases)s::text[]))
+              AND NOT EXISTS (
+                SELECT 1 FROM crm_checkout c
+                WHERE c.profile_id = v.profile_id AND c.completed_order_id IS NULL
+                  AND jsonb_array_length(c.lines) > 0 AND c.updated_at >= v.first_view)
+              AND NOT EXISTS (
+                SELECT 1 FROM crm_recovery_flow p
+                WHERE p.profile_id = v.profile_id
+                  AND (p.status = 'active' OR p.started_at > %(quiet_since)s))
+            ON CONFLICT (tenant_id, profile_id) WHERE status = 'active' DO NOTHING
+            RETURNING id
+            """,
+            params,
+        )
+        started = len(cur.fetchall())
         _timeline_started(cur, tenant.pk, moment)
     return started
 
@@ -144,7 +230,7 @@ def _timeline_started(cur: CursorWrapper, tenant_id: int, moment: datetime) -> N
         INSERT INTO crm_timeline (tenant_id, profile_id, kind, occurred_at, subject_id, data,
                                   dedupe_key)
         SELECT f.tenant_id, f.profile_id, 'crm.recovery.started', f.started_at, f.checkout_id,
-               jsonb_build_object('channel', f.channel, 'steps',
+               jsonb_build_object('flow', f.kind, 'channel', f.channel, 'steps',
                                   cardinality(f.delays_hours)),
                'recovery.started:' || f.id
         FROM crm_recovery_flow f
@@ -180,6 +266,7 @@ def run_due_steps(
                 flow_id=flow.pk,
                 tenant_id=flow.tenant_id,
                 profile_id=flow.profile_id,
+                kind=flow.kind,
                 step=flow.step,
                 last=flow.step + 1 >= len(flow.delays_hours),
                 checkout_id=flow.checkout_id,

@@ -30,4 +30,10 @@ class TrackedEvent(models.Model):
         indexes = [
             models.Index(fields=["tenant", "visitor_id"], name="crm_tracked_visitor"),
             models.Index(fields=["profile", "-occurred_at"], name="crm_tracked_profile"),
+            # Browse reminders: the recent product views of known customers, as a range.
+            models.Index(
+                fields=["tenant", "occurred_at"],
+                condition=models.Q(kind="product_viewed", profile__isnull=False),
+                name="crm_tracked_recent_views",
+            ),
         ]

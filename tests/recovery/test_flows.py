@@ -255,3 +255,119 @@ def test_parallel_runs_hand_each_step_over_once(tenant):
         t.join()
     assert sorted(sender.steps) == sorted({(s.profile_id, 0) for s in sender.handed})
     assert len(sender.handed) == 20
+
+
+# Browse reminders: storefront views arrive through tracking, relative to the real clock
+# (tracking accepts events of the last seven days only).
+
+
+def view(tenant, who: p.Person, *products, minutes_ago: int) -> None:
+    from django.utils import timezone
+
+    from saleor_crm_plugin.tracking.services import TrackInput, record_events
+
+    at = timezone.now() - timedelta(minutes=minutes_ago)
+    record_events(
+        tenant,
+        f"visitor-{who.pk:04d}",
+        [
+            TrackInput(
+                f"view-{who.pk}-{x.pk}-{minutes_ago}",
+                "product_viewed",
+                at,
+                p.gid("Product", x.pk),
+                channel="channel-eur",
+            )
+            for x in products
+        ],
+        consent=True,
+        user_id=p.gid("User", who.pk),
+        email=who.email,
+    )
+
+
+@pytest.fixture
+def known(tenant):
+    """Eva bought a month ago, so the CRM knows her and the products' names."""
+    from django.utils import timezone
+
+    eva = person(1, "eva@example.de")
+    send_order(tenant, cart(eva, "old", lines=4), timezone.now() - timedelta(days=30), 900)
+    return eva
+
+
+def browse_steps(tenant, when) -> list[DueStep]:
+    sender = Sender()
+    run_due_steps(tenant, sender, when)
+    return [s for s in sender.handed if s.kind == "browse"]
+
+
+def test_a_customer_who_viewed_and_left_gets_one_browse_reminder(tenant, known):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.catalogue.services import names
+    from saleor_crm_plugin.recovery.services import start_browse_flows
+
+    view(tenant, known, PRODUCTS[0], minutes_ago=200)
+    view(tenant, known, PRODUCTS[1], PRODUCTS[0], minutes_ago=150)
+    now = timezone.now()
+    assert start_browse_flows(tenant, now=now) == 1
+    (step,) = browse_steps(tenant, now)
+    ids = [p.gid("Product", PRODUCTS[0].pk), p.gid("Product", PRODUCTS[1].pk)]
+    assert step.lines == ids  # newest view first, each product once
+    assert list(names(tenant.pk, step.lines).values()) == [PRODUCTS[0].name, PRODUCTS[1].name]
+    assert step.last and flow_of("eva@example.de").status == "finished"
+    # More views later the same month: no second reminder.
+    view(tenant, known, PRODUCTS[2], minutes_ago=130)
+    assert start_browse_flows(tenant, now=now + timedelta(hours=3)) == 0
+
+
+def test_no_browse_reminder_while_browsing_or_after_a_cart_or_an_order(tenant, known):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.recovery.services import start_browse_flows
+
+    view(tenant, known, PRODUCTS[0], minutes_ago=30)
+    assert start_browse_flows(tenant, now=timezone.now()) == 0  # still looking around
+    view(tenant, known, PRODUCTS[0], minutes_ago=300)
+    send_checkout(tenant, cart(known, "new"), timezone.now() - timedelta(minutes=200))
+    assert start_browse_flows(tenant, now=timezone.now() + timedelta(hours=3)) == 0
+
+    olga = person(2, "olga@example.de")
+    send_order(tenant, cart(olga, "o-1"), timezone.now() - timedelta(days=20), 901)
+    view(tenant, olga, PRODUCTS[1], minutes_ago=300)
+    send_order(tenant, cart(olga, "o-2"), timezone.now() - timedelta(minutes=250), 902)
+    assert start_browse_flows(tenant, now=timezone.now() + timedelta(hours=3)) == 0
+
+
+def test_a_cart_takes_over_a_waiting_browse_reminder(tenant, known, settings):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.recovery.services import start_browse_flows
+
+    view(tenant, known, PRODUCTS[0], minutes_ago=200)
+    now = timezone.now()
+    start_browse_flows(tenant, now=now)
+    send_checkout(tenant, cart(known, "cart-after"), now + timedelta(minutes=1))
+    start_flows(tenant, SCHEDULE, now + timedelta(hours=1, minutes=1))
+    flow = flow_of("eva@example.de")
+    assert (flow.kind, flow.step, flow.delays_hours) == ("checkout", 0, [1, 24, 72])
+    sender = Sender()
+    run_due_steps(tenant, sender, now + timedelta(hours=1, minutes=2))
+    assert [s.kind for s in sender.handed] == ["checkout"]
+
+
+def test_anonymous_visitors_get_no_reminder(tenant):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.recovery.services import start_browse_flows
+    from saleor_crm_plugin.tracking.services import TrackInput, record_events
+
+    at = timezone.now() - timedelta(hours=4)
+    record_events(
+        tenant,
+        "visitor-anon",
+        [TrackInput("view-anon-1", "product_viewed", at, "UHJvZHVjdDox")],
+        consent=True,
+    )
+    assert start_browse_flows(tenant, now=timezone.now()) == 0
