@@ -306,7 +306,7 @@ def plugin_base_currency() -> str | None:
         import json
 
         items = json.loads(items)
-    from ..plugin.config import parse
+    from ..tenants.store_settings import parse
 
     return parse(items or None).base_currency
 

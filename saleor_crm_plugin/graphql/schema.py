@@ -13,10 +13,11 @@ from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .profiles.schema import ProfileQueries
+from .settings.schema import SettingsMutations, SettingsQueries
 from .tracking.schema import TrackingMutations
 
 
-class Query(ProfileQueries, TierQueries, FederationQueries, graphene.ObjectType):
+class Query(ProfileQueries, TierQueries, SettingsQueries, FederationQueries, graphene.ObjectType):
     pass
 
 
@@ -26,6 +27,7 @@ class Mutation(
     TierMutations,
     ReferralMutations,
     BirthdayMutations,
+    SettingsMutations,
     graphene.ObjectType,
 ):
     pass

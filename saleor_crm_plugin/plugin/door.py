@@ -10,13 +10,13 @@ from django.db import transaction
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
 from ..tenants.services import plugin_tenant
-from .config import PluginSettings, parse
+from ..tenants.store_settings import StoreSettings, parse
 from .events import delivery_body
 
 logger = logging.getLogger(__name__)
 
 
-def record_hook(hook: str, obj: Any, settings: PluginSettings | None = None) -> bool:
+def record_hook(hook: str, obj: Any, settings: StoreSettings | None = None) -> bool:
     """Store what Saleor just told us in the inbox; never raise into Saleor's request.
 
     Saleor runs hooks inside its request and does not catch their exceptions, so any failure

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 from saleor.plugins.error_codes import PluginErrorCode
 
-from . import config
+from ..tenants import store_settings as config
 from .door import record_hook, remember_settings
 from .events import HOOKS
 

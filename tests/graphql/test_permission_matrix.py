@@ -59,6 +59,11 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "crmSetBirthday": ("mutation { crmSetBirthday(month: 5, day: 17) { month } }", {}),
     "crmTierProgram": ("{ crmTierProgram { version } }", {}),
+    "crmStoreSettings": ("{ crmStoreSettings { name value } }", {}),
+    "crmStoreSettingsSave": (
+        "mutation($s: JSONString!) { crmStoreSettingsSave(settings: $s) { name value } }",
+        {"s": json.dumps({"send_window": "08:00-21:00"})},
+    ),
     "crmTierRulesSave": (
         "mutation($r: JSONString!) { crmTierRulesSave(rules: $r) { version } }",
         {"r": json.dumps({"tiers": [{"name": "Member", "entry": 0}]})},
@@ -125,6 +130,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmTierRulesSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierDryRun": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierApply": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmStoreSettings": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmStoreSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTrack": (ALLOWED,) * 7,  # storefronts send behaviour before anyone signs in
 }
 

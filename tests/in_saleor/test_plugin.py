@@ -45,7 +45,7 @@ def test_saleor_discovers_the_plugin(manager, crm_active):
 
 def test_settings_saved_in_the_dashboard_reach_the_crm_tasks(manager, crm_active):
     """Saving through Saleor's pluginUpdate path keeps a copy where the CRM's tasks read it."""
-    from saleor_crm_plugin.plugin import config
+    from saleor_crm_plugin.tenants import store_settings as config
     from saleor_crm_plugin.tenants.services import plugin_tenant
 
     plugin = manager.get_plugin("saleor.crm")

@@ -7,9 +7,9 @@ import pytest
 from saleor_crm_plugin.inbox.saleor_payloads import parse_delivery
 from saleor_crm_plugin.inbox.services import drain
 from saleor_crm_plugin.models import Delivery, Profile
-from saleor_crm_plugin.plugin import config
 from saleor_crm_plugin.plugin.door import record_hook
 from saleor_crm_plugin.plugin.events import HOOKS, delivery_body
+from saleor_crm_plugin.tenants import store_settings as config
 from tests import recordings
 from tests.dbfaults import table_locked
 from tests.plugin.saleor_shaped import order_from_recording, user_from_recording

@@ -1,7 +1,9 @@
-"""The plugin's settings in Saleor's dashboard, as plain data once, at the door.
+"""A store's CRM settings (recovery steps, sender, checkout link, send window, per channel).
 
-Saleor hands a plugin a list of ``{"name", "value"}`` items; everything else in the package
-takes a ``PluginSettings`` (the way Saleor's Sendgrid plugin builds its configuration object).
+Kept as Saleor keeps a plugin's settings: a list of ``{"name", "value"}`` items. The plugin door
+gets them from Saleor's dashboard form and copies them to the tenant; the app door saves them
+through GraphQL. Everything else in the package reads them as a ``StoreSettings`` (the way
+Saleor's Sendgrid plugin builds its configuration object), through ``for_tenant``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..money.currencies import is_known_currency
+from .models import Tenant
 
 BASE_CURRENCY = "base_currency"
 RECOVERY_DELAYS = "recovery_delays_hours"
@@ -81,7 +84,7 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True)
-class PluginSettings:
+class StoreSettings:
     base_currency: str
     recovery_delays_hours: tuple[int, ...]
     sender_address: str
@@ -193,10 +196,10 @@ def _window(text: str) -> tuple[str, str]:
     return start, end
 
 
-def parse(items: list[dict[str, Any]] | None) -> PluginSettings:
+def parse(items: list[dict[str, Any]] | None) -> StoreSettings:
     """Settings as plain data; call ``errors`` first (Saleor does, when a merchant saves)."""
     values = as_dict(items)
-    store = PluginSettings(
+    store = StoreSettings(
         base_currency=values[BASE_CURRENCY].upper(),
         recovery_delays_hours=_delays(values[RECOVERY_DELAYS]),
         sender_address=values[SENDER],
@@ -217,3 +220,46 @@ def parse(items: list[dict[str, Any]] | None) -> PluginSettings:
             channel = replace(channel, send_window=_window(text[SEND_WINDOW]))
         channels[slug] = channel
     return replace(store, channels=channels)
+
+
+class InvalidSettings(ValueError):
+    """Settings a merchant must correct; ``problems`` maps each setting to what is wrong."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+def for_tenant(tenant: Tenant) -> StoreSettings:
+    """The store's settings; its base currency is the tenant's, fixed when it was created."""
+    return replace(parse(tenant.settings or None), base_currency=tenant.base_currency)
+
+
+def current_items(tenant: Tenant) -> dict[str, str]:
+    """Every setting with its value (defaults filled in), as a form shows them."""
+    values = as_dict(tenant.settings or None)
+    values[BASE_CURRENCY] = tenant.base_currency
+    return values
+
+
+def save(tenant: Tenant, values: dict[str, Any]) -> StoreSettings:
+    """Replace the settings given (others keep their value); refused as a whole when one is
+    wrong. The base currency cannot change: every stored base amount depends on it."""
+    unknown = sorted(set(values) - {item["name"] for item in DEFAULT_CONFIGURATION})
+    if unknown:
+        raise InvalidSettings({name: "There is no such setting." for name in unknown})
+    if BASE_CURRENCY in values and str(values[BASE_CURRENCY]).upper() != tenant.base_currency:
+        raise InvalidSettings(
+            {BASE_CURRENCY: f"The base currency is fixed at {tenant.base_currency} for this store."}
+        )
+    merged = {
+        **current_items(tenant),
+        **{k: "" if v is None else str(v) for k, v in values.items()},
+    }
+    items = [{"name": name, "value": value} for name, value in merged.items()]
+    problems = errors(items)
+    if problems:
+        raise InvalidSettings(problems)
+    tenant.settings = items
+    tenant.save(update_fields=["settings", "updated_at"])
+    return for_tenant(tenant)

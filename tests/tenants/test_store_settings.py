@@ -1,6 +1,6 @@
 import pytest
 
-from saleor_crm_plugin.plugin import config
+from saleor_crm_plugin.tenants import store_settings as config
 
 
 def settings(**values: str) -> list[dict[str, str]]:
