@@ -42,3 +42,25 @@ def check_base_currency(app_configs: Any, **kwargs: Any) -> list[Error]:
             )
         ]
     return []
+
+
+@register()
+def check_points_per_currency(app_configs: Any, **kwargs: Any) -> list[Error]:
+    try:
+        rules = crm_settings.LOYALTY_POINTS_PER_CURRENCY
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        return [
+            Error(
+                f"CRM_LOYALTY_POINTS_PER_CURRENCY is not a mapping of currency to number: {exc}",
+                id="saleor_crm_plugin.E003",
+            )
+        ]
+    return [
+        Error(
+            f"CRM_LOYALTY_POINTS_PER_CURRENCY[{code!r}] = {rate}: give an ISO 4217 currency and "
+            "a number of points above 0.",
+            id="saleor_crm_plugin.E003",
+        )
+        for code, rate in rules.items()
+        if not is_known_currency(code) or not (rate.is_finite() and rate > 0)
+    ]

@@ -155,5 +155,28 @@ class CRMSettings:
         """Where Saleor reaches this app (manifest URLs); empty means from the request."""
         return str(self._get("PUBLIC_URL", "")).rstrip("/")
 
+    @property
+    def LOYALTY_POINTS_PER_CURRENCY(self) -> dict[str, Decimal]:
+        """Points per whole unit of a channel currency, e.g. {"JPY": "0.01", "USD": "1"}.
+
+        An order in one of these currencies earns on its own total in that currency (a shop may
+        want round numbers per market); other orders earn on their base-currency value with
+        LOYALTY_POINTS_PER_UNIT. Checked at start-up (saleor_crm_plugin.E003).
+        """
+        raw = self._get("LOYALTY_POINTS_PER_CURRENCY", {}) or {}
+        return {str(code).upper(): Decimal(str(rate)) for code, rate in dict(raw).items()}
+
+    @property
+    def LOYALTY_FEEDBACK_BONUS(self) -> int:
+        """Points for each piece of feedback a customer gives (a review, a survey), once per
+        feedback; 0 turns it off."""
+        return int(self._get("LOYALTY_FEEDBACK_BONUS", 0))
+
+    @property
+    def LOYALTY_FINGERPRINT_KEY(self) -> str:
+        """Secret the referral checks key their address and card hashes with (HMAC), so the CRM
+        can compare them without keeping either in clear; defaults to the encryption key."""
+        return str(self._get("LOYALTY_FINGERPRINT_KEY", "") or self.ENCRYPTION_KEY)
+
 
 crm_settings = CRMSettings()
