@@ -64,3 +64,19 @@ def check_points_per_currency(app_configs: Any, **kwargs: Any) -> list[Error]:
         for code, rate in rules.items()
         if not is_known_currency(code) or not (rate.is_finite() and rate > 0)
     ]
+
+
+@register()
+def check_reward_kinds(app_configs: Any, **kwargs: Any) -> list[Error]:
+    try:
+        kinds = crm_settings.LOYALTY_REWARD_KINDS
+    except ValueError as exc:
+        return [Error(f"CRM_LOYALTY_REWARDS: {exc}", id="saleor_crm_plugin.E004")]
+    return [
+        Error(
+            f"CRM_LOYALTY_REWARDS: {points}:{kind} is neither a voucher nor a gift_card.",
+            id="saleor_crm_plugin.E004",
+        )
+        for points, kind in kinds.items()
+        if kind not in ("voucher", "gift_card")
+    ]

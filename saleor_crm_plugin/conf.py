@@ -125,10 +125,21 @@ class CRMSettings:
 
     @property
     def LOYALTY_REWARDS(self) -> tuple[int, ...]:
-        """The point packages offered as rewards, e.g. "500,1000,2500" (ascending)."""
+        """The point packages offered as rewards, e.g. "500,1000,2500" (ascending); a package
+        given as "2500:gift_card" is a Saleor gift card instead of a voucher."""
+        return tuple(sorted(self.LOYALTY_REWARD_KINDS))
+
+    @property
+    def LOYALTY_REWARD_KINDS(self) -> dict[int, str]:
+        """Points -> "voucher" or "gift_card", read from LOYALTY_REWARDS."""
         raw = self._get("LOYALTY_REWARDS", "500,1000,2500")
         items = raw.split(",") if isinstance(raw, str) else raw
-        return tuple(sorted({int(x) for x in items if str(x).strip() and int(x) > 0}))
+        kinds: dict[int, str] = {}
+        for item in items:
+            points, _, kind = str(item).strip().partition(":")
+            if points.strip() and int(points) > 0:
+                kinds[int(points)] = kind.strip() or "voucher"
+        return kinds
 
     @property
     def LOYALTY_BIRTHDAY_BONUS(self) -> int:

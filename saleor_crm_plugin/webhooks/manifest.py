@@ -55,6 +55,7 @@ WEBHOOK_EVENTS: tuple[str, ...] = (
 # - MANAGE_CHANNELS: full channel data (currency, settings) for multi-currency stores.
 # Beyond the recording:
 # - MANAGE_DISCOUNTS: loyalty rewards are single-use vouchers the CRM creates (voucherCreate).
+# - MANAGE_GIFT_CARD: loyalty rewards the merchant made gift cards (giftCardCreate).
 PERMISSIONS: list[str] = [
     "MANAGE_ORDERS",
     "MANAGE_CHECKOUTS",
@@ -63,6 +64,7 @@ PERMISSIONS: list[str] = [
     "MANAGE_PRODUCTS",
     "MANAGE_CHANNELS",
     "MANAGE_DISCOUNTS",
+    "MANAGE_GIFT_CARD",
 ]
 
 
