@@ -60,13 +60,20 @@ def _shipping(alias: str) -> str:
     )
 
 
-# A legacy payment's card as Saleor's ``Payment.creditCard`` shows it. Transaction items
-# (Saleor 3.22+) carry card details as well; their columns are not read here, so orders paid
-# through apps get their card keys from the live deliveries only.
+# A legacy payment's card as Saleor's ``Payment.creditCard`` shows it.
 _CREDIT_CARD = """CASE WHEN coalesce(pm.cc_last_digits, '') = '' THEN NULL ELSE json_build_object(
         'brand', nullif(pm.cc_brand, ''), 'firstDigits', nullif(pm.cc_first_digits, ''),
         'lastDigits', pm.cc_last_digits, 'expMonth', pm.cc_exp_month,
         'expYear', pm.cc_exp_year) END"""
+
+# A transaction item's card as ``paymentMethodDetails`` shows it. Saleor added the item's cc_*
+# columns in 3.22, so they are read from the row as JSON (``tj.j``): on an older Saleor the keys
+# are simply absent and the order has no card details, instead of the statement failing.
+_TRANSACTION_CARD = """CASE WHEN coalesce(tj.j->>'cc_last_digits', '') = '' THEN NULL
+      ELSE json_build_object('__typename', 'CardPaymentMethodDetails',
+        'brand', nullif(tj.j->>'cc_brand', ''), 'firstDigits', nullif(tj.j->>'cc_first_digits', ''),
+        'lastDigits', tj.j->>'cc_last_digits', 'expMonth', (tj.j->>'cc_exp_month')::int,
+        'expYear', (tj.j->>'cc_exp_year')::int) END"""
 
 
 def _money(amount: str, currency: str) -> str:
@@ -154,8 +161,10 @@ ORDER_BODY = _delivery(
       FROM order_orderline l {VARIANT_JOINS}
       WHERE l.order_id = o.id), '[]'::json),
     'transactions', coalesce((
-      SELECT json_agg(json_build_object('name', t.name) ORDER BY t.created_at, t.id)
-      FROM payment_transactionitem t WHERE t.order_id = o.id), '[]'::json),
+      SELECT json_agg(json_build_object('name', t.name, 'paymentMethodDetails', {_TRANSACTION_CARD})
+                      ORDER BY t.created_at, t.id)
+      FROM payment_transactionitem t, LATERAL (SELECT to_jsonb(t) AS j) tj
+      WHERE t.order_id = o.id), '[]'::json),
     'payments', coalesce((
       SELECT json_agg(json_build_object('gateway', pm.gateway, 'creditCard', {_CREDIT_CARD})
                       ORDER BY pm.created_at, pm.id)
