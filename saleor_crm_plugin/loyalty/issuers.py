@@ -133,8 +133,12 @@ class SaleorORMIssuer:
         import secrets
 
         import graphene
+        from saleor.channel.models import Channel as SaleorChannel
         from saleor.giftcard.models import GiftCard
 
+        found = SaleorChannel.objects.filter(slug=channel.slug).first()
+        if found is None or found.currency_code != channel.currency:
+            raise RewardError(f"Saleor has no channel {channel.slug} in {channel.currency}")
         code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(12))
         card = GiftCard.objects.create(
             code=code,
