@@ -151,7 +151,7 @@ def upsert_orders(
         # Orders of a deleted customer keep their amounts for the store's figures, not the e-mail.
         cur.execute(
             """
-            UPDATE crm_order o SET email = ''
+            UPDATE crm_order o SET email = '', address_key = '', payment_keys = '{}'
             FROM crm_deleted_customer d
             WHERE o.tenant_id = %(tenant)s AND o.order_id = ANY(%(order_id)s) AND o.email <> ''
               AND d.tenant_id = o.tenant_id AND d.user_id = o.user_id

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from saleor_crm_plugin.graphql.core.context import CRMContext
 from saleor_crm_plugin.graphql.core.principal import ANONYMOUS, Principal, PrincipalKind
@@ -221,3 +222,14 @@ def test_only_keyed_hashes_of_address_and_card_are_stored(store, annas_order):
     rest = " ".join(str(v) for k, v in row.items() if k not in ("address_key", "payment_keys"))
     for clear in ("Lindenallee", "50968", "0077", "4000"):
         assert clear not in rest
+
+
+def test_a_deleted_customers_orders_keep_no_address_or_card_hashes(store, annas_order):
+    from saleor_crm_plugin.profiles.identity import delete_customers
+
+    delete_customers(store.pk, [(ANNA, "anna.mueller@example.de", timezone.now())])
+    record = OrderRecord.objects.get(order_id=annas_order.order_id)
+    assert (record.profile_id, record.email, record.address_key, record.payment_keys) == (
+        None, "", "", []
+    )  # fmt: skip
+    assert OrderRecord.objects.exclude(address_key="").count() == 0
