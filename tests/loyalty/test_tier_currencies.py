@@ -47,10 +47,18 @@ RULES = {
 }
 
 
-def place(tenant, order_id: str, email: str, currency: str, total: int, at: datetime) -> None:
+def place(
+    tenant,
+    order_id: str,
+    email: str,
+    currency: str,
+    total: int,
+    at: datetime,
+    user_id: str | None = None,
+) -> None:
     order = Order(
         order_id=order_id, number=order_id, channel=f"channel-{currency.lower()}",
-        currency=currency, status="UNFULFILLED", user_id=None, email=email, language="en",
+        currency=currency, status="UNFULFILLED", user_id=user_id, email=email, language="en",
         country="JP", created_at=at, updated_at=at, total_gross_minor=total,
         total_net_minor=total, charged_minor=total, refunded_minor=0,
     )  # fmt: skip
@@ -150,3 +158,23 @@ def test_bad_currency_thresholds_are_refused_with_what_to_fix(change, message):
     with pytest.raises(InvalidTierRules) as refused:
         TierRules.from_data(rules)
     assert str(refused.value) == message
+
+
+def test_the_customer_sees_what_is_missing_in_their_own_currency(tenant, rates):
+    from saleor_crm_plugin.graphql.core.context import CRMContext
+    from saleor_crm_plugin.graphql.core.principal import Principal, PrincipalKind
+    from saleor_crm_plugin.graphql.schema import schema
+
+    kenji = "VXNlcjo0Mg=="
+    place(tenant, "o-1", "kenji@example.jp", "JPY", 18000, NOV_1, user_id=kenji)
+    apply(tenant, save_rules(tenant, TierRules.from_data(RULES)))
+    result = schema.execute(
+        "{ crmMe { tier { name nextTier missingForNext currency } } }",
+        context_value=CRMContext(
+            Principal(PrincipalKind.CUSTOMER, tenant, kenji, "kenji@example.jp")
+        ),
+    )
+    assert result.errors is None, result.errors
+    assert result.data["crmMe"]["tier"] == {
+        "name": "Bronze", "nextTier": "Silver", "missingForNext": 2000, "currency": "JPY",
+    }  # fmt: skip
