@@ -42,3 +42,41 @@ def check_base_currency(app_configs: Any, **kwargs: Any) -> list[Error]:
             )
         ]
     return []
+
+
+@register()
+def check_points_per_currency(app_configs: Any, **kwargs: Any) -> list[Error]:
+    try:
+        rules = crm_settings.LOYALTY_POINTS_PER_CURRENCY
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        return [
+            Error(
+                f"CRM_LOYALTY_POINTS_PER_CURRENCY is not a mapping of currency to number: {exc}",
+                id="saleor_crm_plugin.E003",
+            )
+        ]
+    return [
+        Error(
+            f"CRM_LOYALTY_POINTS_PER_CURRENCY[{code!r}] = {rate}: give an ISO 4217 currency and "
+            "a number of points above 0.",
+            id="saleor_crm_plugin.E003",
+        )
+        for code, rate in rules.items()
+        if not is_known_currency(code) or not (rate.is_finite() and rate > 0)
+    ]
+
+
+@register()
+def check_reward_kinds(app_configs: Any, **kwargs: Any) -> list[Error]:
+    try:
+        kinds = crm_settings.LOYALTY_REWARD_KINDS
+    except ValueError as exc:
+        return [Error(f"CRM_LOYALTY_REWARDS: {exc}", id="saleor_crm_plugin.E004")]
+    return [
+        Error(
+            f"CRM_LOYALTY_REWARDS: {points}:{kind} is neither a voucher nor a gift_card.",
+            id="saleor_crm_plugin.E004",
+        )
+        for points, kind in kinds.items()
+        if kind not in ("voucher", "gift_card")
+    ]

@@ -125,10 +125,21 @@ class CRMSettings:
 
     @property
     def LOYALTY_REWARDS(self) -> tuple[int, ...]:
-        """The point packages offered as rewards, e.g. "500,1000,2500" (ascending)."""
+        """The point packages offered as rewards, e.g. "500,1000,2500" (ascending); a package
+        given as "2500:gift_card" is a Saleor gift card instead of a voucher."""
+        return tuple(sorted(self.LOYALTY_REWARD_KINDS))
+
+    @property
+    def LOYALTY_REWARD_KINDS(self) -> dict[int, str]:
+        """Points -> "voucher" or "gift_card", read from LOYALTY_REWARDS."""
         raw = self._get("LOYALTY_REWARDS", "500,1000,2500")
         items = raw.split(",") if isinstance(raw, str) else raw
-        return tuple(sorted({int(x) for x in items if str(x).strip() and int(x) > 0}))
+        kinds: dict[int, str] = {}
+        for item in items:
+            points, _, kind = str(item).strip().partition(":")
+            if points.strip() and int(points) > 0:
+                kinds[int(points)] = kind.strip() or "voucher"
+        return kinds
 
     @property
     def LOYALTY_BIRTHDAY_BONUS(self) -> int:
@@ -172,6 +183,29 @@ class CRMSettings:
         """A customer gets at most one browse reminder in this many days, and none this soon
         after a cart reminder."""
         return int(self._get("BROWSE_REMINDER_EVERY_DAYS", 30))
+
+    @property
+    def LOYALTY_POINTS_PER_CURRENCY(self) -> dict[str, Decimal]:
+        """Points per whole unit of a channel currency, e.g. {"JPY": "0.01", "USD": "1"}.
+
+        An order in one of these currencies earns on its own total in that currency (a shop may
+        want round numbers per market); other orders earn on their base-currency value with
+        LOYALTY_POINTS_PER_UNIT. Checked at start-up (saleor_crm_plugin.E003).
+        """
+        raw = self._get("LOYALTY_POINTS_PER_CURRENCY", {}) or {}
+        return {str(code).upper(): Decimal(str(rate)) for code, rate in dict(raw).items()}
+
+    @property
+    def LOYALTY_FEEDBACK_BONUS(self) -> int:
+        """Points for each piece of feedback a customer gives (a review, a survey), once per
+        feedback; 0 turns it off."""
+        return int(self._get("LOYALTY_FEEDBACK_BONUS", 0))
+
+    @property
+    def LOYALTY_FINGERPRINT_KEY(self) -> str:
+        """Secret the referral checks key their address and card hashes with (HMAC), so the CRM
+        can compare them without keeping either in clear; defaults to the encryption key."""
+        return str(self._get("LOYALTY_FINGERPRINT_KEY", "") or self.ENCRYPTION_KEY)
 
 
 crm_settings = CRMSettings()

@@ -50,6 +50,32 @@ def _address(alias: str) -> str:
     )
 
 
+def _shipping(alias: str) -> str:
+    """An order's shipping address with the street, as the order query selects it."""
+    return (
+        f"CASE WHEN {alias}.id IS NULL THEN NULL ELSE json_build_object("
+        f"'streetAddress1', {alias}.street_address_1, 'city', {alias}.city, "
+        f"'postalCode', {alias}.postal_code, "
+        f"'country', json_build_object('code', {alias}.country)) END"
+    )
+
+
+# A legacy payment's card as Saleor's ``Payment.creditCard`` shows it.
+_CREDIT_CARD = """CASE WHEN coalesce(pm.cc_last_digits, '') = '' THEN NULL ELSE json_build_object(
+        'brand', nullif(pm.cc_brand, ''), 'firstDigits', nullif(pm.cc_first_digits, ''),
+        'lastDigits', pm.cc_last_digits, 'expMonth', pm.cc_exp_month,
+        'expYear', pm.cc_exp_year) END"""
+
+# A transaction item's card as ``paymentMethodDetails`` shows it. Saleor added the item's cc_*
+# columns in 3.22, so they are read from the row as JSON (``tj.j``): on an older Saleor the keys
+# are simply absent and the order has no card details, instead of the statement failing.
+_TRANSACTION_CARD = """CASE WHEN coalesce(tj.j->>'cc_last_digits', '') = '' THEN NULL
+      ELSE json_build_object('__typename', 'CardPaymentMethodDetails',
+        'brand', nullif(tj.j->>'cc_brand', ''), 'firstDigits', nullif(tj.j->>'cc_first_digits', ''),
+        'lastDigits', tj.j->>'cc_last_digits', 'expMonth', (tj.j->>'cc_exp_month')::int,
+        'expYear', (tj.j->>'cc_exp_year')::int) END"""
+
+
 def _money(amount: str, currency: str) -> str:
     return f"json_build_object('amount', coalesce({amount}, 0), 'currency', {currency})"
 
@@ -120,7 +146,7 @@ ORDER_BODY = _delivery(
     'userEmail', coalesce(nullif(o.user_email, ''), u.email),
     'languageCodeEnum', {_lang("o.language_code")},
     'billingAddress', {_address("ba")},
-    'shippingAddress', {_address("sa")},
+    'shippingAddress', {_shipping("sa")},
     'total', {_taxed("o.total_gross_amount", "o.total_net_amount", "o.currency")},
     'totalCharged', {_money("o.total_charged_amount", "o.currency")},
     'totalRefunded', {_money(REFUNDED, "o.currency")},
@@ -135,10 +161,13 @@ ORDER_BODY = _delivery(
       FROM order_orderline l {VARIANT_JOINS}
       WHERE l.order_id = o.id), '[]'::json),
     'transactions', coalesce((
-      SELECT json_agg(json_build_object('name', t.name) ORDER BY t.created_at, t.id)
-      FROM payment_transactionitem t WHERE t.order_id = o.id), '[]'::json),
+      SELECT json_agg(json_build_object('name', t.name, 'paymentMethodDetails', {_TRANSACTION_CARD})
+                      ORDER BY t.created_at, t.id)
+      FROM payment_transactionitem t, LATERAL (SELECT to_jsonb(t) AS j) tj
+      WHERE t.order_id = o.id), '[]'::json),
     'payments', coalesce((
-      SELECT json_agg(json_build_object('gateway', pm.gateway) ORDER BY pm.created_at, pm.id)
+      SELECT json_agg(json_build_object('gateway', pm.gateway, 'creditCard', {_CREDIT_CARD})
+                      ORDER BY pm.created_at, pm.id)
       FROM payment_payment pm WHERE pm.order_id = o.id), '[]'::json),
     'checkoutId', CASE WHEN o.checkout_token IS NULL OR o.checkout_token = '' THEN NULL
                   ELSE {_gid("Checkout", "o.checkout_token")} END

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..money.currencies import to_minor, validate_currency
 from ..money.errors import MoneyError
+from ..profiles.fingerprints import address_key, payment_keys
 from .errors import PayloadError
 from .types import Checkout, Customer, Event, Kind, Line, Order
 
@@ -177,6 +178,8 @@ def parse_order(data: Any) -> Order:
         payment_methods=tuple(sorted(methods)),
         lines=_lines(data.get("lines"), currency),
         checkout_id=str(data["checkoutId"]) if data.get("checkoutId") else None,
+        address_key=address_key(data.get("shippingAddress")),
+        payment_keys=payment_keys(data.get("transactions"), data.get("payments")),
     )
 
 

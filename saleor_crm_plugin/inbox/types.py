@@ -58,6 +58,9 @@ class Order:
     payment_methods: tuple[str, ...] = ()
     lines: tuple[Line, ...] = ()
     checkout_id: str | None = None
+    # Keyed hashes (profiles/fingerprints.py) for referral abuse checks, never the clear data.
+    address_key: str = ""
+    payment_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

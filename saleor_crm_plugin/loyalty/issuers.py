@@ -1,5 +1,5 @@
-"""Creating reward vouchers in Saleor: through its GraphQL API with the app token (app door), or
-with its own models in the same database transaction (in-process plugin)."""
+"""Creating reward vouchers and gift cards in Saleor: through its GraphQL API with the app token
+(app door), or with its own models in the same database transaction (in-process plugin)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ mutation CRMVoucherChannel($id: ID!, $input: VoucherChannelListingInput!) {
 }
 """
 DELETE = "mutation CRMVoucherDelete($id: ID!) { voucherDelete(id: $id) { errors { message } } }"
+GIFT_CARD_CREATE = """
+mutation CRMGiftCardCreate($input: GiftCardCreateInput!) {
+  giftCardCreate(input: $input) { giftCard { id code } errors { field code message } }
+}
+"""
+GIFT_CARD_DELETE = (
+    "mutation CRMGiftCardDelete($id: ID!) { giftCardDelete(id: $id) { errors { message } } }"
+)
 
 
 def voucher_input(code: str, name: str) -> dict[str, Any]:
@@ -64,6 +72,30 @@ class SaleorAPIIssuer:
         finally:
             self.client.close()
 
+    def issue_gift_card(self, *, amount: Decimal, channel: Channel, name: str) -> tuple[str, str]:
+        """Saleor generates the code (``GiftCardCreateInput.code`` is deprecated), so it is read
+        back; a card whose code does not come back is deleted again."""
+        gift_card = {
+            "balance": {"amount": str(amount), "currency": channel.currency},
+            "isActive": True,
+            "note": name,
+            "addTags": ["loyalty-reward"],
+        }
+        try:
+            created = self.client.execute(GIFT_CARD_CREATE, {"input": gift_card})
+            result = created["giftCardCreate"]
+            _refuse_on(result)
+            card = result.get("giftCard") or {}
+            if not card.get("code"):
+                if card.get("id"):
+                    self.client.execute(GIFT_CARD_DELETE, {"id": card["id"]})
+                raise RewardError("Saleor did not return the gift card's code")
+            return str(card["id"]), str(card["code"])
+        except SaleorAPIError as exc:
+            raise RewardError(str(exc)) from exc
+        finally:
+            self.client.close()
+
 
 def _refuse_on(result: dict[str, Any]) -> None:
     errors = result.get("errors") or []
@@ -96,3 +128,24 @@ class SaleorORMIssuer:
             voucher=voucher, channel=found, discount_value=amount, currency=found.currency_code
         )
         return str(graphene.Node.to_global_id("Voucher", voucher.pk))
+
+    def issue_gift_card(self, *, amount: Decimal, channel: Channel, name: str) -> tuple[str, str]:
+        import secrets
+
+        import graphene
+        from saleor.channel.models import Channel as SaleorChannel
+        from saleor.giftcard.models import GiftCard
+
+        found = SaleorChannel.objects.filter(slug=channel.slug).first()
+        if found is None or found.currency_code != channel.currency:
+            raise RewardError(f"Saleor has no channel {channel.slug} in {channel.currency}")
+        code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(12))
+        card = GiftCard.objects.create(
+            code=code,
+            is_active=True,
+            currency=channel.currency,
+            initial_balance_amount=amount,
+            current_balance_amount=amount,
+            metadata={"crm.reward": name},
+        )
+        return str(graphene.Node.to_global_id("GiftCard", card.pk)), code

@@ -33,6 +33,7 @@ from django.utils import timezone
 from ..conf import crm_settings
 from ..money.currencies import minor_units
 from ..profiles.events import NOT_PURCHASES
+from ..profiles.models import Profile
 from ..tenants.models import Tenant
 from . import referrals
 from .models import EntryKind, PointsEntry
@@ -70,11 +71,17 @@ def sync_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
 
 
 def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
-    """Points of orders that became purchases, at the customer's tier multiplier of the moment
-    (recorded on the entry with the rate, so later rule changes never rewrite what was earned)."""
-    scale = 10 ** minor_units(tenant.base_currency)
+    """Points of orders that became purchases, at the customer's tier multiplier of the moment.
+
+    An order in a currency with its own rule (``CRM_LOYALTY_POINTS_PER_CURRENCY``) earns on its
+    own total in that currency, exact in its minor units; every other order on its value in the
+    base currency at the FX rate of its day. The basis (currency, amount, rate) and the tier are
+    recorded on the entry, so later rule changes never rewrite what was earned; reversals take
+    back shares of the recorded points, whatever basis earned them.
+    """
     program = current_program(tenant)
     tier_rules = TierRules.from_data(program.rules).tiers if program else ()
+    own = crm_settings.LOYALTY_POINTS_PER_CURRENCY
     with connection.cursor() as cur:
         cur.execute(
             """
@@ -83,14 +90,24 @@ def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
             SELECT o.tenant_id, o.profile_id, 'earn', e.points, 'order', o.order_id, now(),
               o.created_at + make_interval(days => %(days)s), '', '',
               jsonb_build_object('base_minor', o.total_gross_base_minor,
-                                 'per_unit', %(per_unit)s::text,
+                                 'basis', b.currency, 'basis_minor', b.amount,
+                                 'per_unit', b.per_unit::text,
                                  'tier', s.tier, 'multiplier', coalesce(m.factor, 1)::text)
             FROM crm_order o
             LEFT JOIN crm_tier_status s ON s.profile_id = o.profile_id
             LEFT JOIN unnest(%(tiers)s::text[], %(factors)s::numeric[]) AS m(name, factor)
-              ON m.name = s.tier,
-              LATERAL (SELECT floor(o.total_gross_base_minor * %(per_unit)s::numeric
-                                    * coalesce(m.factor, 1) / %(scale)s)::bigint AS points) e
+              ON m.name = s.tier
+            LEFT JOIN unnest(%(codes)s::text[], %(rates)s::numeric[], %(scales)s::numeric[])
+              AS c(code, per_unit, scale) ON c.code = o.currency,
+              LATERAL (
+                SELECT coalesce(c.code, %(base)s) AS currency,
+                       CASE WHEN c.code IS NULL THEN o.total_gross_base_minor
+                            ELSE o.total_gross_minor END AS amount,
+                       coalesce(c.per_unit, %(per_unit)s::numeric) AS per_unit,
+                       coalesce(c.scale, %(scale)s::numeric) AS scale
+              ) b,
+              LATERAL (SELECT floor(b.amount * b.per_unit * coalesce(m.factor, 1)
+                                    / b.scale)::bigint AS points) e
             WHERE o.tenant_id = %(tenant)s AND o.order_id = ANY(%(ids)s)
               AND o.profile_id IS NOT NULL AND o.status <> ALL(%(not_purchases)s)
               AND e.points > 0
@@ -100,8 +117,12 @@ def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
                 "tenant": tenant.pk,
                 "ids": list(order_ids),
                 "days": crm_settings.LOYALTY_RETURN_DAYS,
+                "base": tenant.base_currency,
                 "per_unit": str(crm_settings.LOYALTY_POINTS_PER_UNIT),
-                "scale": scale,
+                "scale": 10 ** minor_units(tenant.base_currency),
+                "codes": list(own),
+                "rates": [str(rate) for rate in own.values()],
+                "scales": [10 ** minor_units(code) for code in own],
                 "not_purchases": list(NOT_PURCHASES),
                 "tiers": [t.name for t in tier_rules],
                 "factors": [str(t.multiplier) for t in tier_rules],
@@ -518,3 +539,33 @@ def grant_birthday_bonuses(tenant: Tenant, today: date | None = None) -> int:
             },
         )
         return cur.rowcount
+
+
+def grant_feedback_bonus(tenant: Tenant, profile_id: int, feedback_id: str) -> PointsEntry | None:
+    """``CRM_LOYALTY_FEEDBACK_BONUS`` points for one piece of feedback, available at once.
+
+    Once per feedback, however often the feedback is saved, edited or its event replayed (the
+    ledger's uniqueness rule on ("feedback", feedback id)); returns the bonus entry, or None
+    when the bonus is off. A profile of another store is refused (Profile.DoesNotExist).
+    """
+    points = crm_settings.LOYALTY_FEEDBACK_BONUS
+    if points <= 0:
+        return None
+    if not feedback_id.strip():
+        raise ValueError("feedback needs an id to be rewarded once")
+    profile = Profile.objects.get(pk=profile_id, tenant=tenant)
+    now = timezone.now()
+    entry, _created = PointsEntry.objects.get_or_create(
+        tenant=tenant,
+        source="feedback",
+        source_id=feedback_id.strip(),
+        kind=EntryKind.BONUS,
+        defaults={
+            "profile": profile,
+            "points": points,
+            "created_at": now,
+            "available_at": now,
+            "reason": "feedback bonus",
+        },
+    )
+    return entry

@@ -6,6 +6,11 @@ address (after normalisation), a customer who has bought before, or too many cla
 IP address in a week. Rewards are points: both the friend and the advocate get a bonus when the
 friend's first order earns, pending through its return window (so the advocate is rewarded only
 when the order is past it), and taken back if that order is cancelled or refunded in full.
+
+That first order is checked against the advocate's own orders before anyone is rewarded: the
+same shipping address (street line 1, postal code, country, case and spaces aside) or the same
+card (brand, first and last digits, expiry) refuses the referral with the reason kept. Both are
+compared as keyed hashes (``profiles/fingerprints.py``), never in clear.
 """
 
 from __future__ import annotations
@@ -105,7 +110,9 @@ def _refusal(tenant: Tenant, advocate: Profile, email: str, ip: str | None, now:
 
 def reward(tenant: Tenant, profile_ids: list[int]) -> None:
     """Both rewards for the claimed referrals of these (friend) profiles whose first order earned
-    points and still counts; set-based, each reward once (the ledger's uniqueness rule)."""
+    points and still counts; set-based, each reward once (the ledger's uniqueness rule). A first
+    order shipped to an address or paid with a card of the advocate's refuses the referral
+    (``same_address``, ``same_payment``) and rewards no one."""
     friend, advocate = crm_settings.REFERRAL_FRIEND_BONUS, crm_settings.REFERRAL_ADVOCATE_BONUS
     if not profile_ids or (friend <= 0 and advocate <= 0):
         return
@@ -122,11 +129,24 @@ def reward(tenant: Tenant, profile_ids: list[int]) -> None:
                 AND o.status <> 'CANCELED' AND o.refunded_minor < o.total_gross_minor
               ORDER BY e.profile_id, e.available_at, e.id
             ),
-            due AS (
-              SELECT r.id, r.advocate_id, f.profile_id AS friend_id, f.order_id, f.available_at
-              FROM crm_referral r JOIN first_orders f ON f.email = r.friend_email
+            claimed AS (
+              SELECT r.id, r.advocate_id, f.profile_id AS friend_id, f.order_id, f.available_at,
+                CASE
+                  WHEN fo.address_key <> '' AND EXISTS (
+                    SELECT 1 FROM crm_order a
+                    WHERE a.tenant_id = r.tenant_id AND a.profile_id = r.advocate_id
+                      AND a.address_key = fo.address_key) THEN 'same_address'
+                  WHEN cardinality(fo.payment_keys) > 0 AND EXISTS (
+                    SELECT 1 FROM crm_order a
+                    WHERE a.tenant_id = r.tenant_id AND a.profile_id = r.advocate_id
+                      AND a.payment_keys && fo.payment_keys) THEN 'same_payment'
+                END AS refusal
+              FROM crm_referral r
+              JOIN first_orders f ON f.email = r.friend_email
+              JOIN crm_order fo ON fo.tenant_id = r.tenant_id AND fo.order_id = f.order_id
               WHERE r.tenant_id = %(tenant)s AND r.status = 'claimed'
             ),
+            due AS (SELECT * FROM claimed WHERE refusal IS NULL),
             rewards AS (
               INSERT INTO crm_points_entry (tenant_id, profile_id, kind, points, source,
                 source_id, created_at, available_at, reason, actor, data)
@@ -140,8 +160,10 @@ def reward(tenant: Tenant, profile_ids: list[int]) -> None:
               WHERE who.points > 0
               ON CONFLICT (tenant_id, source, source_id, kind) DO NOTHING
             )
-            UPDATE crm_referral r SET status = 'rewarded', order_id = due.order_id
-            FROM due WHERE r.id = due.id
+            UPDATE crm_referral r
+            SET status = CASE WHEN c.refusal IS NULL THEN 'rewarded' ELSE 'refused' END,
+                reason = coalesce(c.refusal, ''), order_id = c.order_id
+            FROM claimed c WHERE r.id = c.id
             """,
             {"tenant": tenant.pk, "ids": profile_ids, "friend": friend, "advocate": advocate},
         )

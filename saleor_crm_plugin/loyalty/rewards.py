@@ -1,11 +1,13 @@
-"""Turning points into a single-use Saleor voucher in the customer's channel currency.
+"""Turning points into a single-use Saleor voucher, or a gift card, in the channel currency.
 
-The points are spent and the voucher is created in one database transaction: if Saleor refuses
-or cannot be reached, the redemption is rolled back and the customer keeps the points. A
-redemption id (the storefront's idempotency key) is spent once: asking again returns the same
-voucher. The value of a point is set in the base currency and converted to the channel's
-currency at today's rate, rounded down to the currency's minor units, so a reward never gives
-away more than it is worth.
+Each package of the catalogue (``CRM_LOYALTY_REWARDS``) is a voucher unless the merchant made it
+a gift card ("2500:gift_card"): a card with that balance, usable until spent, also on later
+orders. The points are spent and the voucher or gift card is created in one database
+transaction: if Saleor refuses or cannot be reached, the redemption is rolled back and the
+customer keeps the points. A redemption id (the storefront's idempotency key) is spent once:
+asking again returns the same voucher or gift card. The value of a point is set in the base
+currency and converted to the channel's currency at today's rate, rounded down to the
+currency's minor units, so a reward never gives away more than it is worth.
 """
 
 from __future__ import annotations
@@ -39,19 +41,36 @@ class Channel:
     currency: str
 
 
+VOUCHER, GIFT_CARD = "voucher", "gift_card"
+
+
 @dataclass(frozen=True)
 class Voucher:
+    """What a redemption gave: a voucher or a gift card (``kind``) and its code."""
+
     code: str
     amount_minor: int
     currency: str
     saleor_id: str
     points: int
+    kind: str = VOUCHER
 
 
 class VoucherIssuer(Protocol):
-    """Creates a single-use voucher in Saleor: through its API (app) or its ORM (plugin)."""
+    """Creates rewards in Saleor: through its API (app) or its ORM (plugin)."""
 
-    def issue(self, *, code: str, amount: Decimal, channel: Channel, name: str) -> str: ...
+    def issue(self, *, code: str, amount: Decimal, channel: Channel, name: str) -> str:
+        """A single-use voucher with ``code``; returns its Saleor id."""
+        ...
+
+    def issue_gift_card(self, *, amount: Decimal, channel: Channel, name: str) -> tuple[str, str]:
+        """A gift card with ``amount`` in the channel's currency; returns (Saleor id, code)."""
+        ...
+
+
+def reward_kind(points: int) -> str:
+    """The catalogue's kind for a package of ``points``; any other amount is a voucher."""
+    return crm_settings.LOYALTY_REWARD_KINDS.get(points, VOUCHER)
 
 
 def voucher_value(tenant: Tenant, points: int, currency: str, at: datetime | None = None) -> int:
@@ -71,6 +90,7 @@ class RewardOption:
     amount_minor: int  # what the voucher is worth in the channel's currency today
     currency: str
     missing_points: int  # 0 when the customer can redeem it now
+    kind: str = VOUCHER
 
 
 def catalogue(tenant: Tenant, available: int, currency: str) -> list[RewardOption]:
@@ -78,7 +98,7 @@ def catalogue(tenant: Tenant, available: int, currency: str) -> list[RewardOptio
     currency at today's rate, with what is still missing for each."""
     return [
         RewardOption(points, voucher_value(tenant, points, currency), currency,
-                     max(0, points - available))
+                     max(0, points - available), reward_kind(points))
         for points in crm_settings.LOYALTY_REWARDS
     ]  # fmt: skip
 
@@ -92,31 +112,33 @@ def redeem_for_voucher(
     redemption_id: str,
     issuer: VoucherIssuer,
 ) -> Voucher:
-    """Spend ``points`` on a voucher; raises NotEnoughPoints or RewardError, spending nothing."""
+    """Spend ``points`` on the catalogue's reward for them (a voucher unless the package is a
+    gift card); raises NotEnoughPoints or RewardError, spending nothing."""
     done = PointsEntry.objects.filter(
         tenant=tenant, source="redemption", source_id=redemption_id, kind=EntryKind.REDEEM
     ).first()
-    if done is not None and done.data.get("voucher"):
+    if done is not None and (done.data.get(VOUCHER) or done.data.get(GIFT_CARD)):
         return _voucher(done)
+    kind = reward_kind(points)
     amount_minor = voucher_value(tenant, points, channel.currency)
     if amount_minor <= 0:
         raise RewardError(f"{points} points are worth less than 1 {channel.currency} minor unit")
-    code = "CRM-" + secrets.token_hex(5).upper()
+    amount = from_minor(amount_minor, channel.currency)
+    name = f"Loyalty reward ({points} points)"
     with transaction.atomic():
-        entry = redeem(tenant, profile_id, points, redemption_id=redemption_id, reason="voucher")
+        entry = redeem(tenant, profile_id, points, redemption_id=redemption_id, reason=kind)
         try:
-            saleor_id = issuer.issue(
-                code=code,
-                amount=from_minor(amount_minor, channel.currency),
-                channel=channel,
-                name=f"Loyalty reward ({points} points)",
-            )
+            if kind == GIFT_CARD:
+                saleor_id, code = issuer.issue_gift_card(amount=amount, channel=channel, name=name)
+            else:
+                code = "CRM-" + secrets.token_hex(5).upper()
+                saleor_id = issuer.issue(code=code, amount=amount, channel=channel, name=name)
         except RewardError:
             raise
         except Exception as exc:  # any failure of Saleor's side undoes the redemption
-            raise RewardError(f"Saleor did not create the voucher: {exc}") from exc
+            raise RewardError(f"Saleor did not create the {kind}: {exc}") from exc
         entry.data = {
-            "voucher": {
+            kind: {
                 "code": code,
                 "amount_minor": amount_minor,
                 "currency": channel.currency,
@@ -129,5 +151,6 @@ def redeem_for_voucher(
 
 
 def _voucher(entry: PointsEntry) -> Voucher:
-    v = entry.data["voucher"]
-    return Voucher(v["code"], v["amount_minor"], v["currency"], v["saleor_id"], -entry.points)
+    kind = GIFT_CARD if entry.data.get(GIFT_CARD) else VOUCHER
+    v = entry.data[kind]
+    return Voucher(v["code"], v["amount_minor"], v["currency"], v["saleor_id"], -entry.points, kind)

@@ -1,7 +1,8 @@
 """Tiers: who qualifies for which tier, as a dry run or applied, with one SQL statement.
 
 A customer qualifies on spend in the base currency (net of refunds, at each order's FX rate, so
-switching currency never games the program) or on points, over a rolling window, the calendar
+switching currency never games the program), on spend in their own channel currency where the
+tiers give thresholds for it (``by_currency``), or on points, over a rolling window, the calendar
 year or a lifetime. Each tier has an entry threshold and a (lower or equal) retention threshold:
 reaching the entry of a higher tier moves a customer up at once; falling below the retention of
 their tier starts a grace period, and only when it is over do they move down, to the tier their
@@ -14,13 +15,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..money.currencies import is_known_currency, minor_units
+from ..money.errors import MissingRate
+from ..money.rates import RateBook
 from ..profiles.events import NOT_PURCHASES
 from ..profiles.models import Profile
 from ..tenants.models import Tenant
@@ -40,6 +44,23 @@ class Tier:
     entry: int  # minor units of the base currency, or points
     retain: int
     multiplier: Decimal = Decimal(1)  # points earned on orders, times this
+    # Thresholds in a channel currency's minor units: ((currency, entry, retain), ...).
+    by_currency: tuple[tuple[str, int, int], ...] = ()
+
+
+def _by_currency(raw: Any) -> tuple[tuple[str, int, int], ...]:
+    if raw in (None, {}):
+        return ()
+    if not isinstance(raw, dict):
+        raise TypeError('by_currency is {"JPY": {"entry": 80000, "retain": 64000}, ...}')
+    found = []
+    for code, limits in sorted(raw.items()):
+        if not isinstance(limits, dict):
+            raise TypeError(f'by_currency {code}: give {{"entry": ..., "retain": ...}}')
+        entry = int(limits["entry"])
+        retain = int(limits["retain"]) if "retain" in limits else entry
+        found.append((str(code).upper(), entry, retain))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,7 @@ class TierRules:
                     int(t["entry"]),
                     int(t.get("retain", t["entry"])),
                     Decimal(str(t.get("multiplier", 1))),
+                    _by_currency(t.get("by_currency")),
                 )
                 for t in data["tiers"]
             )
@@ -91,6 +113,40 @@ class TierRules:
                 raise InvalidTierRules(f"{tier.name}: retain must be between 0 and its entry.")
             if not (tier.multiplier.is_finite() and 0 < tier.multiplier <= 10):
                 raise InvalidTierRules(f"{tier.name}: multiplier must be above 0, at most 10.")
+        self._check_currencies()
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        """Channel currencies with thresholds of their own (on every tier, once checked)."""
+        return tuple(sorted({code for t in self.tiers for code, _, _ in t.by_currency}))
+
+    def thresholds(self, currency: str) -> list[tuple[int, int]]:
+        """(entry, retain) of each tier, lowest first, in ``currency`` ('' = the base)."""
+        if not currency:
+            return [(t.entry, t.retain) for t in self.tiers]
+        return [next((e, r) for c, e, r in t.by_currency if c == currency) for t in self.tiers]
+
+    def _check_currencies(self) -> None:
+        codes = self.currencies
+        if codes and self.basis != "spend":
+            raise InvalidTierRules("by_currency thresholds are spend; this program counts points.")
+        for code in codes:
+            if not is_known_currency(code):
+                raise InvalidTierRules(f"by_currency: {code} is not an ISO 4217 currency code.")
+            missing = [t.name for t in self.tiers if code not in {c for c, _, _ in t.by_currency}]
+            if missing:
+                raise InvalidTierRules(
+                    f"{code} thresholds are missing on {', '.join(missing)}: give them on every "
+                    "tier, or on none."
+                )
+            entries = [e for e, _ in self.thresholds(code)]
+            if entries != sorted(set(entries)) or entries[0] < 0:
+                raise InvalidTierRules(f"{code}: tiers go from the lowest entry up, each higher.")
+            for tier, (entry, retain) in zip(self.tiers, self.thresholds(code), strict=True):
+                if not 0 <= retain <= entry:
+                    raise InvalidTierRules(
+                        f"{tier.name} in {code}: retain must be between 0 and its entry."
+                    )
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -103,6 +159,11 @@ class TierRules:
                     "entry": t.entry,
                     "retain": t.retain,
                     "multiplier": str(t.multiplier),
+                    **(
+                        {"by_currency": {c: {"entry": e, "retain": r} for c, e, r in t.by_currency}}
+                        if t.by_currency
+                        else {}
+                    ),
                 }
                 for t in self.tiers
             ],
@@ -116,6 +177,7 @@ class Move:
     from_tier: str | None
     to_tier: str | None
     amount: int
+    currency: str = ""  # of a spend ``amount`` (the base or the customer's); '' for points
 
 
 def current_program(tenant: Tenant) -> TierProgram | None:
@@ -144,34 +206,69 @@ def _window_start(window: str) -> str:
 
 
 def _amount_sql(rules: TierRules, one_profile: bool = False) -> str:
-    """Qualifying amount per profile: spend net of refunds in the base currency, or points."""
+    """Qualifying amount per profile as (id, amount, currency): spend net of refunds, or points.
+
+    Spend is in the base currency (currency ''), except for a customer whose most recent order
+    is in a currency the tiers have thresholds for: then every order in the window counts in
+    that currency, its own amount if it was paid in it, else its base amount (fixed at the
+    order's FX rate) converted at that currency's rate of the order's day (``day_rates``),
+    never today's, so moving between channels gains nothing. Summed, then rounded down once.
+    A customer with an order on a day without a rate for their currency counts in the base.
+    """
     start = _window_start(rules.window)
     if rules.basis == "spend":
         only = "AND o.profile_id = %(profile)s" if one_profile else ""
         return f"""
-          SELECT o.profile_id AS id,
-                 sum(o.total_gross_base_minor - o.refunded_base_minor) AS amount
-          FROM crm_order o
-          WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only}
-            AND o.status <> ALL(%(not_purchases)s)
-            AND o.created_at >= {start} AND o.created_at <= %(now)s
-          GROUP BY o.profile_id"""
+          WITH homes AS (
+            SELECT DISTINCT ON (o.profile_id) o.profile_id, o.currency
+            FROM crm_order o
+            WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only}
+              AND o.status <> ALL(%(not_purchases)s) AND o.created_at <= %(now)s
+            ORDER BY o.profile_id, o.created_at DESC, o.order_id DESC
+          ),
+          sums AS (
+            SELECT o.profile_id AS id, h.currency AS home,
+                   sum(o.total_gross_base_minor - o.refunded_base_minor) AS base_amount,
+                   floor(sum(CASE WHEN o.currency = h.currency
+                                  THEN o.total_gross_minor - o.refunded_minor
+                                  ELSE (o.total_gross_base_minor - o.refunded_base_minor)
+                                       * d.factor END)) AS own_amount,
+                   bool_and(o.currency = h.currency OR d.factor IS NOT NULL) AS convertible
+            FROM crm_order o
+            LEFT JOIN homes h ON h.profile_id = o.profile_id
+              AND h.currency = ANY(%(fx_currencies)s)
+            LEFT JOIN unnest(%(fx_codes)s::text[], %(fx_days)s::date[], %(fx_factors)s::numeric[])
+              AS d(code, day, factor)
+              ON d.code = h.currency AND d.day = (o.created_at AT TIME ZONE 'UTC')::date
+            WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only}
+              AND o.status <> ALL(%(not_purchases)s)
+              AND o.created_at >= {start} AND o.created_at <= %(now)s
+            GROUP BY o.profile_id, h.currency
+          )
+          SELECT id,
+                 CASE WHEN home IS NOT NULL AND convertible THEN own_amount
+                      ELSE base_amount END AS amount,
+                 CASE WHEN home IS NOT NULL AND convertible THEN home ELSE '' END AS currency
+          FROM sums"""
     only = "AND e.profile_id = %(profile)s" if one_profile else ""
     return f"""
-          SELECT e.profile_id AS id, sum(e.points) AS amount
+          SELECT e.profile_id AS id, sum(e.points) AS amount, '' AS currency
           FROM crm_points_entry e
           WHERE e.tenant_id = %(tenant)s AND e.kind IN ('earn', 'reverse', 'void', 'bonus') {only}
             AND e.created_at >= {start} AND e.created_at <= %(now)s
           GROUP BY e.profile_id"""
 
 
-def qualifying_amount(profile: Profile, rules: TierRules, now: datetime | None = None) -> int:
-    """What one customer has towards the tiers right now."""
+def qualifying_amount(
+    profile: Profile, rules: TierRules, now: datetime | None = None
+) -> tuple[int, str]:
+    """What one customer has towards the tiers right now, and its currency ('' = the base
+    currency, or points): compare it with ``rules.thresholds(currency)``."""
     params = {**_params(profile.tenant, rules, now or timezone.now()), "profile": profile.pk}
     with connection.cursor() as cur:
         cur.execute(_amount_sql(rules, one_profile=True), params)
         row = cur.fetchone()
-    return int(row[1]) if row else 0
+    return (int(row[1]), str(row[2])) if row else (0, "")
 
 
 def _moves_sql(rules: TierRules) -> str:
@@ -179,27 +276,29 @@ def _moves_sql(rules: TierRules) -> str:
     return f"""
     WITH tiers AS (
       SELECT * FROM unnest(%(names)s::text[], %(entries)s::bigint[], %(retains)s::bigint[],
-                           %(ranks)s::int[]) AS t(name, entry, retain, rank)
+                           %(ranks)s::int[], %(currencies)s::text[])
+        AS t(name, entry, retain, rank, currency)
     ),
     amounts AS ({amount}),
     customers AS (
-      SELECT p.id, p.email, coalesce(a.amount, 0) AS amount, s.tier, s.below_since,
-             ct.rank AS cur_rank, ct.retain AS cur_retain
+      SELECT p.id, p.email, coalesce(a.amount, 0) AS amount, coalesce(a.currency, '') AS currency,
+             s.tier, s.below_since, ct.rank AS cur_rank, ct.retain AS cur_retain
       FROM crm_profile p
       LEFT JOIN amounts a ON a.id = p.id
       LEFT JOIN crm_tier_status s ON s.profile_id = p.id
-      LEFT JOIN tiers ct ON ct.name = s.tier
+      LEFT JOIN tiers ct ON ct.name = s.tier AND ct.currency = coalesce(a.currency, '')
       WHERE p.tenant_id = %(tenant)s AND (a.id IS NOT NULL OR s.profile_id IS NOT NULL)
     ),
     entered AS (
       SELECT c.*, e.name AS entry_tier, coalesce(e.rank, -1) AS entry_rank
       FROM customers c
       LEFT JOIN LATERAL (
-        SELECT name, rank FROM tiers WHERE entry <= c.amount ORDER BY rank DESC LIMIT 1
+        SELECT name, rank FROM tiers WHERE entry <= c.amount AND currency = c.currency
+        ORDER BY rank DESC LIMIT 1
       ) e ON TRUE
     ),
     decided AS (
-      SELECT id, email, amount, tier AS from_tier,
+      SELECT id, email, amount, currency, tier AS from_tier,
         CASE
           WHEN cur_rank IS NULL OR entry_rank >= cur_rank THEN entry_tier
           WHEN amount >= cur_retain THEN tier
@@ -220,31 +319,81 @@ def _moves_sql(rules: TierRules) -> str:
 
 def _params(tenant: Tenant, rules: TierRules, now: datetime) -> dict[str, Any]:
     days = int(rules.window.split(":")[1]) if rules.window.startswith("rolling_days:") else 0
-    return {
+    ladders = [("", rules.thresholds(""))] + [(c, rules.thresholds(c)) for c in rules.currencies]
+    params = {
         "tenant": tenant.pk,
         "now": now,
         "days": days,
         "grace": rules.grace_days,
         "not_purchases": list(NOT_PURCHASES),
-        "names": [t.name for t in rules.tiers],
-        "entries": [t.entry for t in rules.tiers],
-        "retains": [t.retain for t in rules.tiers],
-        "ranks": list(range(len(rules.tiers))),
+        "names": [t.name for _ in ladders for t in rules.tiers],
+        "entries": [entry for _, ladder in ladders for entry, _ in ladder],
+        "retains": [retain for _, ladder in ladders for _, retain in ladder],
+        "ranks": [rank for _ in ladders for rank in range(len(rules.tiers))],
+        "currencies": [code for code, ladder in ladders for _ in ladder],
+        "fx_currencies": list(rules.currencies),
     }
+    return {**params, **_day_rates(tenant, rules, now, days)}
 
 
-def dry_run(tenant: Tenant, rules: TierRules, now: datetime | None = None) -> list[Move]:
+def _day_rates(tenant: Tenant, rules: TierRules, now: datetime, days: int) -> dict[str, Any]:
+    """For each currency with thresholds and each day with orders in the window: the factor
+    turning base minor units into that currency's minor units at the rate in force at the
+    start of the day (UTC). One row per day and currency, not per order: the orders are
+    converted in SQL."""
+    found: dict[str, list[Any]] = {"fx_codes": [], "fx_days": [], "fx_factors": []}
+    if not rules.currencies:
+        return found
+    start = {
+        "lifetime": datetime.min.replace(tzinfo=UTC),
+        "calendar_year": datetime(now.year, 1, 1, tzinfo=now.tzinfo or UTC),
+    }.get(rules.window, now - timedelta(days=days))
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM crm_order
+            WHERE tenant_id = %s AND profile_id IS NOT NULL AND created_at >= %s
+              AND created_at <= %s
+            """,
+            [tenant.pk, start, now],
+        )
+        order_days: list[date] = sorted(row[0] for row in cur.fetchall())
+    if not order_days:
+        return found
+    base = tenant.base_currency
+    moments = [datetime.combine(d, time(), tzinfo=UTC) for d in order_days]
+    book = RateBook.load(base, rules.currencies, moments[0], moments[-1])
+    for code in rules.currencies:
+        digits = Decimal(10) ** (minor_units(code) - minor_units(base))
+        for day, moment in zip(order_days, moments, strict=True):
+            try:
+                factor = digits / book.rate(code, moment)  # base units per one unit of code
+            except MissingRate:
+                continue
+            found["fx_codes"].append(code)
+            found["fx_days"].append(day)
+            found["fx_factors"].append(factor)
+    return found
+
+
+def dry_run(
+    tenant: Tenant,
+    rules: TierRules,
+    now: datetime | None = None,
+    params: dict[str, Any] | None = None,
+) -> list[Move]:
     """Who would change tier under ``rules`` at ``now``; changes nothing."""
     with connection.cursor() as cur:
         cur.execute(
             _moves_sql(rules)
             + """
-            SELECT id, email, from_tier, to_tier, amount FROM decided
+            SELECT id, email, from_tier, to_tier, amount, currency FROM decided
             WHERE from_tier IS DISTINCT FROM to_tier ORDER BY id
             """,
-            _params(tenant, rules, now or timezone.now()),
+            params or _params(tenant, rules, now or timezone.now()),
         )
-        return [Move(r[0], r[1], r[2], r[3], int(r[4])) for r in cur.fetchall()]
+        base = tenant.base_currency if rules.basis == "spend" else ""
+        return [Move(r[0], r[1], r[2], r[3], int(r[4]), r[5] or base) for r in cur.fetchall()]
 
 
 def apply(tenant: Tenant, program: TierProgram, now: datetime | None = None) -> list[Move]:
@@ -253,7 +402,7 @@ def apply(tenant: Tenant, program: TierProgram, now: datetime | None = None) -> 
     moment = now or timezone.now()
     params = {**_params(tenant, rules, moment), "version": program.version}
     with transaction.atomic():
-        moves = dry_run(tenant, rules, moment)
+        moves = dry_run(tenant, rules, moment, params)  # the very same rates and statement
         with connection.cursor() as cur:
             cur.execute(
                 _moves_sql(rules)

@@ -43,6 +43,36 @@ def _address(address: Any) -> dict[str, Any] | None:
     return {"city": getattr(address, "city", ""), "country": {"code": str(code or "")}}
 
 
+def _shipping(address: Any) -> dict[str, Any] | None:
+    """An order's shipping address as our order query selects it: the street too, for the
+    referral abuse check (which keeps only a keyed hash of it)."""
+    found = _address(address)
+    if found is not None:
+        found["streetAddress1"] = getattr(address, "street_address_1", "")
+        found["postalCode"] = getattr(address, "postal_code", "")
+    return found
+
+
+def _card(item: Any) -> dict[str, Any] | None:
+    """Card details of a transaction item (Saleor 3.22+) or legacy payment, as Saleor's
+    ``CardPaymentMethodDetails`` / ``CreditCard`` show them; None when it was not a card."""
+    if not getattr(item, "cc_last_digits", ""):
+        return None
+    return {
+        "__typename": "CardPaymentMethodDetails",
+        "brand": getattr(item, "cc_brand", "") or None,
+        "firstDigits": getattr(item, "cc_first_digits", "") or None,
+        "lastDigits": item.cc_last_digits,
+        "expMonth": getattr(item, "cc_exp_month", None),
+        "expYear": getattr(item, "cc_exp_year", None),
+    }
+
+
+def _credit_card(payment: Any) -> dict[str, Any] | None:
+    card = _card(payment)
+    return {k: v for k, v in card.items() if k != "__typename"} if card else None
+
+
 def _channel(channel: Any) -> dict[str, Any]:
     return {
         "id": global_id("Channel", channel.pk),
@@ -124,7 +154,7 @@ def order_payload(order: Any) -> dict[str, Any]:
         "userEmail": order.user_email or (order.user.email if order.user else None),
         "languageCodeEnum": _language(order.language_code),
         "billingAddress": _address(order.billing_address),
-        "shippingAddress": _address(order.shipping_address),
+        "shippingAddress": _shipping(order.shipping_address),
         "total": _taxed(order.total_gross_amount, order.total_net_amount, currency),
         "totalCharged": _money(order.total_charged_amount, currency),
         "totalRefunded": _money(refunded, currency),
@@ -142,9 +172,13 @@ def order_payload(order: Any) -> dict[str, Any]:
             for line in _all(order.lines)
         ],
         "transactions": [
-            {"name": t.name} for t in _all(getattr(order, "payment_transactions", []))
+            {"name": t.name, "paymentMethodDetails": _card(t)}
+            for t in _all(getattr(order, "payment_transactions", []))
         ],
-        "payments": [{"gateway": p.gateway} for p in _all(getattr(order, "payments", []))],
+        "payments": [
+            {"gateway": p.gateway, "creditCard": _credit_card(p)}
+            for p in _all(getattr(order, "payments", []))
+        ],
         "checkoutId": global_id("Checkout", order.checkout_token) if order.checkout_token else None,
     }
 

@@ -87,12 +87,23 @@ def delete_customers(tenant_id: int, deletions: Sequence[tuple[str, str, datetim
                 "AND (user_id = ANY(%(users)s) OR (user_id IS NULL AND email = ANY(%(emails)s)))",
                 params,
             )
+        _forget_fingerprints(cur, tenant_id)
         _delete_profiles(
             cur,
             "p.tenant_id = %(tenant)s AND (p.user_id = ANY(%(users)s) "
             "OR (p.user_id IS NULL AND p.email = ANY(%(emails)s)))",
             params,
         )
+
+
+def _forget_fingerprints(cur: Any, tenant_id: int) -> None:
+    """Orders attached to no one (a deleted customer's) keep no address or card hashes."""
+    cur.execute(
+        "UPDATE crm_order SET address_key = '', payment_keys = '{}' WHERE tenant_id = %s "
+        "AND profile_id IS NULL AND email = '' "
+        "AND (address_key <> '' OR cardinality(payment_keys) > 0)",
+        [tenant_id],
+    )
 
 
 def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
@@ -137,6 +148,7 @@ def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
                 """,
                 params,
             )
+        _forget_fingerprints(cur, tenant_id)
         _delete_profiles(
             cur,
             """p.id = ANY(%(profile)s)

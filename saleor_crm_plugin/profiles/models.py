@@ -100,6 +100,10 @@ class OrderRecord(models.Model):
     payment_methods = ArrayField(models.CharField(max_length=128), default=list)
     lines = models.JSONField(default=list)
     checkout_id = models.CharField(max_length=128, null=True)
+    # HMACs of the shipping address and the cards paid with (profiles/fingerprints.py), for
+    # referral abuse checks; the address and card details themselves are not kept.
+    address_key = models.CharField(max_length=64, default="", blank=True)
+    payment_keys = ArrayField(models.CharField(max_length=64), default=list, blank=True)
 
     class Meta:
         db_table = "crm_order"

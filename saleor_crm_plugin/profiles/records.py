@@ -83,6 +83,8 @@ def upsert_orders(
         "methods": [json.dumps(list(o.payment_methods)) for o, _, _ in rows],
         "lines": [_lines_json(o.lines) for o, _, _ in rows],
         "checkout": [o.checkout_id for o, _, _ in rows],
+        "address_key": [o.address_key for o, _, _ in rows],
+        "payment_keys": [json.dumps(list(o.payment_keys)) for o, _, _ in rows],
     }
     with connection.cursor() as cur:
         cur.execute(
@@ -97,11 +99,13 @@ def upsert_orders(
               tenant_id, order_id, number, user_id, email, channel, currency, status, language,
               country, created_at, updated_at, issued_at, total_gross_minor, total_net_minor,
               charged_minor, refunded_minor, fx_rate, base_currency, total_gross_base_minor,
-              total_net_base_minor, refunded_base_minor, payment_methods, lines, checkout_id)
+              total_net_base_minor, refunded_base_minor, payment_methods, lines, checkout_id,
+              address_key, payment_keys)
             SELECT %(tenant)s, v.order_id, v.number, v.user_id, v.email, v.channel, v.currency,
               v.status, v.language, v.country, v.created, v.updated, v.issued, v.gross, v.net,
               v.charged, v.refunded, v.rate, %(base)s, v.gross_base, v.net_base, v.refunded_base,
-              ARRAY(SELECT jsonb_array_elements_text(v.methods::jsonb)), v.lines::jsonb, v.checkout
+              ARRAY(SELECT jsonb_array_elements_text(v.methods::jsonb)), v.lines::jsonb, v.checkout,
+              v.address_key, ARRAY(SELECT jsonb_array_elements_text(v.payment_keys::jsonb))
             FROM unnest(%(order_id)s::text[], %(number)s::text[], %(user_id)s::text[],
                         %(email)s::text[], %(channel)s::text[], %(currency)s::text[],
                         %(status)s::text[], %(language)s::text[], %(country)s::text[],
@@ -110,10 +114,10 @@ def upsert_orders(
                         %(charged)s::bigint[], %(refunded)s::bigint[], %(rate)s::numeric[],
                         %(gross_base)s::bigint[], %(net_base)s::bigint[],
                         %(refunded_base)s::bigint[], %(methods)s::text[], %(lines)s::text[],
-                        %(checkout)s::text[])
+                        %(checkout)s::text[], %(address_key)s::text[], %(payment_keys)s::text[])
               AS v(order_id, number, user_id, email, channel, currency, status, language, country,
                    created, updated, issued, gross, net, charged, refunded, rate, gross_base,
-                   net_base, refunded_base, methods, lines, checkout)
+                   net_base, refunded_base, methods, lines, checkout, address_key, payment_keys)
             ON CONFLICT (tenant_id, order_id) DO UPDATE SET
               number = EXCLUDED.number, user_id = EXCLUDED.user_id,
               email = EXCLUDED.email,
@@ -126,7 +130,11 @@ def upsert_orders(
               total_net_base_minor = EXCLUDED.total_net_base_minor,
               refunded_base_minor = EXCLUDED.refunded_base_minor,
               payment_methods = EXCLUDED.payment_methods, lines = EXCLUDED.lines,
-              checkout_id = COALESCE(EXCLUDED.checkout_id, o.checkout_id)
+              checkout_id = COALESCE(EXCLUDED.checkout_id, o.checkout_id),
+              -- a later state without the details (an older Saleor) keeps what we knew
+              address_key = COALESCE(NULLIF(EXCLUDED.address_key, ''), o.address_key),
+              payment_keys = CASE WHEN cardinality(EXCLUDED.payment_keys) > 0
+                                  THEN EXCLUDED.payment_keys ELSE o.payment_keys END
             WHERE (EXCLUDED.updated_at, EXCLUDED.issued_at) > (o.updated_at, o.issued_at)
             """,
             params,
@@ -143,7 +151,7 @@ def upsert_orders(
         # Orders of a deleted customer keep their amounts for the store's figures, not the e-mail.
         cur.execute(
             """
-            UPDATE crm_order o SET email = ''
+            UPDATE crm_order o SET email = '', address_key = '', payment_keys = '{}'
             FROM crm_deleted_customer d
             WHERE o.tenant_id = %(tenant)s AND o.order_id = ANY(%(order_id)s) AND o.email <> ''
               AND d.tenant_id = o.tenant_id AND d.user_id = o.user_id

@@ -5,7 +5,8 @@ Saleor installs the app from this document: it grants the permissions, posts the
 query decides the exact JSON shape Saleor sends us, so the queries are kept as ``.graphql`` files
 next to this module, copied verbatim from the deliveries recorded against a real Saleor 3.24
 (``../shared/saleor/fixtures/queries``). Keeping them identical means the recorded payloads used by
-the tests are exactly what production receives.
+the tests are exactly what production receives, except for the few order fields added since
+(``RECORDING_ADDITIONS``), which tests that need them build into their payloads.
 
 This module is deliberately free of Django imports: the manifest is pure data, and tooling (tests,
 the GraphQL validator) builds it without configuring settings or a database.
@@ -54,6 +55,7 @@ WEBHOOK_EVENTS: tuple[str, ...] = (
 # - MANAGE_CHANNELS: full channel data (currency, settings) for multi-currency stores.
 # Beyond the recording:
 # - MANAGE_DISCOUNTS: loyalty rewards are single-use vouchers the CRM creates (voucherCreate).
+# - MANAGE_GIFT_CARD: loyalty rewards the merchant made gift cards (giftCardCreate).
 PERMISSIONS: list[str] = [
     "MANAGE_ORDERS",
     "MANAGE_CHECKOUTS",
@@ -62,7 +64,29 @@ PERMISSIONS: list[str] = [
     "MANAGE_PRODUCTS",
     "MANAGE_CHANNELS",
     "MANAGE_DISCOUNTS",
+    "MANAGE_GIFT_CARD",
 ]
+
+
+#: Fields the order queries select beyond the recording, as (recorded text, our text): the
+#: shipping street and the cards paid with, hashed for referral abuse checks (loyalty).
+RECORDING_ADDITIONS: tuple[tuple[str, str], ...] = (
+    (
+        "shippingAddress { city postalCode country { code } }",
+        "shippingAddress { streetAddress1 city postalCode country { code } }",
+    ),
+    (
+        "events { id type amount { amount currency } createdAt pspReference message } }",
+        "events { id type amount { amount currency } createdAt pspReference message }\n"
+        "    paymentMethodDetails { __typename ... on CardPaymentMethodDetails "
+        "{ brand firstDigits lastDigits expMonth expYear } } }",
+    ),
+    (
+        "capturedAmount { amount currency } }",
+        "capturedAmount { amount currency }\n"
+        "    creditCard { brand firstDigits lastDigits expMonth expYear } }",
+    ),
+)
 
 
 @cache
@@ -96,7 +120,9 @@ def build_manifest(base_url: str) -> dict[str, Any]:
         "tokenTargetUrl": f"{base}/api/register",
         "homepageUrl": base,
         "author": "Saleor CRM",
-        "requiredSaleorVersion": "^3.20",
+        # 3.22: Order.transactions.paymentMethodDetails (referral abuse checks); Saleor refuses
+        # to install an app whose subscription queries do not validate.
+        "requiredSaleorVersion": "^3.22",
         "extensions": [],
         "webhooks": [
             {

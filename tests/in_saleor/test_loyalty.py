@@ -53,6 +53,22 @@ def test_points_become_a_voucher_saleor_itself_holds(earned):
     assert balance_of(profile.pk).available == before - 50
 
 
+def test_a_gift_card_package_becomes_a_gift_card_saleor_itself_holds(earned, settings):
+    from saleor.giftcard.models import GiftCard
+
+    settings.CRM_LOYALTY_REWARDS = "50:gift_card"
+    profile, order = earned
+    channel = Channel(order.channel.slug, order.channel.currency_code)
+    card = redeem_for_voucher(
+        plugin_tenant("USD"), profile.pk, 50, channel=channel, redemption_id="r-gc",
+        issuer=SaleorORMIssuer(),
+    )  # fmt: skip
+    held = GiftCard.objects.get(code=card.code)
+    assert card.kind == "gift_card" and held.is_active
+    assert (held.currency, str(held.current_balance_amount)) == ("USD", "0.500")
+    assert balance_of(profile.pk).available == 98 - 50
+
+
 def test_a_voucher_saleor_cannot_hold_spends_nothing(earned):
     from saleor.discount.models import Voucher
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from saleor_crm_plugin.graphql.core.context import CRMContext
 from saleor_crm_plugin.graphql.core.principal import ANONYMOUS, Principal, PrincipalKind
 from saleor_crm_plugin.graphql.schema import schema
+from saleor_crm_plugin.inbox.saleor_payloads import parse_order
 from saleor_crm_plugin.inbox.types import Event, Kind, Order
 from saleor_crm_plugin.loyalty.ledger import sync_customers, sync_orders
 from saleor_crm_plugin.loyalty.models import Referral
-from saleor_crm_plugin.models import PointsEntry, Profile
+from saleor_crm_plugin.models import OrderRecord, PointsEntry, Profile
 from saleor_crm_plugin.profiles.services import apply_events
 from tests import recordings
 from tests.graphql.conftest import ANNA
@@ -135,3 +139,97 @@ def test_an_unknown_code_is_named(store):
         "'NOSUCH' is not a referral code of this store"
     ]
     assert not Profile.objects.filter(email="nina@example.de").exists()
+
+
+ANNAS_HOME = {"streetAddress1": "Lindenallee 12", "postalCode": "50968", "city": "Köln",
+              "country": {"code": "DE"}}  # fmt: skip
+ANNAS_CARD = {"brand": "visa", "firstDigits": "4000", "lastDigits": "0077", "expMonth": 9,
+              "expYear": 2031}  # fmt: skip
+
+
+def order_with(
+    tenant, order_id: str, email: str, address: dict, card: dict | None, legacy: bool = False
+) -> Order:
+    """An order as our subscription delivers it (street and card details included)."""
+    at = "2026-11-25T10:00:00+00:00"
+    money = {"amount": Decimal("10.00"), "currency": "EUR"}
+    payload = {
+        "id": order_id, "number": order_id, "created": at, "updatedAt": at,
+        "status": "UNFULFILLED", "channel": {"slug": "channel-eur", "currencyCode": "EUR"},
+        "user": None, "userEmail": email, "languageCodeEnum": "DE",
+        "shippingAddress": address, "billingAddress": address,
+        "total": {"gross": money, "net": money}, "totalCharged": money,
+        "totalRefunded": {"amount": Decimal(0), "currency": "EUR"}, "lines": [],
+        "transactions": [] if legacy else [
+            {"name": "Stripe", "paymentMethodDetails":
+                card and {"__typename": "CardPaymentMethodDetails", "name": "card", **card}}
+        ],
+        "payments": [{"gateway": "dummy", "creditCard": card}] if legacy else [],
+    }  # fmt: skip
+    order = parse_order(payload)
+    with transaction.atomic():
+        apply_events(tenant, [(1, Event(Kind.ORDER_UPDATED, order.updated_at, order=order))])
+        sync_orders(tenant, [order.order_id])
+        sync_customers(tenant, [order.order_id], [])
+    return order
+
+
+@pytest.fixture
+def annas_order(store):
+    return order_with(store, "T3JkZXI6YW5uYQ", "anna.mueller@example.de", ANNAS_HOME, ANNAS_CARD)
+
+
+def test_a_friend_shipping_to_the_advocates_address_is_refused(store, annas_order):
+    claim(annas_code(store)["code"], "nina@example.de")
+    same_place = {**ANNAS_HOME, "streetAddress1": "LINDENALLEE  12 ", "postalCode": "50 968"}
+    order_with(store, "T3JkZXI6bmluYQ", "nina@example.de", same_place, None)
+    referral = Referral.objects.get()
+    assert (referral.status, referral.reason, referral.order_id) == (
+        "refused",
+        "same_address",
+        "T3JkZXI6bmluYQ",
+    )
+    assert bonuses() == []
+    assert PointsEntry.objects.filter(profile__email="nina@example.de").count() == 1  # own earn
+
+
+def test_a_friend_paying_with_the_advocates_card_is_refused(store, annas_order):
+    claim(annas_code(store)["code"], "nina@example.de")
+    elsewhere = {**ANNAS_HOME, "streetAddress1": "Ringstraße 3"}
+    order_with(store, "T3JkZXI6bmluYQ", "nina@example.de", elsewhere, ANNAS_CARD, legacy=True)
+    referral = Referral.objects.get()
+    assert (referral.status, referral.reason) == ("refused", "same_payment")
+    assert bonuses() == []
+
+
+def test_a_friend_with_their_own_address_and_card_rewards_both(store, annas_order):
+    claim(annas_code(store)["code"], "nina@example.de")
+    own_card = {**ANNAS_CARD, "lastDigits": "1881"}
+    order_with(store, "T3JkZXI6bmluYQ", "nina@example.de",
+               {**ANNAS_HOME, "streetAddress1": "Ringstraße 3"}, own_card)  # fmt: skip
+    assert Referral.objects.get().status == "rewarded"
+    assert bonuses() == [
+        ("anna.mueller@example.de", "bonus", 250),
+        ("nina@example.de", "bonus", 100),
+    ]
+
+
+def test_only_keyed_hashes_of_address_and_card_are_stored(store, annas_order):
+    record = OrderRecord.objects.get(order_id=annas_order.order_id)
+    hashes = [record.address_key, *record.payment_keys]
+    assert len(hashes) == 2 and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes)
+    row = OrderRecord.objects.values().get(pk=record.pk)
+    rest = " ".join(str(v) for k, v in row.items() if k not in ("address_key", "payment_keys"))
+    for clear in ("Lindenallee", "50968", "0077", "4000"):
+        assert clear not in rest
+
+
+def test_a_deleted_customers_orders_keep_no_address_or_card_hashes(store, annas_order):
+    from saleor_crm_plugin.profiles.identity import delete_customers
+
+    delete_customers(store.pk, [(ANNA, "anna.mueller@example.de", timezone.now())])
+    record = OrderRecord.objects.get(order_id=annas_order.order_id)
+    assert (record.profile_id, record.email, record.address_key, record.payment_keys) == (
+        None, "", "", []
+    )  # fmt: skip
+    assert OrderRecord.objects.exclude(address_key="").count() == 0

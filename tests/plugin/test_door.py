@@ -33,6 +33,31 @@ def test_an_order_from_the_plugin_is_the_order_from_the_webhook(seq):
     assert from_plugin.order == from_webhook.order
 
 
+def test_street_and_cards_reach_the_order_alike_from_both_doors():
+    """The fields our order query adds to the recording: both doors give the same keys."""
+    import json
+
+    recorded = recordings.delivery(10)
+    body = json.loads(recorded.body)
+    order = body["order"]
+    order["shippingAddress"]["streetAddress1"] = "Hauptstraße 5"
+    order["transactions"][0]["paymentMethodDetails"] = {
+        "__typename": "CardPaymentMethodDetails", "brand": "visa", "firstDigits": "4242",
+        "lastDigits": "4242", "expMonth": 3, "expYear": 2030,
+    }  # fmt: skip
+    order["payments"] = [
+        {"gateway": "mirumee.payments.dummy", "creditCard": {
+            "brand": "mastercard", "firstDigits": "5555", "lastDigits": "4444", "expMonth": 12,
+            "expYear": 2029}},
+    ]  # fmt: skip
+    raw = json.dumps(body).encode()
+    from_webhook = canonical(recorded.event, raw).order
+    event, plugin_body = delivery_body(recorded.event, order_from_recording(raw))
+    from_plugin = canonical(event, plugin_body).order
+    assert from_plugin == from_webhook
+    assert len(from_webhook.address_key) == 64 and len(from_webhook.payment_keys) == 2
+
+
 def test_a_customer_from_the_plugin_is_the_customer_from_the_webhook():
     recorded = recordings.delivery(2)  # anna adds a German address
     event, body = delivery_body("customer_updated", user_from_recording(recorded.body))

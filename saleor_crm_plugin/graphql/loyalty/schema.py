@@ -18,11 +18,18 @@ from ..core.context import crm_context
 from ..core.errors import CRMGraphQLError, InvalidInput
 from ..core.money import CRMMoney, money
 from ..core.permissions import MANAGE_USERS, require_customer, require_permission
-from .types import CRMPointsEntry
+from .types import CRMPointsEntry, CRMRewardKind
 
 
 class CRMRedeemPointsResult(graphene.ObjectType):
-    voucher_code = graphene.String(required=True, description="Enter it at checkout; one use.")
+    kind = graphene.Field(CRMRewardKind, required=True)
+    code = graphene.String(
+        required=True, description="The voucher's or gift card's code, to enter at checkout."
+    )
+    voucher_code = graphene.String(description="The code when the reward is a voucher; one use.")
+    gift_card_code = graphene.String(
+        description="The code when the reward is a gift card; usable until its balance is spent."
+    )
     amount = graphene.Field(CRMMoney, required=True, description="In the channel's currency.")
     points_spent = graphene.Int(required=True)
     points_available = graphene.Int(required=True, description="Left after this redemption.")
@@ -97,7 +104,10 @@ class LoyaltyMutations(graphene.ObjectType):
         idempotency_key=graphene.String(
             required=True, description="The same key returns the same voucher, spent once."
         ),
-        description="Spend the signed-in customer's available points on a single-use voucher.",
+        description=(
+            "Spend the signed-in customer's available points on the catalogue's reward for them: "
+            "a single-use voucher, or a gift card where the store offers one."
+        ),
     )
 
     @staticmethod
@@ -129,12 +139,17 @@ class LoyaltyMutations(graphene.ObjectType):
         except NotEnoughPoints as exc:
             raise CRMGraphQLError(str(exc), field="points", code=exc.code) from exc
         except rewards.RewardError as exc:
+            what = "gift card" if rewards.reward_kind(points) == rewards.GIFT_CARD else "voucher"
             raise CRMGraphQLError(
-                "The voucher could not be created; your points were not spent.",
+                f"The {what} could not be created; your points were not spent.",
                 code=exc.code,
             ) from exc
+        gift_card = voucher.kind == rewards.GIFT_CARD
         return CRMRedeemPointsResult(
-            voucher_code=voucher.code,
+            kind=voucher.kind,
+            code=voucher.code,
+            voucher_code=None if gift_card else voucher.code,
+            gift_card_code=voucher.code if gift_card else None,
             amount=money(voucher.amount_minor, voucher.currency),
             points_spent=voucher.points,
             points_available=balance_of(profile.pk).available,

@@ -27,7 +27,12 @@ class CRMTierMove(graphene.ObjectType):
     from_tier = graphene.String()
     to_tier = graphene.String()
     amount = graphene.Int(
-        required=True, description="Qualifying spend (minor units, base currency) or points."
+        required=True,
+        description="Qualifying spend (minor units of `currency`) or points.",
+    )
+    currency = graphene.String(
+        description="Currency of the spend: the customer's channel currency when the tiers give "
+        "thresholds for it, else the base currency; empty for points."
     )
 
 
@@ -45,7 +50,11 @@ class CRMTier(graphene.ObjectType):
     since = graphene.DateTime(required=True)
     next_tier = graphene.String(description="The next tier up, if any.")
     missing_for_next = graphene.Int(
-        description="Spend (minor units, base currency) or points still missing for it."
+        description="Spend (minor units of `currency`) or points still missing for it."
+    )
+    currency = graphene.String(
+        description="Currency of missingForNext: the customer's channel currency when the tiers "
+        "give thresholds for it, else the base currency; empty for points."
     )
 
 
@@ -68,8 +77,17 @@ def _summary(moves: list[tiers.Move], applied: bool, rules: tiers.TierRules) -> 
 def _moves(moves: list[tiers.Move], applied: bool, rules: tiers.TierRules) -> CRMTierMoves:
     return CRMTierMoves(
         summary=_summary(moves, applied, rules),
-        moves=[CRMTierMove(m.email, m.from_tier, m.to_tier, m.amount) for m in moves],
+        moves=[
+            CRMTierMove(m.email, m.from_tier, m.to_tier, m.amount, m.currency or None)
+            for m in moves
+        ],
     )
+
+
+def _currency(currency: str, rules: tiers.TierRules, base: str = "") -> str | None:
+    if rules.basis == "points":
+        return None
+    return currency or base or None
 
 
 def _rules(data: Any) -> tiers.TierRules:
@@ -138,13 +156,15 @@ def resolve_tier(profile: Profile, info: Any) -> CRMTier | None:
     rules = tiers.TierRules.from_data(program.rules)
     names = [t.name for t in rules.tiers]
     above = rules.tiers[names.index(status.tier) + 1 :] if status.tier in names else ()
-    missing = None
+    missing, currency = None, ""
     if above:
-        current = tiers.qualifying_amount(profile, rules)
-        missing = max(0, above[0].entry - current)
+        current, currency = tiers.qualifying_amount(profile, rules)
+        entry = rules.thresholds(currency)[len(rules.tiers) - len(above)][0]
+        missing = max(0, entry - current)
     return CRMTier(
         name=status.tier,
         since=status.since,
         next_tier=above[0].name if above else None,
         missing_for_next=missing,
+        currency=_currency(currency, rules, profile.tenant.base_currency),
     )

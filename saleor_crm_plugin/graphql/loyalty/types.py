@@ -85,8 +85,20 @@ def points_field() -> graphene.Field:
     return graphene.Field(CRMPoints, required=True, description="The customer's loyalty points.")
 
 
+class CRMRewardKind(graphene.Enum):
+    VOUCHER = "voucher"
+    GIFT_CARD = "gift_card"
+
+    @property
+    def description(self) -> str:
+        if self == CRMRewardKind.GIFT_CARD:
+            return "A Saleor gift card with this balance, usable until spent."
+        return "A single-use voucher: a fixed discount on one order."
+
+
 class CRMReward(graphene.ObjectType):
     points = graphene.Int(required=True)
+    kind = graphene.Field(CRMRewardKind, required=True)
     value = graphene.Field(CRMMoney, required=True, description="In the channel's currency.")
     missing_points = graphene.Int(required=True, description="0 when it can be redeemed now.")
 
@@ -114,6 +126,7 @@ def resolve_rewards(profile: Profile, info: Any, channel: str) -> list[CRMReward
             points=o.points,
             value=money(o.amount_minor, o.currency),
             missing_points=o.missing_points,
+            kind=o.kind,
         )
         for o in options
     ]
