@@ -155,5 +155,22 @@ class CRMSettings:
         """Where Saleor reaches this app (manifest URLs); empty means from the request."""
         return str(self._get("PUBLIC_URL", "")).rstrip("/")
 
+    @property
+    def STRIPE_API_KEY(self) -> str:
+        """Stripe secret key for tenants without a Stripe account of their own (the in-process
+        plugin has one tenant, configured here rather than through crmStripeAccountSet)."""
+        return str(self._get("STRIPE_API_KEY", ""))
+
+    @property
+    def STRIPE_WEBHOOK_SECRET(self) -> str:
+        """Stripe webhook signing secret (``whsec_...``) for the same tenants."""
+        return str(self._get("STRIPE_WEBHOOK_SECRET", ""))
+
+    @property
+    def STRIPE_WEBHOOK_TOLERANCE(self) -> int:
+        """Seconds a Stripe signature's timestamp may be off our clock, either way: stripe's own
+        check only refuses old timestamps, and a replayed request must not pass later either."""
+        return int(self._get("STRIPE_WEBHOOK_TOLERANCE", 300))
+
 
 crm_settings = CRMSettings()

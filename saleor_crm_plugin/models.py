@@ -4,6 +4,7 @@ from .backfill.models import BackfillCursor
 from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import PointsEntry
 from .money.models import FxRate
+from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .tenants.models import Tenant
 from .tracking.models import TrackedEvent
@@ -15,9 +16,13 @@ __all__ = [
     "Delivery",
     "DeliveryState",
     "FxRate",
+    "Membership",
     "OrderRecord",
     "PointsEntry",
     "Profile",
+    "StripeAccount",
+    "StripeCharge",
+    "StripeDispute",
     "Tenant",
     "TimelineEntry",
     "TrackedEvent",

@@ -135,10 +135,12 @@ ORDER_BODY = _delivery(
       FROM order_orderline l {VARIANT_JOINS}
       WHERE l.order_id = o.id), '[]'::json),
     'transactions', coalesce((
-      SELECT json_agg(json_build_object('name', t.name) ORDER BY t.created_at, t.id)
+      SELECT json_agg(json_build_object('name', t.name, 'pspReference', t.psp_reference)
+                      ORDER BY t.created_at, t.id)
       FROM payment_transactionitem t WHERE t.order_id = o.id), '[]'::json),
     'payments', coalesce((
-      SELECT json_agg(json_build_object('gateway', pm.gateway) ORDER BY pm.created_at, pm.id)
+      SELECT json_agg(json_build_object('gateway', pm.gateway, 'pspReference', pm.psp_reference)
+                      ORDER BY pm.created_at, pm.id)
       FROM payment_payment pm WHERE pm.order_id = o.id), '[]'::json),
     'checkoutId', CASE WHEN o.checkout_token IS NULL OR o.checkout_token = '' THEN NULL
                   ELSE {_gid("Checkout", "o.checkout_token")} END

@@ -177,7 +177,19 @@ def parse_order(data: Any) -> Order:
         payment_methods=tuple(sorted(methods)),
         lines=_lines(data.get("lines"), currency),
         checkout_id=str(data["checkoutId"]) if data.get("checkoutId") else None,
+        psp_references=_psp_references(data),
     )
+
+
+def _psp_references(data: dict[str, Any]) -> tuple[str, ...]:
+    """Transactions' (Saleor's Stripe app) and legacy payments' (its Stripe plugin) references."""
+    refs = {
+        str(item.get("pspReference"))
+        for key in ("transactions", "payments")
+        for item in data.get(key) or []
+        if isinstance(item, dict) and item.get("pspReference")
+    }
+    return tuple(sorted(refs))
 
 
 def parse_checkout(data: Any) -> Checkout:

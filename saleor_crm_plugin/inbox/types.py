@@ -58,6 +58,8 @@ class Order:
     payment_methods: tuple[str, ...] = ()
     lines: tuple[Line, ...] = ()
     checkout_id: str | None = None
+    # PSP references of the order's payments (Stripe: the PaymentIntent id).
+    psp_references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

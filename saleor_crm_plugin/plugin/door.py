@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
@@ -38,3 +38,18 @@ def record_hook(hook: str, obj: Any, settings: PluginSettings | None = None) -> 
     except Exception as exc:  # a hook must never fail Saleor's mutation
         logger.warning("CRM could not record %s: %s", hook, type(exc).__name__)
         return False
+
+
+def stripe_webhook(request: Any, settings: PluginSettings) -> Any:
+    """Stripe's events for the plugin's single tenant (secrets from ``CRM_STRIPE_*``), through
+    the same door as the app's ``api/stripe/<tenant>/webhooks``."""
+    from django.http import JsonResponse
+
+    from ..webhooks.stripe import receive
+    from ..webhooks.views import _read_capped
+
+    try:
+        tenant = plugin_tenant(settings.base_currency)
+    except DatabaseError:
+        return JsonResponse({"success": False, "error": {"code": "UNAVAILABLE"}}, status=503)
+    return receive(tenant, _read_capped(request), request.headers.get("Stripe-Signature", ""))

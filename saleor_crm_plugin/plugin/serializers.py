@@ -142,9 +142,13 @@ def order_payload(order: Any) -> dict[str, Any]:
             for line in _all(order.lines)
         ],
         "transactions": [
-            {"name": t.name} for t in _all(getattr(order, "payment_transactions", []))
+            {"name": t.name, "pspReference": t.psp_reference}
+            for t in _all(getattr(order, "payment_transactions", []))
         ],
-        "payments": [{"gateway": p.gateway} for p in _all(getattr(order, "payments", []))],
+        "payments": [
+            {"gateway": p.gateway, "pspReference": p.psp_reference}
+            for p in _all(getattr(order, "payments", []))
+        ],
         "checkoutId": global_id("Checkout", order.checkout_token) if order.checkout_token else None,
     }
 

@@ -86,6 +86,7 @@ def wipe() -> None:
         cur.execute(
             "TRUNCATE crm_birthday, crm_referral, crm_referral_code, crm_points_entry, "
             "crm_tier_status, "
+            "crm_membership, crm_stripe_charge, crm_stripe_dispute, "
             "crm_tracked_event, crm_timeline, "
             "crm_order, crm_checkout, crm_profile, "
             "crm_deleted_customer, "

@@ -83,7 +83,11 @@ def order_from_recording(body: bytes) -> Any:
             for line in o["lines"]
         ),
         payment_transactions=Related(
-            Model(name=t["name"], refunded_value=t["refundedAmount"]["amount"])
+            Model(
+                name=t["name"],
+                refunded_value=t["refundedAmount"]["amount"],
+                psp_reference=t["pspReference"],
+            )
             for t in o["transactions"]
         ),
         payments=Related(),
