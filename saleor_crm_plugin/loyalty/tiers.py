@@ -160,7 +160,8 @@ def _amount_sql(rules: TierRules, one_profile: bool = False) -> str:
     return f"""
           SELECT e.profile_id AS id, sum(e.points) AS amount
           FROM crm_points_entry e
-          WHERE e.tenant_id = %(tenant)s AND e.kind IN ('earn', 'reverse', 'void', 'bonus') {only}
+          WHERE e.tenant_id = %(tenant)s {only}
+            AND e.kind IN ('earn', 'reverse', 'void', 'bonus', 'hold', 'release')
             AND e.created_at >= {start} AND e.created_at <= %(now)s
           GROUP BY e.profile_id"""
 
