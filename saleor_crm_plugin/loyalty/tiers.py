@@ -21,12 +21,16 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..payments.models import Membership
 from ..profiles.events import NOT_PURCHASES
-from ..profiles.models import Profile
+from ..profiles.models import Profile, TimelineEntry
 from ..tenants.models import Tenant
-from .models import TierProgram
+from .models import TierProgram, TierStatus
 
 logger = logging.getLogger(__name__)
+# Stripe subscription statuses in which a paid membership holds its tier (past_due: Stripe is
+# still retrying the payment).
+MEMBER_STATUSES = ("active", "trialing", "past_due")
 _WINDOW = re.compile(r"^(lifetime|calendar_year|rolling_days:([1-9]\d{0,3}))$")
 
 
@@ -40,6 +44,7 @@ class Tier:
     entry: int  # minor units of the base currency, or points
     retain: int
     multiplier: Decimal = Decimal(1)  # points earned on orders, times this
+    stripe_price: str = ""  # a Stripe recurring price: the tier can be bought as a membership
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class TierRules:
                     int(t["entry"]),
                     int(t.get("retain", t["entry"])),
                     Decimal(str(t.get("multiplier", 1))),
+                    str(t.get("stripe_price") or "").strip(),
                 )
                 for t in data["tiers"]
             )
@@ -91,6 +97,17 @@ class TierRules:
                 raise InvalidTierRules(f"{tier.name}: retain must be between 0 and its entry.")
             if not (tier.multiplier.is_finite() and 0 < tier.multiplier <= 10):
                 raise InvalidTierRules(f"{tier.name}: multiplier must be above 0, at most 10.")
+        prices = [t.stripe_price for t in self.tiers if t.stripe_price]
+        if len(set(prices)) != len(prices):
+            raise InvalidTierRules("Each Stripe price can sell one tier only.")
+
+    def tier(self, name: str) -> Tier | None:
+        return next((t for t in self.tiers if t.name == name), None)
+
+    def rank(self, name: str | None) -> int:
+        """Position from the lowest (0); -1 for no tier or one these rules do not have."""
+        names = [t.name for t in self.tiers]
+        return names.index(name) if name in names else -1
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -103,6 +120,7 @@ class TierRules:
                     "entry": t.entry,
                     "retain": t.retain,
                     "multiplier": str(t.multiplier),
+                    **({"stripe_price": t.stripe_price} if t.stripe_price else {}),
                 }
                 for t in self.tiers
             ],
@@ -199,7 +217,7 @@ def _moves_sql(rules: TierRules) -> str:
         SELECT name, rank FROM tiers WHERE entry <= c.amount ORDER BY rank DESC LIMIT 1
       ) e ON TRUE
     ),
-    decided AS (
+    computed AS (
       SELECT id, email, amount, tier AS from_tier,
         CASE
           WHEN cur_rank IS NULL OR entry_rank >= cur_rank THEN entry_tier
@@ -215,6 +233,22 @@ def _moves_sql(rules: TierRules) -> str:
             THEN coalesce(below_since, %(now)s::timestamptz)
         END AS below_since
       FROM entered
+    ),
+    paid AS (  -- a running paid membership holds its tier: nobody drops below it
+      SELECT m.profile_id AS id, max(t.rank) AS rank
+      FROM crm_membership m JOIN tiers t ON t.name = m.tier
+      WHERE m.tenant_id = %(tenant)s AND m.status = ANY(%(member_statuses)s)
+      GROUP BY m.profile_id
+    ),
+    decided AS (
+      SELECT c.id, c.email, c.amount, c.from_tier,
+        CASE WHEN p.rank >= coalesce(tt.rank, -1) THEN pt.name ELSE c.to_tier END AS to_tier,
+        CASE WHEN p.rank >= coalesce(tt.rank, -1) THEN NULL ELSE c.below_since END
+          AS below_since
+      FROM computed c
+      LEFT JOIN tiers tt ON tt.name = c.to_tier
+      LEFT JOIN paid p ON p.id = c.id
+      LEFT JOIN tiers pt ON pt.rank = p.rank
     )
     """
 
@@ -231,6 +265,7 @@ def _params(tenant: Tenant, rules: TierRules, now: datetime) -> dict[str, Any]:
         "entries": [t.entry for t in rules.tiers],
         "retains": [t.retain for t in rules.tiers],
         "ranks": list(range(len(rules.tiers))),
+        "member_statuses": list(MEMBER_STATUSES),
     }
 
 
@@ -319,3 +354,70 @@ def _write_metadata_later(tenant_id: int, changes: list[tuple[str, str]]) -> Non
         write_tier_metadata.delay(tenant_id, changes)
     except Exception:  # a broker outage must not undo a committed tier change
         logger.warning("tier metadata for %s customers not queued", len(changes))
+
+
+def settle_paid_tier(tenant: Tenant, profile_id: int, now: datetime | None = None) -> Move | None:
+    """Bring one customer's tier in line with their paid memberships, at once.
+
+    A running membership lifts them to its tier (never lowers a higher one they earned). When
+    the last membership ends, a tier that only the membership held goes without a grace
+    period, to what their spend or points enter; a tier they also qualify for by spending
+    stays. The change goes on the timeline and into Saleor's private metadata, as ``apply``'s.
+    """
+    program = current_program(tenant)
+    if program is None:
+        return None
+    rules = TierRules.from_data(program.rules)
+    moment = now or timezone.now()
+    with transaction.atomic():
+        profile = Profile.objects.select_for_update().select_related("tenant").get(pk=profile_id)
+        status = TierStatus.objects.filter(profile_id=profile_id).first()
+        current = status.tier if status else None
+        memberships = list(
+            Membership.objects.filter(profile_id=profile_id).values_list("tier", "status")
+        )
+        running = [t for t, st in memberships if st in MEMBER_STATUSES and rules.tier(t)]
+        amount = qualifying_amount(profile, rules, moment)
+        if running:
+            target: str | None = max(running, key=rules.rank)
+            if rules.rank(current) >= rules.rank(target):
+                return None
+        else:
+            ended = {t for t, st in memberships if st not in MEMBER_STATUSES}
+            held = rules.tier(current) if current else None
+            if held is None or current not in ended or amount >= held.retain:
+                return None
+            entered = [t for t in rules.tiers if t.entry <= amount]
+            target = entered[-1].name if entered else None
+        if target is None:
+            TierStatus.objects.filter(profile_id=profile_id).delete()
+        else:
+            TierStatus.objects.update_or_create(
+                profile_id=profile_id,
+                defaults={
+                    "tenant": tenant,
+                    "tier": target,
+                    "since": moment,
+                    "below_since": None,
+                    "program_version": program.version,
+                },
+            )
+        TimelineEntry.objects.get_or_create(
+            tenant=tenant,
+            dedupe_key=f"tier:{profile_id}:membership:{moment.isoformat()}",
+            defaults={
+                "profile_id": profile_id,
+                "kind": "crm.tier.changed",
+                "occurred_at": moment,
+                "data": {
+                    "from": current,
+                    "to": target,
+                    "program_version": program.version,
+                    "reason": "membership" if running else "membership_ended",
+                },
+            },
+        )
+        if profile.user_id:
+            changes = [(profile.user_id, target or "")]
+            transaction.on_commit(lambda: _write_metadata_later(tenant.pk, changes))
+    return Move(profile_id, profile.email, current, target, amount)

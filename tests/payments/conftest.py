@@ -7,6 +7,7 @@ from typing import Any
 from saleor_crm_plugin.inbox.services import accept, drain
 from saleor_crm_plugin.models import PointsEntry
 from tests import recordings
+from tests.loyalty.test_tiers import saleor, store  # noqa: F401  (fixtures, Saleor on loopback)
 from tests.stripe_api import event
 
 T0 = int(time.time()) - 3600  # Stripe's event clock, an hour ago
