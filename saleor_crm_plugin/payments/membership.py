@@ -130,7 +130,7 @@ def record_subscription(tenant: Tenant, event: dict[str, Any]) -> bool:
     program = current_program(tenant)
     rules = TierRules.from_data(program.rules) if program else None
     by_price = {t.stripe_price: t.name for t in rules.tiers if t.stripe_price} if rules else {}
-    tier = by_price.get(price_id) or str((subscription.get("metadata") or {}).get("crm_tier"))
+    tier = by_price.get(price_id) or str((subscription.get("metadata") or {}).get("crm_tier") or "")
     if not tier:
         raise StripeEventError("subscription names no tier", code="stripe_unknown_tier")
     with connection.cursor() as cur:
