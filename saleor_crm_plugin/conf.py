@@ -207,5 +207,22 @@ class CRMSettings:
         can compare them without keeping either in clear; defaults to the encryption key."""
         return str(self._get("LOYALTY_FINGERPRINT_KEY", "") or self.ENCRYPTION_KEY)
 
+    @property
+    def STRIPE_API_KEY(self) -> str:
+        """Stripe secret key for tenants without a Stripe account of their own (the in-process
+        plugin has one tenant, configured here rather than through crmStripeAccountSet)."""
+        return str(self._get("STRIPE_API_KEY", ""))
+
+    @property
+    def STRIPE_WEBHOOK_SECRET(self) -> str:
+        """Stripe webhook signing secret (``whsec_...``) for the same tenants."""
+        return str(self._get("STRIPE_WEBHOOK_SECRET", ""))
+
+    @property
+    def STRIPE_WEBHOOK_TOLERANCE(self) -> int:
+        """Seconds a Stripe signature's timestamp may be off our clock, either way: stripe's own
+        check only refuses old timestamps, and a replayed request must not pass later either."""
+        return int(self._get("STRIPE_WEBHOOK_TOLERANCE", 300))
+
 
 crm_settings = CRMSettings()

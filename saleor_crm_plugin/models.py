@@ -5,6 +5,7 @@ from .catalogue.models import Product
 from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import PointsEntry
 from .money.models import FxRate
+from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .recovery.models import RecoveryFlow, RecoveryStep
 from .tenants.models import Tenant
@@ -17,12 +18,16 @@ __all__ = [
     "Delivery",
     "DeliveryState",
     "FxRate",
+    "Membership",
     "OrderRecord",
     "PointsEntry",
     "Product",
     "Profile",
     "RecoveryFlow",
     "RecoveryStep",
+    "StripeAccount",
+    "StripeCharge",
+    "StripeDispute",
     "Tenant",
     "TimelineEntry",
     "TrackedEvent",

@@ -161,12 +161,14 @@ ORDER_BODY = _delivery(
       FROM order_orderline l {VARIANT_JOINS}
       WHERE l.order_id = o.id), '[]'::json),
     'transactions', coalesce((
-      SELECT json_agg(json_build_object('name', t.name, 'paymentMethodDetails', {_TRANSACTION_CARD})
+      SELECT json_agg(json_build_object('name', t.name, 'pspReference', t.psp_reference,
+                                        'paymentMethodDetails', {_TRANSACTION_CARD})
                       ORDER BY t.created_at, t.id)
       FROM payment_transactionitem t, LATERAL (SELECT to_jsonb(t) AS j) tj
       WHERE t.order_id = o.id), '[]'::json),
     'payments', coalesce((
-      SELECT json_agg(json_build_object('gateway', pm.gateway, 'creditCard', {_CREDIT_CARD})
+      SELECT json_agg(json_build_object('gateway', pm.gateway, 'pspReference', pm.psp_reference,
+                                        'creditCard', {_CREDIT_CARD})
                       ORDER BY pm.created_at, pm.id)
       FROM payment_payment pm WHERE pm.order_id = o.id), '[]'::json),
     'checkoutId', CASE WHEN o.checkout_token IS NULL OR o.checkout_token = '' THEN NULL

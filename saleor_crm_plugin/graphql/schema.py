@@ -12,6 +12,7 @@ from .federation import FederationQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
+from .payments.schema import PaymentsMutations
 from .profiles.schema import ProfileQueries
 from .settings.schema import SettingsMutations, SettingsQueries
 from .tracking.schema import TrackingMutations
@@ -28,6 +29,7 @@ class Mutation(
     ReferralMutations,
     BirthdayMutations,
     SettingsMutations,
+    PaymentsMutations,
     graphene.ObjectType,
 ):
     pass

@@ -180,7 +180,19 @@ def parse_order(data: Any) -> Order:
         checkout_id=str(data["checkoutId"]) if data.get("checkoutId") else None,
         address_key=address_key(data.get("shippingAddress")),
         payment_keys=payment_keys(data.get("transactions"), data.get("payments")),
+        psp_references=_psp_references(data),
     )
+
+
+def _psp_references(data: dict[str, Any]) -> tuple[str, ...]:
+    """Transactions' (Saleor's Stripe app) and legacy payments' (its Stripe plugin) references."""
+    refs = {
+        str(item.get("pspReference"))
+        for key in ("transactions", "payments")
+        for item in data.get(key) or []
+        if isinstance(item, dict) and item.get("pspReference")
+    }
+    return tuple(sorted(refs))
 
 
 def parse_checkout(data: Any) -> Checkout:

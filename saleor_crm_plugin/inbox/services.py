@@ -21,6 +21,7 @@ from ..tenants.models import Tenant
 from .errors import PayloadError
 from .models import Delivery, DeliveryState
 from .saleor_payloads import parse_delivery
+from .stripe import STRIPE_SOURCE, apply_stripe_deliveries
 from .types import Event
 
 logger = logging.getLogger(__name__)
@@ -37,14 +38,21 @@ def body_hash(body: bytes) -> str:
 
 
 def accept(
-    tenant: Tenant, *, event: str, body: bytes, headers: dict[str, str], source: str = "webhook"
+    tenant: Tenant,
+    *,
+    event: str,
+    body: bytes,
+    headers: dict[str, str],
+    source: str = "webhook",
+    dedupe_key: str | None = None,
 ) -> Accepted:
     """Store a delivery before doing anything with it; a second copy is a no-op.
 
-    Saleor sends no event id, so the key is (tenant, event, body hash). Raises a database error
-    when the row cannot be stored: the door answers 503 so Saleor retries.
+    Saleor sends no event id, so the key is (tenant, event, body hash). Senders that do (Stripe)
+    pass ``dedupe_key``, hashed in place of the body. Raises a database error when the row
+    cannot be stored: the door answers 503 so the sender retries.
     """
-    digest = body_hash(body)
+    digest = body_hash(dedupe_key.encode() if dedupe_key is not None else body)
     with connection.cursor() as cur:
         if connection.in_atomic_block:
             # Saleor waits 18 s at most: rather answer 503 quickly than hang on a lock.
@@ -141,6 +149,8 @@ def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
 def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainResult) -> None:
     parsed: list[tuple[int, Event]] = []
     outcome: dict[int, tuple[str, str, str]] = {}
+    stripe_events = [d for d in deliveries if d.source == STRIPE_SOURCE]
+    deliveries = [d for d in deliveries if d.source != STRIPE_SOURCE]
     for delivery in deliveries:
         try:
             events = parse_delivery(delivery.event, bytes(delivery.body))
@@ -181,6 +191,8 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
         outcome[delivery_id] = (DeliveryState.FAILED, error.code, str(error))
     for delivery in deliveries:
         outcome.setdefault(delivery.pk, (DeliveryState.PROCESSED, "", ""))
+    if stripe_events:  # after Saleor's: a Stripe event then finds the orders of this batch
+        outcome.update(apply_stripe_deliveries(tenant, stripe_events))
     _record_outcomes(outcome, result)
 
 

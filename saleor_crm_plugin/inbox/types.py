@@ -61,6 +61,8 @@ class Order:
     # Keyed hashes (profiles/fingerprints.py) for referral abuse checks, never the clear data.
     address_key: str = ""
     payment_keys: tuple[str, ...] = ()
+    # PSP references of the order's payments (Stripe: the PaymentIntent id).
+    psp_references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ from .tiers import TierRules, current_program
 
 ORDER = "order"
 REDEMPTION = "redemption"
+# Entries that take an order's points back, or hold them (a release gives a hold back): what a
+# refund or a cancellation still owes is what the order earned minus all of these.
+TAKEN_BACK = "('reverse', 'void', 'hold', 'release')"
 
 
 class NotEnoughPoints(Exception):
@@ -66,6 +69,9 @@ def sync_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
         return
     _earn(tenant, ids)
     _follow_merged_profiles(tenant.pk, ids)
+    # Disputes first: a won dispute's release must come before the refund's reversal is due.
+    for dispute in _disputes_to_settle(tenant.pk, ids):
+        _settle_dispute(tenant.pk, *dispute)
     for row in _orders_to_reverse(tenant.pk, ids):
         _reverse(tenant.pk, *row)
 
@@ -151,17 +157,28 @@ def _orders_to_reverse(
 ) -> list[tuple[str, int, bool, int, int, int, datetime]]:
     """(order, profile, cancelled, refunded, total, earned, earn available_at) of the orders
     that were refunded or cancelled. Refunded and total are in the order's own currency: the
-    refunded share is exact there, where base amounts each carry their own FX rounding."""
+    refunded share is exact there, where base amounts each carry their own FX rounding.
+
+    Refunded is the larger of what Saleor and Stripe (``crm_stripe_charge``, linked through the
+    order's PSP references) report: whichever tells us first reverses, the other finds the
+    same amount and moves nothing."""
     with connection.cursor() as cur:
         cur.execute(
             """
-            SELECT o.order_id, o.profile_id, o.status = 'CANCELED', o.refunded_minor,
+            SELECT o.order_id, o.profile_id, o.status = 'CANCELED',
+              greatest(o.refunded_minor, coalesce(s.refunded, 0)),
               o.total_gross_minor, e.points, e.available_at
             FROM crm_order o
             JOIN crm_points_entry e ON e.tenant_id = o.tenant_id AND e.source = 'order'
               AND e.source_id = o.order_id AND e.kind = 'earn'
+            LEFT JOIN LATERAL (
+              SELECT sum(c.refunded_minor)::bigint AS refunded FROM crm_stripe_charge c
+              WHERE c.tenant_id = o.tenant_id AND c.currency = o.currency
+                AND (c.charge_id = ANY(o.psp_references)
+                     OR (c.payment_intent <> '' AND c.payment_intent = ANY(o.psp_references)))
+            ) s ON TRUE
             WHERE o.tenant_id = %s AND o.order_id = ANY(%s)
-              AND (o.status = 'CANCELED' OR o.refunded_minor > 0)
+              AND (o.status = 'CANCELED' OR o.refunded_minor > 0 OR s.refunded > 0)
             ORDER BY o.profile_id, o.order_id
             """,
             [tenant_id, list(order_ids)],
@@ -182,9 +199,9 @@ def _reverse(
     _lock(profile_id)
     with connection.cursor() as cur:
         cur.execute(
-            """
+            f"""
             SELECT coalesce(-sum(points), 0) FROM crm_points_entry
-            WHERE tenant_id = %s AND source = 'order' AND kind IN ('reverse', 'void')
+            WHERE tenant_id = %s AND source = 'order' AND kind IN {TAKEN_BACK}
               AND (source_id = %s OR source_id LIKE %s)
             """,
             [tenant_id, order_id, order_id + "@%"],
@@ -214,6 +231,89 @@ def _reverse(
             "available_at": available_at,
             "data": {"order_id": order_id, "due": due, "shortfall": due - taken},
         },
+    )
+
+
+def _disputes_to_settle(
+    tenant_id: int, order_ids: Sequence[str]
+) -> list[tuple[str, int, str, str, int, datetime]]:
+    """(order, profile, dispute, stage, earned, earn available_at) of disputes on these orders'
+    Stripe payments (``crm_stripe_dispute``, linked through the order's PSP references)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT o.order_id, o.profile_id, d.dispute_id, d.stage, e.points, e.available_at
+            FROM crm_order o
+            JOIN crm_points_entry e ON e.tenant_id = o.tenant_id AND e.source = 'order'
+              AND e.source_id = o.order_id AND e.kind = 'earn'
+            JOIN crm_stripe_dispute d ON d.tenant_id = o.tenant_id
+              AND (d.charge_id = ANY(o.psp_references)
+                   OR (d.payment_intent <> '' AND d.payment_intent = ANY(o.psp_references)))
+            WHERE o.tenant_id = %s AND o.order_id = ANY(%s)
+            ORDER BY o.profile_id, o.order_id, d.dispute_id
+            """,
+            [tenant_id, list(order_ids)],
+        )
+        return [tuple(row) for row in cur.fetchall()]  # type: ignore[misc]
+
+
+def _settle_dispute(
+    tenant_id: int,
+    order_id: str,
+    profile_id: int,
+    dispute_id: str,
+    stage: str,
+    earned: int,
+    available_at: datetime,
+) -> None:
+    """An open or lost dispute holds what the order still has of its points (once); a won one
+    releases exactly what was held (once). A dispute first seen already won holds nothing."""
+    _lock(profile_id)
+    source_id = f"{order_id}@dispute:{dispute_id}"
+    held = PointsEntry.objects.filter(
+        tenant_id=tenant_id, source=ORDER, source_id=source_id, kind=EntryKind.HOLD
+    ).first()
+    now = timezone.now()
+    if stage == "won":
+        if held is not None and held.points < 0:
+            PointsEntry.objects.get_or_create(
+                tenant_id=tenant_id,
+                source=ORDER,
+                source_id=source_id,
+                kind=EntryKind.RELEASE,
+                defaults={
+                    "profile_id": profile_id,
+                    "points": -held.points,
+                    "created_at": now,
+                    "available_at": available_at,
+                    "data": {"order_id": order_id, "dispute_id": dispute_id},
+                },
+            )
+        return
+    if held is not None:
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            SELECT coalesce(-sum(points), 0) FROM crm_points_entry
+            WHERE tenant_id = %s AND source = 'order' AND kind IN {TAKEN_BACK}
+              AND (source_id = %s OR source_id LIKE %s)
+            """,
+            [tenant_id, order_id, order_id + "@%"],
+        )
+        (taken_back,) = cur.fetchone() or (0,)
+    due = max(0, earned - int(taken_back))
+    taken = min(due, max(0, balance_of(profile_id).total))
+    PointsEntry.objects.create(
+        tenant_id=tenant_id,
+        profile_id=profile_id,
+        kind=EntryKind.HOLD,
+        points=-taken,
+        source=ORDER,
+        source_id=source_id,
+        created_at=now,
+        available_at=available_at,
+        data={"order_id": order_id, "dispute_id": dispute_id, "due": due, "shortfall": due - taken},
     )
 
 
@@ -415,7 +515,7 @@ _LOTS = """
          e.points + coalesce((
            SELECT sum(r.points) FROM crm_points_entry r
            WHERE r.tenant_id = e.tenant_id AND r.source = e.source
-             AND r.kind IN ('reverse', 'void')
+             AND r.kind IN ('reverse', 'void', 'hold', 'release')
              AND (r.source_id = e.source_id OR r.source_id LIKE e.source_id || '@%%')
          ), 0) AS value
   FROM crm_points_entry e

@@ -14,6 +14,8 @@ class EntryKind(models.TextChoices):
     EXPIRE = "expire"
     ADJUST = "adjust"  # by staff, with a reason
     BONUS = "bonus"  # sign-up, first order, birthday, referral ...
+    HOLD = "hold"  # an order's points held while its payment is disputed (not spendable)
+    RELEASE = "release"  # a won dispute gives back exactly what was held
 
 
 class PointsEntry(models.Model):

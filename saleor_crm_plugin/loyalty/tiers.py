@@ -25,12 +25,16 @@ from django.utils import timezone
 from ..money.currencies import is_known_currency, minor_units
 from ..money.errors import MissingRate
 from ..money.rates import RateBook
+from ..payments.models import Membership
 from ..profiles.events import NOT_PURCHASES
-from ..profiles.models import Profile
+from ..profiles.models import Profile, TimelineEntry
 from ..tenants.models import Tenant
-from .models import TierProgram
+from .models import TierProgram, TierStatus
 
 logger = logging.getLogger(__name__)
+# Stripe subscription statuses in which a paid membership holds its tier (past_due: Stripe is
+# still retrying the payment).
+MEMBER_STATUSES = ("active", "trialing", "past_due")
 _WINDOW = re.compile(r"^(lifetime|calendar_year|rolling_days:([1-9]\d{0,3}))$")
 
 
@@ -46,6 +50,7 @@ class Tier:
     multiplier: Decimal = Decimal(1)  # points earned on orders, times this
     # Thresholds in a channel currency's minor units: ((currency, entry, retain), ...).
     by_currency: tuple[tuple[str, int, int], ...] = ()
+    stripe_price: str = ""  # a Stripe recurring price: the tier can be bought as a membership
 
 
 def _by_currency(raw: Any) -> tuple[tuple[str, int, int], ...]:
@@ -80,7 +85,8 @@ class TierRules:
                     int(t["entry"]),
                     int(t.get("retain", t["entry"])),
                     Decimal(str(t.get("multiplier", 1))),
-                    _by_currency(t.get("by_currency")),
+                    by_currency=_by_currency(t.get("by_currency")),
+                    stripe_price=str(t.get("stripe_price") or "").strip(),
                 )
                 for t in data["tiers"]
             )
@@ -114,6 +120,9 @@ class TierRules:
             if not (tier.multiplier.is_finite() and 0 < tier.multiplier <= 10):
                 raise InvalidTierRules(f"{tier.name}: multiplier must be above 0, at most 10.")
         self._check_currencies()
+        prices = [t.stripe_price for t in self.tiers if t.stripe_price]
+        if len(set(prices)) != len(prices):
+            raise InvalidTierRules("Each Stripe price can sell one tier only.")
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -148,6 +157,14 @@ class TierRules:
                         f"{tier.name} in {code}: retain must be between 0 and its entry."
                     )
 
+    def tier(self, name: str) -> Tier | None:
+        return next((t for t in self.tiers if t.name == name), None)
+
+    def rank(self, name: str | None) -> int:
+        """Position from the lowest (0); -1 for no tier or one these rules do not have."""
+        names = [t.name for t in self.tiers]
+        return names.index(name) if name in names else -1
+
     def as_data(self) -> dict[str, Any]:
         return {
             "basis": self.basis,
@@ -164,6 +181,7 @@ class TierRules:
                         if t.by_currency
                         else {}
                     ),
+                    **({"stripe_price": t.stripe_price} if t.stripe_price else {}),
                 }
                 for t in self.tiers
             ],
@@ -254,7 +272,8 @@ def _amount_sql(rules: TierRules, one_profile: bool = False) -> str:
     return f"""
           SELECT e.profile_id AS id, sum(e.points) AS amount, '' AS currency
           FROM crm_points_entry e
-          WHERE e.tenant_id = %(tenant)s AND e.kind IN ('earn', 'reverse', 'void', 'bonus') {only}
+          WHERE e.tenant_id = %(tenant)s {only}
+            AND e.kind IN ('earn', 'reverse', 'void', 'bonus', 'hold', 'release')
             AND e.created_at >= {start} AND e.created_at <= %(now)s
           GROUP BY e.profile_id"""
 
@@ -297,7 +316,7 @@ def _moves_sql(rules: TierRules) -> str:
         ORDER BY rank DESC LIMIT 1
       ) e ON TRUE
     ),
-    decided AS (
+    computed AS (
       SELECT id, email, amount, currency, tier AS from_tier,
         CASE
           WHEN cur_rank IS NULL OR entry_rank >= cur_rank THEN entry_tier
@@ -313,6 +332,22 @@ def _moves_sql(rules: TierRules) -> str:
             THEN coalesce(below_since, %(now)s::timestamptz)
         END AS below_since
       FROM entered
+    ),
+    paid AS (  -- a running paid membership holds its tier: nobody drops below it
+      SELECT m.profile_id AS id, max(t.rank) AS rank
+      FROM crm_membership m JOIN tiers t ON t.name = m.tier AND t.currency = ''
+      WHERE m.tenant_id = %(tenant)s AND m.status = ANY(%(member_statuses)s)
+      GROUP BY m.profile_id
+    ),
+    decided AS (
+      SELECT c.id, c.email, c.amount, c.currency, c.from_tier,
+        CASE WHEN p.rank >= coalesce(tt.rank, -1) THEN pt.name ELSE c.to_tier END AS to_tier,
+        CASE WHEN p.rank >= coalesce(tt.rank, -1) THEN NULL ELSE c.below_since END
+          AS below_since
+      FROM computed c
+      LEFT JOIN tiers tt ON tt.name = c.to_tier AND tt.currency = ''
+      LEFT JOIN paid p ON p.id = c.id
+      LEFT JOIN tiers pt ON pt.rank = p.rank AND pt.currency = ''
     )
     """
 
@@ -332,6 +367,7 @@ def _params(tenant: Tenant, rules: TierRules, now: datetime) -> dict[str, Any]:
         "ranks": [rank for _ in ladders for rank in range(len(rules.tiers))],
         "currencies": [code for code, ladder in ladders for _ in ladder],
         "fx_currencies": list(rules.currencies),
+        "member_statuses": list(MEMBER_STATUSES),
     }
     return {**params, **_day_rates(tenant, rules, now, days)}
 
@@ -467,3 +503,72 @@ def _write_metadata_later(tenant_id: int, changes: list[tuple[str, str]]) -> Non
         write_tier_metadata.delay(tenant_id, changes)
     except Exception:  # a broker outage must not undo a committed tier change
         logger.warning("tier metadata for %s customers not queued", len(changes))
+
+
+def settle_paid_tier(tenant: Tenant, profile_id: int, now: datetime | None = None) -> Move | None:
+    """Bring one customer's tier in line with their paid memberships, at once.
+
+    A running membership lifts them to its tier (never lowers a higher one they earned). When
+    the last membership ends, a tier that only the membership held goes without a grace
+    period, to what their spend or points enter; a tier they also qualify for by spending
+    stays. The change goes on the timeline and into Saleor's private metadata, as ``apply``'s.
+    """
+    program = current_program(tenant)
+    if program is None:
+        return None
+    rules = TierRules.from_data(program.rules)
+    moment = now or timezone.now()
+    with transaction.atomic():
+        profile = Profile.objects.select_for_update().select_related("tenant").get(pk=profile_id)
+        status = TierStatus.objects.filter(profile_id=profile_id).first()
+        current = status.tier if status else None
+        memberships = list(
+            Membership.objects.filter(profile_id=profile_id).values_list("tier", "status")
+        )
+        running = [t for t, st in memberships if st in MEMBER_STATUSES and rules.tier(t)]
+        amount, currency = qualifying_amount(profile, rules, moment)
+        ladder = dict(zip([t.name for t in rules.tiers], rules.thresholds(currency), strict=True))
+        if running:
+            target: str | None = max(running, key=rules.rank)
+            if rules.rank(current) >= rules.rank(target):
+                return None
+        else:
+            ended = {t for t, st in memberships if st not in MEMBER_STATUSES}
+            held = ladder.get(current) if current else None
+            if held is None or current not in ended or amount >= held[1]:
+                return None
+            entered = [name for name, (entry, _) in ladder.items() if entry <= amount]
+            target = entered[-1] if entered else None
+        if target is None:
+            TierStatus.objects.filter(profile_id=profile_id).delete()
+        else:
+            TierStatus.objects.update_or_create(
+                profile_id=profile_id,
+                defaults={
+                    "tenant": tenant,
+                    "tier": target,
+                    "since": moment,
+                    "below_since": None,
+                    "program_version": program.version,
+                },
+            )
+        TimelineEntry.objects.get_or_create(
+            tenant=tenant,
+            dedupe_key=f"tier:{profile_id}:membership:{moment.isoformat()}",
+            defaults={
+                "profile_id": profile_id,
+                "kind": "crm.tier.changed",
+                "occurred_at": moment,
+                "data": {
+                    "from": current,
+                    "to": target,
+                    "program_version": program.version,
+                    "reason": "membership" if running else "membership_ended",
+                },
+            },
+        )
+        if profile.user_id:
+            changes = [(profile.user_id, target or "")]
+            transaction.on_commit(lambda: _write_metadata_later(tenant.pk, changes))
+    base = tenant.base_currency if rules.basis == "spend" else ""
+    return Move(profile_id, profile.email, current, target, amount, currency or base)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
@@ -54,3 +54,18 @@ def remember_settings(items: list[dict[str, Any]] | None) -> None:
                 tenant.save(update_fields=["settings", "updated_at"])
     except Exception as exc:  # the merchant's save must succeed; tasks keep the last settings
         logger.warning("CRM could not keep its settings: %s", type(exc).__name__)
+
+
+def stripe_webhook(request: Any, settings: StoreSettings) -> Any:
+    """Stripe's events for the plugin's single tenant (secrets from ``CRM_STRIPE_*``), through
+    the same door as the app's ``api/stripe/<tenant>/webhooks``."""
+    from django.http import JsonResponse
+
+    from ..webhooks.stripe import receive
+    from ..webhooks.views import _read_capped
+
+    try:
+        tenant = plugin_tenant(settings.base_currency)
+    except DatabaseError:
+        return JsonResponse({"success": False, "error": {"code": "UNAVAILABLE"}}, status=503)
+    return receive(tenant, _read_capped(request), request.headers.get("Stripe-Signature", ""))

@@ -172,11 +172,11 @@ def order_payload(order: Any) -> dict[str, Any]:
             for line in _all(order.lines)
         ],
         "transactions": [
-            {"name": t.name, "paymentMethodDetails": _card(t)}
+            {"name": t.name, "pspReference": t.psp_reference, "paymentMethodDetails": _card(t)}
             for t in _all(getattr(order, "payment_transactions", []))
         ],
         "payments": [
-            {"gateway": p.gateway, "creditCard": _credit_card(p)}
+            {"gateway": p.gateway, "pspReference": p.psp_reference, "creditCard": _credit_card(p)}
             for p in _all(getattr(order, "payments", []))
         ],
         "checkoutId": global_id("Checkout", order.checkout_token) if order.checkout_token else None,

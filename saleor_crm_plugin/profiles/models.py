@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models.expressions import RawSQL
 
 from ..tenants.models import Tenant
 
@@ -104,6 +106,15 @@ class OrderRecord(models.Model):
     # referral abuse checks; the address and card details themselves are not kept.
     address_key = models.CharField(max_length=64, default="", blank=True)
     payment_keys = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    # PSP references of its payments (Saleor's Stripe app and plugin record the PaymentIntent
+    # id): how a Stripe refund or dispute finds its order. Only grows.
+    # A database default too: the set-based upsert does not name this column.
+    psp_references = ArrayField(
+        models.CharField(max_length=191),
+        default=list,
+        db_default=RawSQL("'{}'::varchar(191)[]", ()),
+        blank=True,
+    )
 
     class Meta:
         db_table = "crm_order"
@@ -114,6 +125,7 @@ class OrderRecord(models.Model):
             models.Index(fields=["profile", "created_at"], name="crm_order_profile"),
             models.Index(fields=["tenant", "user_id"], name="crm_order_user"),
             models.Index(fields=["tenant", "email"], name="crm_order_email"),
+            GinIndex(fields=["psp_references"], name="crm_order_psp"),
         ]
 
 

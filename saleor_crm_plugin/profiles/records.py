@@ -148,6 +148,7 @@ def upsert_orders(
             params,
         )
         touched |= {row[0] for row in cur.fetchall() if row[0] is not None}
+        _record_psp_references(cur, tenant_id, rows)
         # Orders of a deleted customer keep their amounts for the store's figures, not the e-mail.
         cur.execute(
             """
@@ -170,6 +171,27 @@ def upsert_orders(
             params,
         )
     return touched
+
+
+def _record_psp_references(
+    cur: Any, tenant_id: int, rows: Sequence[tuple[Order, datetime, Decimal]]
+) -> None:
+    """Add the orders' PSP references (a union: references only accumulate, so an older
+    snapshot arriving late cannot remove one)."""
+    found = [(o.order_id, ref) for o, _, _ in rows for ref in o.psp_references]
+    if not found:
+        return
+    cur.execute(
+        """
+        UPDATE crm_order o SET psp_references = ARRAY(
+          SELECT DISTINCT r FROM unnest(o.psp_references || x.refs) AS r ORDER BY r)
+        FROM (SELECT order_id, array_agg(ref)::varchar[] AS refs
+              FROM unnest(%s::text[], %s::text[]) AS v(order_id, ref) GROUP BY order_id) x
+        WHERE o.tenant_id = %s AND o.order_id = x.order_id
+          AND NOT (o.psp_references @> x.refs)
+        """,
+        [[f[0] for f in found], [f[1] for f in found], tenant_id],
+    )
 
 
 def upsert_checkouts(tenant_id: int, rows: Sequence[tuple[Checkout, datetime, bool]]) -> None:

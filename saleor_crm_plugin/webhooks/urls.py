@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import health, views
+from . import health, stripe, views
 
 app_name = "saleor_crm_webhooks"
 
@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/manifest", views.manifest, name="manifest"),
     path("api/register", views.register, name="register"),
     path("api/webhooks", views.webhook, name="webhook"),
+    path("api/stripe/<int:tenant_id>/webhooks", stripe.webhook, name="stripe-webhook"),
     path("health", health.health, name="health"),
 ]

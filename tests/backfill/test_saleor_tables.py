@@ -34,19 +34,21 @@ def saleor_tables(transaction_cards: bool) -> None:
         item_cards = f", {CARD}" if transaction_cards else ""
         cur.execute(
             "CREATE TEMP TABLE payment_transactionitem (id int, order_id int, name text, "
-            f"created_at timestamptz{item_cards})"
+            f"psp_reference text, created_at timestamptz{item_cards})"
         )
         cur.execute(
             "CREATE TEMP TABLE payment_payment (id int, order_id int, gateway text, "
-            f"created_at timestamptz, {CARD})"
+            f"psp_reference text, created_at timestamptz, {CARD})"
         )
-        cur.execute("INSERT INTO payment_payment VALUES (1, 1, 'dummy', now(), 'visa', '', "
+        cur.execute("INSERT INTO payment_payment VALUES (1, 1, 'dummy', 'ch_1', now(), 'visa', '', "
                     "'4242', 3, 2030)")  # fmt: skip
         if transaction_cards:
-            cur.execute("INSERT INTO payment_transactionitem VALUES (1, 1, 'Stripe', now(), "
-                        "'mastercard', '5555', '4444', 12, 2029)")  # fmt: skip
+            cur.execute("INSERT INTO payment_transactionitem VALUES (1, 1, 'Stripe', 'pi_1', "
+                        "now(), 'mastercard', '5555', '4444', 12, 2029)")  # fmt: skip
         else:
-            cur.execute("INSERT INTO payment_transactionitem VALUES (1, 1, 'Stripe', now())")
+            cur.execute(
+                "INSERT INTO payment_transactionitem VALUES (1, 1, 'Stripe', 'pi_1', now())"
+            )
 
 
 def test_cards_of_legacy_payments_and_of_transactions_give_the_webhooks_keys():
@@ -65,5 +67,7 @@ def test_cards_of_legacy_payments_and_of_transactions_give_the_webhooks_keys():
 def test_a_saleor_before_transaction_cards_still_backfills():
     saleor_tables(transaction_cards=False)
     found = payments_of_order()
-    assert found["transactions"] == [{"name": "Stripe", "paymentMethodDetails": None}]
+    assert found["transactions"] == [
+        {"name": "Stripe", "pspReference": "pi_1", "paymentMethodDetails": None}
+    ]
     assert len(payment_keys(found["transactions"], found["payments"])) == 1  # the legacy card

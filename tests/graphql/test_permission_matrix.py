@@ -70,6 +70,15 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "crmTierDryRun": ("mutation { crmTierDryRun { summary } }", {}),
     "crmTierApply": ("mutation { crmTierApply { summary } }", {}),
+    "crmMembershipCheckout": (
+        'mutation { crmMembershipCheckout(tier: "Member", successUrl: "https://shop.example/ok", '
+        'cancelUrl: "https://shop.example/no") { url } }',
+        {},
+    ),
+    "crmStripeAccountSet": (
+        'mutation { crmStripeAccountSet(webhookSecret: "whsec_matrix") { hasWebhookSecret } }',
+        {},
+    ),
     "crmRedeemPoints": (
         'mutation { crmRedeemPoints(points: 10, channel: "channel-eur", '
         'idempotencyKey: "matrix-01") { voucherCode } }',
@@ -133,6 +142,10 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmStoreSettings": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmStoreSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTrack": (ALLOWED,) * 7,  # storefronts send behaviour before anyone signs in
+    # A customer buys their own membership ("Member" here is not for sale: refused as such).
+    "crmMembershipCheckout": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
+    # Stripe secrets: MANAGE_SETTINGS only, which none of these callers hold.
+    "crmStripeAccountSet": (DENIED,) * 7,
 }
 
 

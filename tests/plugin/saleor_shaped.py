@@ -51,6 +51,7 @@ def _payment(pk: int, node: dict) -> Any:
     return Model(
         pk=pk,
         gateway=node["gateway"],
+        psp_reference=node.get("pspReference", ""),
         is_active=False,
         charge_status="",
         transactions=Related(),
@@ -118,6 +119,7 @@ def order_from_recording(body: bytes) -> Any:
                 name=t["name"],
                 refunded_value=t["refundedAmount"]["amount"],
                 **_card(t.get("paymentMethodDetails")),
+                psp_reference=t["pspReference"],
             )
             for t in o["transactions"]
         ),

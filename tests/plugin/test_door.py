@@ -160,3 +160,27 @@ def test_keeping_settings_never_fails_the_merchants_save():
 
     remember_settings([{"name": "base_currency", "value": "NOPE"}])  # logged, not raised
     assert not Tenant.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stripe_events_reach_the_plugin_tenant_through_the_plugin_webhook(settings, rf):
+    from saleor_crm_plugin.plugin.door import stripe_webhook
+    from tests.stripe_api import SECRET, charge, event, signature
+
+    settings.CRM_STRIPE_WEBHOOK_SECRET = SECRET
+    body = event("charge.refunded", charge("pi_plugin", amount=500, refunded=100))
+
+    def call(header: str):
+        request = rf.post(
+            "/plugins/saleor.crm/stripe/webhooks",
+            data=body,
+            content_type="application/json",
+            headers={"Stripe-Signature": header},
+        )
+        return stripe_webhook(request, EUR)
+
+    assert call(signature(body, secret="whsec_forged")).status_code == 400
+    assert Delivery.objects.count() == 0
+    assert call(signature(body)).status_code == 200
+    stored = Delivery.objects.get()
+    assert (stored.source, stored.tenant.saleor_api_url) == ("stripe", "plugin://saleor/")

@@ -10,6 +10,7 @@ from .errors import PermissionDenied
 from .principal import PrincipalKind
 
 MANAGE_USERS = "MANAGE_USERS"
+MANAGE_SETTINGS = "MANAGE_SETTINGS"
 
 
 def require_permission(info: Any, permission: str) -> Tenant:

@@ -34,7 +34,8 @@ class PointsBalanceLoader(DataLoader):  # type: ignore[misc]
 
 class CRMPointsEntry(graphene.ObjectType):
     kind = graphene.String(
-        required=True, description="earn, reverse, void, redeem, expire, adjust or bonus."
+        required=True,
+        description="earn, reverse, void, redeem, expire, adjust, bonus, hold or release.",
     )
     points = graphene.Int(required=True, description="Positive when earned, negative when spent.")
     created_at = graphene.DateTime(required=True)
