@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import health, views
+from . import health, unsubscribe, views
 
 app_name = "saleor_crm_webhooks"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/register", views.register, name="register"),
     path("api/webhooks", views.webhook, name="webhook"),
     path("health", health.health, name="health"),
+    path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
 ]
