@@ -15,6 +15,7 @@ from django.utils import timezone
 from ..conf import crm_settings
 from ..profiles.models import Profile
 from . import events
+from .errors import NothingToConfirm
 from .models import Action, ConsentEntry, Source
 
 
@@ -87,7 +88,17 @@ def grant_consent(
 def confirm_consent(
     profile: Profile, purpose: str, channel: str = "", *, at: datetime | None = None
 ) -> ConsentEntry:
-    """The customer clicked the double opt-in link: the pending grant now counts."""
+    """The customer clicked the double opt-in link: the pending grant now counts. Refused with
+    ``NothingToConfirm`` unless the newest line is a grant waiting for confirmation (a link
+    clicked after a withdrawal must not bring consent back)."""
+    newest = (
+        ConsentEntry.objects.filter(profile=profile, purpose=purpose, channel=channel)
+        .order_by("-occurred_at", "-id")
+        .values_list("action", "needs_confirmation")
+        .first()
+    )
+    if newest != (Action.GRANT, True):
+        raise NothingToConfirm("there is no pending consent to confirm")
     return _append(profile, purpose, channel, Action.CONFIRM, Source.CONFIRMATION, at=at)
 
 

@@ -302,3 +302,16 @@ def test_an_unreachable_smtp_server_is_retried_later_not_dropped(tenant, smtp, s
     settings.EMAIL_PORT = working_port
     assert services.send_due(NOON_BERLIN + timedelta(minutes=1)) == 1
     assert len(smtp.messages) == 1
+
+
+def test_the_periodic_task_sends_what_is_due_now(tenant, smtp):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.messaging.tasks import send_due_messages
+
+    anna = make_profile(tenant)
+    services.enqueue(
+        anna, "welcome", purpose=Purpose.TRANSACTIONAL, dedupe_key="welcome:a", now=timezone.now()
+    )
+    assert send_due_messages.delay().get() == 1
+    assert [subject(m) for m in smtp.messages] == ["Willkommen bei Nordwind"]
