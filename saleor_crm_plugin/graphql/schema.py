@@ -12,6 +12,7 @@ from .federation import FederationQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
+from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
 from .tracking.schema import TrackingMutations
 
@@ -26,6 +27,7 @@ class Mutation(
     TierMutations,
     ReferralMutations,
     BirthdayMutations,
+    ConsentMutations,
     graphene.ObjectType,
 ):
     pass

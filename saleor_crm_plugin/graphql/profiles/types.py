@@ -10,6 +10,7 @@ from ..core.money import CRMMoney, money
 from ..loyalty.referrals import CRMReferral, resolve_referral
 from ..loyalty.tiers import CRMTier, resolve_tier
 from ..loyalty.types import points_field, resolve_points, resolve_rewards, rewards_field
+from ..privacy.schema import consents_field, resolve_consents
 from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
 
 
@@ -136,6 +137,8 @@ class CRMMe(graphene.ObjectType, _ProfileFields):
     resolve_referral = staticmethod(resolve_referral)
     rewards = rewards_field()
     resolve_rewards = staticmethod(resolve_rewards)
+    consents = consents_field()
+    resolve_consents = staticmethod(resolve_consents)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."
