@@ -42,6 +42,16 @@ log = logging.getLogger(__name__)
 
 CONSENT_PURPOSE = "marketing_email"  # the consent ledger's purpose for marketing e-mail
 
+# Due messages, oldest first: a range scan of the partial index crm_message_due (queued rows
+# only), so its cost follows the queue's length, not the number of messages ever sent.
+DUE = """
+  SELECT id FROM crm_message
+  WHERE status = 'queued' AND due_at <= %(now)s
+  ORDER BY due_at
+  LIMIT %(limit)s
+  FOR UPDATE SKIP LOCKED
+"""
+
 
 def address_hash(tenant_id: int, address: str) -> str:
     """The same salted hash ``profiles.sql.EMAIL_HASH`` computes in SQL."""
@@ -139,16 +149,10 @@ def claim_due(now: datetime, limit: int) -> list[int]:
             [now - lease],
         )
         cur.execute(
-            """
+            f"""
             UPDATE crm_message SET status = 'sending', claimed_at = %(now)s,
                    attempts = attempts + 1
-            WHERE id IN (
-              SELECT id FROM crm_message
-              WHERE status = 'queued' AND due_at <= %(now)s
-              ORDER BY due_at
-              LIMIT %(limit)s
-              FOR UPDATE SKIP LOCKED
-            )
+            WHERE id IN ({DUE})
             RETURNING id
             """,
             {"now": now, "limit": limit},

@@ -99,3 +99,14 @@ def test_an_unknown_time_zone_fails_closed_to_the_channel_zone():
     assert zone_for("", "Asia/Tokyo") == "Asia/Tokyo"
     assert zone_for("Mars/Olympus_Mons", "Asia/Tokyo") == "Asia/Tokyo"
     assert zone_for("Europe/Berlin", "Asia/Tokyo") == "Europe/Berlin"
+
+
+def test_a_send_window_that_cannot_be_read_is_a_system_check_error(settings):
+    from saleor_crm_plugin.checks import check_send_windows
+
+    settings.CRM_SEND_WINDOW = "9 to 5"
+    settings.CRM_SEND_WINDOW_COUNTRIES = {"FR": {"window": "19:00-10:00"}}
+    assert [e.msg for e in check_send_windows(None)] == [
+        "CRM_SEND_WINDOW: send window '9 to 5' is not like 09:00-20:00.",
+        "CRM_SEND_WINDOW_COUNTRIES['FR']: send window '19:00-10:00' must start before it ends.",
+    ]
