@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.template import TemplateSyntaxError
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -223,9 +224,23 @@ def deliver(pk: int, now: datetime) -> int:
             return 0
     zone = customer_zone(profile, message.store_channel)
     link = unsubscribe_url(message) if message.purpose == Purpose.MARKETING else ""
-    rendered = render_for(
-        message.kind, message.locale, message.context, profile, unsubscribe_url=link, time_zone=zone
-    )
+    try:
+        rendered = render_for(
+            message.kind,
+            message.locale,
+            message.context,
+            profile,
+            unsubscribe_url=link,
+            time_zone=zone,
+        )
+    except (KeyError, ValueError, TypeError, TemplateSyntaxError) as exc:
+        # A flow handed us data the template cannot use: retrying will not fix it.
+        log.error("message %s cannot be rendered: %s", message.pk, type(exc).__name__)
+        if _finish(
+            message, claimed_at, status=Status.FAILED, reason="bad_data", last_error=repr(exc)[:500]
+        ):
+            events.message_event(message, "failed", now)
+        return 0
     sender = crm_settings.MESSAGE_SENDER
     msg_id = email.message_id(message.pk, message.tenant_id, _domain(sender))
     mail = email.build(rendered, profile.email, sender=sender, msg_id=msg_id, unsubscribe_url=link)

@@ -85,7 +85,7 @@ def wipe() -> None:
     with connection.cursor() as cur:
         cur.execute(
             "TRUNCATE crm_birthday, crm_referral, crm_referral_code, crm_points_entry, "
-            "crm_tier_status, "
+            "crm_tier_status, crm_message, crm_consent_entry, "
             "crm_tracked_event, crm_timeline, "
             "crm_order, crm_checkout, crm_profile, "
             "crm_deleted_customer, "

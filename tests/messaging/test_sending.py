@@ -315,3 +315,21 @@ def test_the_periodic_task_sends_what_is_due_now(tenant, smtp):
     )
     assert send_due_messages.delay().get() == 1
     assert [subject(m) for m in smtp.messages] == ["Willkommen bei Nordwind"]
+
+
+def test_a_message_whose_data_cannot_be_rendered_fails_with_the_reason_and_stops(tenant, smtp):
+    anna = consenting(tenant)
+    services.enqueue(
+        anna,
+        "abandoned_checkout",
+        purpose=Purpose.MARKETING,
+        dedupe_key="broken:1",
+        data={"currency": "EUR", "lines": []},  # no total
+        now=NOON_BERLIN,
+    )
+    assert services.send_due(NOON_BERLIN) == 0
+    assert services.send_due(NOON_BERLIN + timedelta(hours=1)) == 0
+    failed = Message.objects.get()
+    assert (failed.status, failed.reason, failed.attempts) == ("failed", "bad_data", 1)
+    assert smtp.messages == []
+    assert timeline(anna)[-1] == ("crm.message.failed", "bad_data")
