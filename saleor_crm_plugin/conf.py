@@ -219,5 +219,10 @@ class CRMSettings:
         dead and the message is sent again, with the same Message-ID."""
         return int(self._get("MESSAGE_LEASE_SECONDS", 600))
 
+    @property
+    def CONFIRMATION_DAYS(self) -> int:
+        """Days a double opt-in confirmation link stays valid."""
+        return int(self._get("CONFIRMATION_DAYS", 7))
+
 
 crm_settings = CRMSettings()

@@ -23,7 +23,7 @@ from . import formatting
 from .locales import is_rtl
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-KINDS = ("welcome", "abandoned_checkout")
+KINDS = ("welcome", "abandoned_checkout", "consent_confirmation")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ def template_context(
         "name": name,
         "unsubscribe_url": unsubscribe_url,
     }
+    if kind == "consent_confirmation":
+        ctx["confirm_url"] = str(data["confirm_url"])
     if kind == "abandoned_checkout":
         lines = _lines(data, locale)
         ctx.update(

@@ -36,3 +36,32 @@ def read_token(token: str) -> UnsubscribeToken:
         return UnsubscribeToken(int(tenant_id), int(profile_id), str(purpose), str(channel))
     except (signing.BadSignature, ValueError, TypeError) as exc:
         raise BadToken("the unsubscribe link is invalid or was altered") from exc
+
+
+_CONFIRM_SALT = "saleor_crm_plugin.confirm_consent"
+
+
+@dataclass(frozen=True)
+class ConfirmToken:
+    tenant_id: int
+    profile_id: int
+    purpose: str
+    channel: str
+
+
+def make_confirm_token(tenant_id: int, profile_id: int, purpose: str, channel: str) -> str:
+    """The double opt-in link's token; it expires (``CRM_CONFIRMATION_DAYS``), unlike the
+    unsubscribe link's, since an old confirmation link should not grant consent years later."""
+    return signing.dumps(
+        [tenant_id, profile_id, purpose, channel], salt=_CONFIRM_SALT, compress=True
+    )
+
+
+def read_confirm_token(token: str, max_age_seconds: int) -> ConfirmToken:
+    try:
+        tenant_id, profile_id, purpose, channel = signing.loads(
+            token, salt=_CONFIRM_SALT, max_age=max_age_seconds
+        )
+        return ConfirmToken(int(tenant_id), int(profile_id), str(purpose), str(channel))
+    except (signing.BadSignature, ValueError, TypeError) as exc:  # SignatureExpired included
+        raise BadToken("the confirmation link is invalid or has expired") from exc

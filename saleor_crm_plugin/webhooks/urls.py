@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import health, unsubscribe, views
+from . import confirm, health, unsubscribe, views
 
 app_name = "saleor_crm_webhooks"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/webhooks", views.webhook, name="webhook"),
     path("health", health.health, name="health"),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
+    path("consent/confirm/<str:token>", confirm.confirm, name="consent_confirm"),
 ]

@@ -29,6 +29,7 @@ DATA = {
     "discount_code": "NORD-7Q2X",
     "discount_expires_at": "2026-12-31T22:59:00+00:00",
     "shop_url": "https://nordwind.example/",
+    "confirm_url": "https://crm.nordwind.example/consent/confirm/c0nf1rm",
 }
 # The cart's total as each locale writes it (spaces normalised, direction marks dropped).
 TOTALS = {
@@ -106,6 +107,8 @@ def test_every_locale_renders_translated_and_well_formatted(kind, locale):
     assert f'dir="{direction}"' in rendered.html
     assert "Anna" in rendered.text
     assert "https://crm.nordwind.example/unsubscribe/t0k3n" in rendered.text
+    if kind == "consent_confirmation":
+        assert 'href="https://crm.nordwind.example/consent/confirm/c0nf1rm"' in rendered.html
     if kind == "abandoned_checkout":
         assert TOTALS[locale] in visible(rendered.text)
         assert EXPIRIES[locale] in visible(rendered.text)
@@ -152,9 +155,11 @@ def test_a_name_cannot_inject_html():
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
-def test_the_unsubscribe_page_is_translated(locale):
-    for state in ("confirm", "done", "invalid"):
-        page = render_page("unsubscribe", locale, {"state": state, "shop": "Nordwind"})
+def test_the_unsubscribe_and_confirmation_pages_are_translated(locale):
+    for name, state in [
+        (n, s) for n in ("unsubscribe", "confirm") for s in ("confirm", "done", "invalid")
+    ]:
+        page = render_page(name, locale, {"state": state, "shop": "Nordwind"})
         assert "{{" not in page and "%(" not in page
         if locale != "en":
             left = untranslated(page)

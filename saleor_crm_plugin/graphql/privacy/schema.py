@@ -6,6 +6,7 @@ from typing import Any
 
 import graphene
 
+from ...messaging.consent import ask_to_confirm
 from ...privacy.models import Purpose, Source
 from ...privacy.queries import ConsentState, consent_states
 from ...privacy.services import grant_consent, withdraw_consent
@@ -80,9 +81,11 @@ class ConsentMutations(graphene.ObjectType):
             raise CRMGraphQLError("There is no CRM profile for you yet.", code="no_profile")
         value = getattr(purpose, "value", purpose)
         if granted:
-            grant_consent(
+            entry = grant_consent(
                 profile, value, channel, source=Source.ACCOUNT, wording_version=wording_version
             )
+            if value == Purpose.MARKETING_EMAIL:
+                ask_to_confirm(entry)  # under double opt-in: the e-mail with the link
         else:
             withdraw_consent(profile, value, channel, source=Source.ACCOUNT)
         [state] = [s for s in consent_states(profile) if (s.purpose, s.channel) == (value, channel)]

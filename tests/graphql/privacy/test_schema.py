@@ -7,6 +7,7 @@ import pytest
 from saleor_crm_plugin.graphql.core.context import CRMContext
 from saleor_crm_plugin.graphql.core.principal import Principal, PrincipalKind
 from saleor_crm_plugin.graphql.schema import schema
+from saleor_crm_plugin.messaging.models import Message
 from saleor_crm_plugin.models import Profile
 from saleor_crm_plugin.privacy.services import has_consent
 from tests.graphql.conftest import ANNA
@@ -57,3 +58,15 @@ def test_under_double_opt_in_the_grant_waits_for_confirmation(store, settings):
     Profile.objects.filter(email="anna.mueller@example.de").update(country="DE")
     result = as_anna(store, SET, g=True, c="channel-eur")["crmConsentSet"]
     assert (result["granted"], result["pendingConfirmation"]) == (False, True)
+    [message] = Message.objects.all()  # the e-mail with the confirmation link, queued once
+    assert (message.kind, message.purpose, message.status) == (
+        "consent_confirmation",
+        "transactional",
+        "queued",
+    )
+    assert "/consent/confirm/" in message.context["confirm_url"]
+
+
+def test_without_double_opt_in_no_confirmation_e_mail_is_queued(store):
+    as_anna(store, SET, g=True, c="")
+    assert Message.objects.count() == 0
