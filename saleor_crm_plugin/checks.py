@@ -80,3 +80,21 @@ def check_reward_kinds(app_configs: Any, **kwargs: Any) -> list[Error]:
         for points, kind in kinds.items()
         if kind not in ("voucher", "gift_card")
     ]
+
+
+@register()
+def check_send_windows(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """A send window that cannot be read would hold every marketing message forever."""
+    from .messaging.windows import WindowError, parse_window
+
+    found = []
+    windows = {"CRM_SEND_WINDOW": crm_settings.SEND_WINDOW}
+    for country, rules in crm_settings.SEND_WINDOW_COUNTRIES.items():
+        if "window" in rules:
+            windows[f"CRM_SEND_WINDOW_COUNTRIES[{country!r}]"] = str(rules["window"])
+    for name, text in windows.items():
+        try:
+            parse_window(text)
+        except WindowError as exc:
+            found.append(Error(f"{name}: {exc}.", id="saleor_crm_plugin.E005"))
+    return found

@@ -224,5 +224,74 @@ class CRMSettings:
         check only refuses old timestamps, and a replayed request must not pass later either."""
         return int(self._get("STRIPE_WEBHOOK_TOLERANCE", 300))
 
+    @property
+    def DOUBLE_OPT_IN_COUNTRIES(self) -> frozenset[str]:
+        """Countries (ISO codes) where a marketing consent counts only once the customer has
+        confirmed it from an e-mail (double opt-in), e.g. "DE,AT"."""
+        raw = self._get("DOUBLE_OPT_IN_COUNTRIES", "")
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return frozenset(str(x).strip().upper() for x in items if str(x).strip())
+
+    @property
+    def MESSAGE_SENDER(self) -> str:
+        """From address of CRM e-mails, e.g. "Shop <hello@shop.com>"; empty: DEFAULT_FROM_EMAIL."""
+        return str(self._get("MESSAGE_SENDER", "") or settings.DEFAULT_FROM_EMAIL)
+
+    @property
+    def SHOP_NAME(self) -> str:
+        """The store's name as customers know it, in e-mails and on the unsubscribe page;
+        empty: the Saleor domain."""
+        return str(self._get("SHOP_NAME", ""))
+
+    @property
+    def DEFAULT_LANGUAGE(self) -> str:
+        """Language of messages to customers whose language and channel say nothing (BCP 47)."""
+        return str(self._get("DEFAULT_LANGUAGE", "en"))
+
+    @property
+    def CHANNEL_LANGUAGES(self) -> dict[str, str]:
+        """Channel slug -> default message language, e.g. {"de": "de", "jp": "ja"}: the step
+        after the customer's own language in the fallback chain."""
+        return dict(self._get("CHANNEL_LANGUAGES", {}))
+
+    @property
+    def SEND_WINDOW(self) -> str:
+        """Local hours of the customer in which marketing messages may go out, e.g. 09:00-20:00;
+        outside them messages wait (queued, never dropped)."""
+        return str(self._get("SEND_WINDOW", "09:00-20:00"))
+
+    @property
+    def SEND_WINDOW_COUNTRIES(self) -> dict[str, dict[str, Any]]:
+        """Per-country rules on top of the built-in ones (``messaging/windows.py COUNTRY_RULES``),
+        e.g. {"FR": {"window": "10:00-19:00", "no_sundays": true, "no_holidays": true}}."""
+        return dict(self._get("SEND_WINDOW_COUNTRIES", {}))
+
+    @property
+    def MESSAGE_FREQUENCY_CAP_HOURS(self) -> float:
+        """At most one marketing message per customer in this many hours, across flows and
+        channels; a message over the cap waits (0: no cap)."""
+        return float(self._get("MESSAGE_FREQUENCY_CAP_HOURS", 16))
+
+    @property
+    def UNSUBSCRIBE_MAILTO(self) -> str:
+        """Optional address for ``List-Unsubscribe: <mailto:...>`` besides the one-click link."""
+        return str(self._get("UNSUBSCRIBE_MAILTO", ""))
+
+    @property
+    def MESSAGE_MAX_ATTEMPTS(self) -> int:
+        """Sending attempts of one message (temporary SMTP errors) before it is marked failed."""
+        return int(self._get("MESSAGE_MAX_ATTEMPTS", 5))
+
+    @property
+    def MESSAGE_LEASE_SECONDS(self) -> int:
+        """How long a sender owns a claimed message; after that a sender that died is presumed
+        dead and the message is sent again, with the same Message-ID."""
+        return int(self._get("MESSAGE_LEASE_SECONDS", 600))
+
+    @property
+    def CONFIRMATION_DAYS(self) -> int:
+        """Days a double opt-in confirmation link stays valid."""
+        return int(self._get("CONFIRMATION_DAYS", 7))
+
 
 crm_settings = CRMSettings()

@@ -4,8 +4,10 @@ from .backfill.models import BackfillCursor
 from .catalogue.models import Product
 from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import PointsEntry
+from .messaging.models import Message, Suppression
 from .money.models import FxRate
 from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
+from .privacy.models import ConsentEntry
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .recovery.models import RecoveryFlow, RecoveryStep
 from .tenants.models import Tenant
@@ -14,11 +16,13 @@ from .tracking.models import TrackedEvent
 __all__ = [
     "BackfillCursor",
     "CheckoutRecord",
+    "ConsentEntry",
     "DeletedCustomer",
     "Delivery",
     "DeliveryState",
     "FxRate",
     "Membership",
+    "Message",
     "OrderRecord",
     "PointsEntry",
     "Product",
@@ -28,6 +32,7 @@ __all__ = [
     "StripeAccount",
     "StripeCharge",
     "StripeDispute",
+    "Suppression",
     "Tenant",
     "TimelineEntry",
     "TrackedEvent",

@@ -13,6 +13,7 @@ from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .payments.schema import PaymentsMutations
+from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
 from .settings.schema import SettingsMutations, SettingsQueries
 from .tracking.schema import TrackingMutations
@@ -30,6 +31,7 @@ class Mutation(
     BirthdayMutations,
     SettingsMutations,
     PaymentsMutations,
+    ConsentMutations,
     graphene.ObjectType,
 ):
     pass

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import health, stripe, views
+from . import confirm, health, stripe, unsubscribe, views
 
 app_name = "saleor_crm_webhooks"
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("api/webhooks", views.webhook, name="webhook"),
     path("api/stripe/<int:tenant_id>/webhooks", stripe.webhook, name="stripe-webhook"),
     path("health", health.health, name="health"),
+    path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
+    path("consent/confirm/<str:token>", confirm.confirm, name="consent_confirm"),
 ]

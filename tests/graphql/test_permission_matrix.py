@@ -58,6 +58,10 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         {},
     ),
     "crmSetBirthday": ("mutation { crmSetBirthday(month: 5, day: 17) { month } }", {}),
+    "crmConsentSet": (
+        "mutation { crmConsentSet(purpose: MARKETING_EMAIL, granted: true) { granted } }",
+        {},
+    ),
     "crmTierProgram": ("{ crmTierProgram { version } }", {}),
     "crmStoreSettings": ("{ crmStoreSettings { name value } }", {}),
     "crmStoreSettingsSave": (
@@ -133,6 +137,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
         DENIED,
         DENIED,
     ),  # a referred friend arrives before signing in
+    # A customer's own consents (staff without a profile of their own are told so).
+    "crmConsentSet": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
     # Adjusting points, tier rules and moves: staff and apps holding MANAGE_USERS.
     "crmPointsAdjust": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierProgram": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),

@@ -11,6 +11,7 @@ from ..loyalty.referrals import CRMReferral, resolve_referral
 from ..loyalty.tiers import CRMTier, resolve_tier
 from ..loyalty.types import points_field, resolve_points, resolve_rewards, rewards_field
 from ..payments.schema import CRMMembership, resolve_membership
+from ..privacy.schema import consents_field, resolve_consents
 from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
 
 
@@ -141,6 +142,8 @@ class CRMMe(graphene.ObjectType, _ProfileFields):
         CRMMembership, description="A paid membership (Stripe subscription); null when none."
     )
     resolve_membership = staticmethod(resolve_membership)
+    consents = consents_field()
+    resolve_consents = staticmethod(resolve_consents)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."
