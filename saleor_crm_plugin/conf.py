@@ -293,5 +293,18 @@ class CRMSettings:
         """Days a double opt-in confirmation link stays valid."""
         return int(self._get("CONFIRMATION_DAYS", 7))
 
+    @property
+    def LOYALTY_TIER_MESSAGES(self) -> str:
+        """Which tier changes e-mail the customer: "up" (reaching a higher tier), "all" (also
+        a downgrade) or "none"."""
+        value = str(self._get("LOYALTY_TIER_MESSAGES", "up")).lower()
+        return value if value in ("up", "all", "none") else "up"
+
+    @property
+    def LOYALTY_EXPIRY_REMINDER_DAYS(self) -> int:
+        """Days before points expire (lot expiry) that the customer is reminded, once per
+        expiry date; 0 sends no reminder."""
+        return int(self._get("LOYALTY_EXPIRY_REMINDER_DAYS", 14))
+
 
 crm_settings = CRMSettings()

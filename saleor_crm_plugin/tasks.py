@@ -4,14 +4,22 @@ Inside Saleor, Saleor's own Celery app discovers this module, so its workers run
 """
 
 from .inbox.tasks import drain_inbox, sweep_inbox
-from .loyalty.tasks import apply_tiers, expire_points, grant_birthday_bonuses
+from .loyalty.tasks import (
+    apply_tiers,
+    expire_points,
+    grant_birthday_bonuses,
+    remind_expiring_points,
+)
 from .messaging.tasks import send_due_messages
+from .recovery.tasks import run_recovery
 
 __all__ = [
     "apply_tiers",
     "drain_inbox",
     "expire_points",
     "grant_birthday_bonuses",
+    "remind_expiring_points",
+    "run_recovery",
     "send_due_messages",
     "sweep_inbox",
 ]
@@ -21,5 +29,10 @@ PERIODIC = {
     "crm-loyalty-tiers": {"task": "saleor_crm.loyalty.apply_tiers", "schedule": 24 * 3600.0},
     "crm-loyalty-expiry": {"task": "saleor_crm.loyalty.expire_points", "schedule": 24 * 3600.0},
     "crm-loyalty-birthdays": {"task": "saleor_crm.loyalty.birthdays", "schedule": 24 * 3600.0},
+    "crm-loyalty-expiry-reminders": {
+        "task": "saleor_crm.loyalty.expiry_reminders",
+        "schedule": 24 * 3600.0,
+    },
     "crm-messaging-send-due": {"task": "saleor_crm.messaging.send_due", "schedule": 60.0},
+    "crm-recovery": {"task": "saleor_crm.recovery.run", "schedule": 300.0},
 }

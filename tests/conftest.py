@@ -10,6 +10,9 @@ from tests.loopback import LoopbackServer
 
 DATA = Path(__file__).parent / "data"
 
+# The SMTP server fixture (``smtp``) for every test that sends e-mail.
+pytest_plugins = ["tests.mail"]
+
 
 class JWKSServer(LoopbackServer):
     """Saleor's ``/.well-known/jwks.json`` on loopback, counting how often it is fetched."""

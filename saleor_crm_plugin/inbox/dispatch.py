@@ -48,6 +48,7 @@ class LocalDrainer:
         self.idle = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def wake(self) -> None:
         with self._start_lock:
@@ -60,9 +61,11 @@ class LocalDrainer:
     def _run(self) -> None:
         from .services import drain
 
-        while True:
+        while not self._stopping.is_set():
             self.wake_up.wait(self.interval)
             self.wake_up.clear()
+            if self._stopping.is_set():
+                break
             try:
                 close_old_connections()
                 drain()
@@ -72,6 +75,20 @@ class LocalDrainer:
                 connection.close()
             if not self.wake_up.is_set():
                 self.idle.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the batch in hand and end the thread (a process that stops drawing
+        deliveries, such as a test that must see them pending)."""
+        with self._start_lock:
+            thread = self._thread
+            if thread is None:
+                return
+            self._stopping.set()
+            self.wake_up.set()
+        thread.join(timeout)
+        with self._start_lock:
+            self._thread = None
+            self._stopping.clear()
 
 
 local_drainer = LocalDrainer()

@@ -197,16 +197,7 @@ def _reverse(
     available_at: datetime,
 ) -> None:
     _lock(profile_id)
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""
-            SELECT coalesce(-sum(points), 0) FROM crm_points_entry
-            WHERE tenant_id = %s AND source = 'order' AND kind IN {TAKEN_BACK}
-              AND (source_id = %s OR source_id LIKE %s)
-            """,
-            [tenant_id, order_id, order_id + "@%"],
-        )
-        (reversed_so_far,) = cur.fetchone() or (0,)
+    reversed_so_far = _taken_back(tenant_id, order_id)
     if cancelled:
         kind, source_id, target = EntryKind.VOID, order_id, earned
     else:
@@ -214,7 +205,7 @@ def _reverse(
         kind, source_id, target = EntryKind.REVERSE, f"{order_id}@{refunded}", share
     if cancelled or refunded >= total:
         _void_order_bonuses(tenant_id, order_id)
-    due = target - int(reversed_so_far)
+    due = target - reversed_so_far
     if due <= 0:
         return
     left = max(0, balance_of(profile_id).total)
@@ -292,17 +283,8 @@ def _settle_dispute(
         return
     if held is not None:
         return
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""
-            SELECT coalesce(-sum(points), 0) FROM crm_points_entry
-            WHERE tenant_id = %s AND source = 'order' AND kind IN {TAKEN_BACK}
-              AND (source_id = %s OR source_id LIKE %s)
-            """,
-            [tenant_id, order_id, order_id + "@%"],
-        )
-        (taken_back,) = cur.fetchone() or (0,)
-    due = max(0, earned - int(taken_back))
+    taken_back = _taken_back(tenant_id, order_id)
+    due = max(0, earned - taken_back)
     taken = min(due, max(0, balance_of(profile_id).total))
     PointsEntry.objects.create(
         tenant_id=tenant_id,
@@ -315,6 +297,22 @@ def _settle_dispute(
         available_at=available_at,
         data={"order_id": order_id, "dispute_id": dispute_id, "due": due, "shortfall": due - taken},
     )
+
+
+def _taken_back(tenant_id: int, order_id: str) -> int:
+    """What an order's reversals, voids and holds took back so far (each refund level has its
+    own entry, ``order@refunded``)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            SELECT coalesce(-sum(points), 0) FROM crm_points_entry
+            WHERE tenant_id = %s AND source = 'order' AND kind IN {TAKEN_BACK}
+              AND (source_id = %s OR source_id LIKE %s)
+            """,
+            [tenant_id, order_id, order_id + "@%"],
+        )
+        row = cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _void_order_bonuses(tenant_id: int, order_id: str) -> None:
@@ -510,7 +508,7 @@ def grant_bonuses(tenant: Tenant, profile_ids: Iterable[int]) -> None:
 
 
 # Each positive lot with what its own reversals and voids took back; ``lots`` is per profile.
-_LOTS = """
+LOTS_SQL = """
   SELECT e.profile_id, e.available_at,
          e.points + coalesce((
            SELECT sum(r.points) FROM crm_points_entry r
@@ -523,7 +521,7 @@ _LOTS = """
 """
 
 # What customers spent or lost: redemptions, deductions, earlier expiries.
-_DEBITS = """
+DEBITS_SQL = """
   SELECT profile_id, -sum(points) AS amount FROM crm_points_entry
   WHERE tenant_id = %(tenant)s
     AND (kind IN ('redeem', 'expire') OR (kind = 'adjust' AND points < 0))
@@ -554,8 +552,8 @@ def expire_points(tenant: Tenant, now: datetime | None = None) -> int:
         if crm_settings.LOYALTY_EXPIRY_DAYS > 0:
             cur.execute(
                 f"""
-                WITH lots AS ({_LOTS}),
-                debits AS ({_DEBITS}),
+                WITH lots AS ({LOTS_SQL}),
+                debits AS ({DEBITS_SQL}),
                 due AS (
                   SELECT l.profile_id,
                          sum(l.value) FILTER (

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from ..tenants.host import host_writer
 from ..tenants.models import Tenant
-from . import ledger, tiers
+from . import ledger, messages, tiers
 from .metadata import MetadataError, write_tiers
 
 
@@ -40,6 +40,12 @@ def grant_birthday_bonuses() -> int:
 def expire_points() -> int:
     """Daily: expire points as each store's settings say. Returns the points expired."""
     return _for_each_store(ledger.expire_points)
+
+
+@shared_task(name="saleor_crm.loyalty.expiry_reminders", ignore_result=True)
+def remind_expiring_points() -> int:
+    """Daily: remind customers whose points expire soon. Returns how many were reminded."""
+    return _for_each_store(messages.remind_expiring_points)
 
 
 @shared_task(

@@ -493,6 +493,9 @@ def apply(tenant: Tenant, program: TierProgram, now: datetime | None = None) -> 
         ]
         if changes:
             transaction.on_commit(lambda: _write_metadata_later(tenant.pk, changes))
+        from .messages import announce_tier_changes  # messages builds on this module
+
+        announce_tier_changes(tenant, moves, rules, moment)
     return moves
 
 
@@ -570,5 +573,9 @@ def settle_paid_tier(tenant: Tenant, profile_id: int, now: datetime | None = Non
         if profile.user_id:
             changes = [(profile.user_id, target or "")]
             transaction.on_commit(lambda: _write_metadata_later(tenant.pk, changes))
-    base = tenant.base_currency if rules.basis == "spend" else ""
-    return Move(profile_id, profile.email, current, target, amount, currency or base)
+        base = tenant.base_currency if rules.basis == "spend" else ""
+        move = Move(profile_id, profile.email, current, target, amount, currency or base)
+        from .messages import announce_tier_changes
+
+        announce_tier_changes(tenant, [move], rules, moment)
+    return move

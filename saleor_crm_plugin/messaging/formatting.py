@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel.core import Locale
 from babel.dates import format_date, format_skeleton, format_time
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from ..money.currencies import from_minor
 from .locales import babel_locale
@@ -19,6 +19,11 @@ def money(amount_minor: int, currency: str, locale: str) -> str:
     return format_currency(
         from_minor(amount_minor, currency), currency, locale=babel_locale(locale)
     )
+
+
+def number(value: int, locale: str) -> str:
+    """A count as the locale groups digits (``1.250`` in German, ``1,250`` in English)."""
+    return format_decimal(value, locale=babel_locale(locale))
 
 
 def day(value: date, locale: str) -> str:

@@ -9,7 +9,7 @@ here, with Babel, before the template sees them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,14 @@ from . import formatting
 from .locales import is_rtl
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-KINDS = ("welcome", "abandoned_checkout", "consent_confirmation")
+KINDS = (
+    "welcome",
+    "abandoned_checkout",
+    "browse_reminder",
+    "tier_changed",
+    "points_expiring",
+    "consent_confirmation",
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,13 @@ def template_context(
     }
     if kind == "consent_confirmation":
         ctx["confirm_url"] = str(data["confirm_url"])
+    if kind == "tier_changed":
+        ctx["tier"] = str(data["tier"])
+    if kind == "points_expiring":
+        ctx["points"] = formatting.number(int(data["points"]), locale)
+        ctx["date"] = formatting.day(date.fromisoformat(str(data["expires_on"])), locale)
+    if kind == "browse_reminder":
+        ctx["products"] = [str(name) for name in data.get("products", [])]
     if kind == "abandoned_checkout":
         lines = _lines(data, locale)
         ctx.update(

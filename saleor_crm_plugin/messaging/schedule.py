@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 
 from ..conf import crm_settings
 from ..profiles.models import Profile
+from ..tenants import store_settings
 from .models import Message, Purpose, Status
 from .windows import next_open, rules_for, zone_for
 
@@ -49,7 +50,9 @@ def marketing_due(
     capped = cap_until(profile, sending)
     if capped is not None and capped > when:
         when, reason = capped, "frequency_cap"
-    opened = next_open(when, customer_zone(profile, store_channel), rules_for(profile.country))
+    window = store_settings.chosen(profile.tenant, store_channel, store_settings.SEND_WINDOW)
+    rules = rules_for(profile.country, window)
+    opened = next_open(when, customer_zone(profile, store_channel), rules)
     if opened > when:
         when, reason = opened, reason or "send_window"
     return when, reason

@@ -33,6 +33,7 @@ from ..conf import crm_settings
 from ..privacy.services import has_consent
 from ..privacy.tokens import make_token
 from ..profiles.models import Profile
+from ..tenants import store_settings
 from . import email, events
 from .locales import resolve
 from .models import Message, Purpose, Status, Suppression, SuppressionReason
@@ -241,7 +242,10 @@ def deliver(pk: int, now: datetime) -> int:
         ):
             events.message_event(message, "failed", now)
         return 0
-    sender = crm_settings.MESSAGE_SENDER
+    sender = (
+        store_settings.chosen(profile.tenant, message.store_channel, store_settings.SENDER)
+        or crm_settings.MESSAGE_SENDER
+    )
     msg_id = email.message_id(message.pk, message.tenant_id, _domain(sender))
     mail = email.build(rendered, profile.email, sender=sender, msg_id=msg_id, unsubscribe_url=link)
     try:

@@ -59,10 +59,11 @@ def parse_window(text: str) -> tuple[time, time]:
     return start, end
 
 
-def rules_for(country: str) -> SendRules:
-    """The store's window with the country's own rules on top (built-in, then the merchant's)."""
+def rules_for(country: str, window: str = "") -> SendRules:
+    """The store's window (the channel's, when given) with the country's own rules on top
+    (built-in, then the merchant's)."""
     country = country.upper()
-    merged: dict[str, Any] = {"window": crm_settings.SEND_WINDOW}
+    merged: dict[str, Any] = {"window": window or crm_settings.SEND_WINDOW}
     merged.update(COUNTRY_RULES.get(country, {}))
     merged.update(crm_settings.SEND_WINDOW_COUNTRIES.get(country, {}))
     start, end = parse_window(str(merged["window"]))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from ..messaging.models import Message
 from ..profiles.models import Profile
 from ..tenants.models import Tenant
 
@@ -85,7 +86,10 @@ class RecoveryStep(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, default="queued")  # queued, sent, skipped
     reason = models.CharField(max_length=64, default="", blank=True)
-    message_id = models.CharField(max_length=64, default="", blank=True)
+    # The outbox message that carries it; its ``sent_at`` is when the reminder went out.
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         db_table = "crm_recovery_step"

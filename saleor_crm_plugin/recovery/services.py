@@ -61,9 +61,10 @@ class DueStep:
     checkout_id: str
     channel: str
     currency: str
-    lines: list[dict]
+    lines: list[Any]  # a cart's lines, or a browse flow's product ids
     total_gross_minor: int
     due_at: datetime
+    at: datetime  # the moment of this run (the clock the message is queued by)
 
 
 # The most recently viewed products a browse reminder shows.
@@ -275,6 +276,7 @@ def run_due_steps(
                 lines=list(flow.lines),
                 total_gross_minor=flow.total_gross_minor,
                 due_at=flow.next_due_at or moment,
+                at=moment,
             )
             record, created = RecoveryStep.objects.get_or_create(
                 flow=flow,
@@ -283,10 +285,11 @@ def run_due_steps(
             )
             if created:
                 outcome, reason, message_id = send(step)
-                record.outcome, record.reason, record.message_id = outcome, reason, message_id
+                record.outcome, record.reason = outcome, reason
+                record.message_id = int(message_id) if message_id.isdigit() else None
                 if outcome == "sent":
                     record.sent_at = moment
-                record.save(update_fields=["outcome", "reason", "message_id", "sent_at"])
+                record.save(update_fields=["outcome", "reason", "message", "sent_at"])
                 handed += 1
             # A reminder the messaging refused for good (no consent, unsubscribed, suppressed)
             # ends the flow: later steps would be refused for the same reason.
@@ -310,13 +313,6 @@ def _advance(flow: RecoveryFlow, moment: datetime, stop_reason: str = "") -> Non
         flow.step += 1
         flow.next_due_at = flow.checkout_updated_at + timedelta(hours=flow.delays_hours[flow.step])
     flow.save(update_fields=["step", "status", "stop_reason", "ended_at", "next_due_at"])
-
-
-def mark_sent(flow_id: int, step: int, sent_at: datetime) -> None:
-    """A queued reminder went out (after waiting for the customer's send window)."""
-    RecoveryStep.objects.filter(flow_id=flow_id, step=step, sent_at__isnull=True).update(
-        sent_at=sent_at, outcome="sent"
-    )
 
 
 def follow_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
@@ -352,9 +348,11 @@ def follow_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
               FROM o
               JOIN crm_recovery_flow f ON f.profile_id = o.profile_id
                 AND f.status IN ('active', 'finished') AND f.recovered_order_id IS NULL
-              JOIN crm_recovery_step s ON s.flow_id = f.id AND s.sent_at IS NOT NULL
-                AND s.sent_at <= o.created_at
-                AND o.created_at <= s.sent_at + make_interval(days => %(window)s)
+              JOIN crm_recovery_step s ON s.flow_id = f.id
+              LEFT JOIN crm_message m ON m.id = s.message_id
+              CROSS JOIN LATERAL (SELECT coalesce(s.sent_at, m.sent_at) AS at) sent
+              WHERE sent.at <= o.created_at
+                AND o.created_at <= sent.at + make_interval(days => %(window)s)
               ORDER BY f.id, o.created_at, s.step DESC
             )
             UPDATE crm_recovery_flow f SET status = 'recovered', next_due_at = NULL,

@@ -263,3 +263,14 @@ def save(tenant: Tenant, values: dict[str, Any]) -> StoreSettings:
     tenant.settings = items
     tenant.save(update_fields=["settings", "updated_at"])
     return for_tenant(tenant)
+
+
+def chosen(tenant: Tenant, channel: str, name: str) -> str:
+    """What the merchant chose for ``name`` on this channel (the channel's own value, else the
+    store's), or '' when they never saved one: callers then fall back to the ``CRM_`` default."""
+    saved = {item.get("name"): item.get("value") for item in tenant.settings or []}
+    try:
+        own = _channels(str(saved.get(CHANNELS) or "")).get(channel, {}) if channel else {}
+    except ValueError:  # validated when saved; an old copy must not stop the messages
+        own = {}
+    return str(own.get(name, saved.get(name)) or "").strip()

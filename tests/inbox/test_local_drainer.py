@@ -14,6 +14,13 @@ from tests import recordings
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def stop_the_drainer_afterwards():
+    """A drainer left running would apply other tests' deliveries behind their backs."""
+    yield
+    local_drainer.stop()
+
+
 def test_deliveries_are_applied_by_the_background_drainer(live_server, tenant, rates, settings):
     settings.CRM_INBOX_DISPATCH = "thread"
     for item in recordings.deliveries():

@@ -167,5 +167,7 @@ def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings)
         "crm-loyalty-tiers",
         "crm-loyalty-expiry",
         "crm-loyalty-birthdays",
+        "crm-loyalty-expiry-reminders",
         "crm-messaging-send-due",
+        "crm-recovery",
     }

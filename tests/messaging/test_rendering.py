@@ -1,4 +1,4 @@
-"""Every shipped locale renders both e-mails fully translated, with CLDR formatting.
+"""Every shipped locale renders every e-mail fully translated, with CLDR formatting.
 
 One HTML per locale and kind is saved under ``artifacts/emails/`` for a person to look at.
 """
@@ -25,6 +25,10 @@ DATA = {
         {"name": "Matcha-Schale", "quantity": 4, "total_minor": 2580},
     ],
     "total_minor": 7570,
+    "products": ["Teekanne Kyoto", "Matcha-Schale"],
+    "tier": "Platin",
+    "points": 1250,
+    "expires_on": "2026-12-31",
     "checkout_url": "https://nordwind.example/checkout?token=abc",
     "discount_code": "NORD-7Q2X",
     "discount_expires_at": "2026-12-31T22:59:00+00:00",
@@ -41,6 +45,17 @@ TOTALS = {
     "ja": "€75.70",
     "zh-hans": "€75.70",
     "ar": "75.70 €",
+}
+# 1250 points as each locale groups digits.
+POINTS = {
+    "en": "1,250",
+    "de": "1.250",
+    "fr": "1 250",
+    "es": "1.250",
+    "pl": "1 250",
+    "ja": "1,250",
+    "zh-hans": "1,250",
+    "ar": "1,250",
 }
 # The offer expires at 23:59 on New Year's Eve in Berlin.
 EXPIRIES = {
@@ -109,6 +124,12 @@ def test_every_locale_renders_translated_and_well_formatted(kind, locale):
     assert "https://crm.nordwind.example/unsubscribe/t0k3n" in rendered.text
     if kind == "consent_confirmation":
         assert 'href="https://crm.nordwind.example/consent/confirm/c0nf1rm"' in rendered.html
+    if kind == "tier_changed":
+        assert "Platin" in rendered.subject + rendered.text
+    if kind == "points_expiring":
+        assert POINTS[locale] in visible(rendered.text)
+    if kind == "browse_reminder":
+        assert "Teekanne Kyoto" in rendered.text and "Matcha-Schale" in rendered.html
     if kind == "abandoned_checkout":
         assert TOTALS[locale] in visible(rendered.text)
         assert EXPIRIES[locale] in visible(rendered.text)

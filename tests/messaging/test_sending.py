@@ -13,7 +13,8 @@ from saleor_crm_plugin.messaging.models import Message, Purpose, Suppression
 from saleor_crm_plugin.models import TimelineEntry
 from saleor_crm_plugin.privacy.models import Source
 from saleor_crm_plugin.privacy.services import grant_consent, withdraw_consent
-from tests.messaging.conftest import cart, free_port, make_profile
+from tests.mail import free_port
+from tests.messaging.conftest import cart, make_profile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -180,6 +181,24 @@ def test_an_unknown_customer_zone_falls_back_to_the_channel_zone(tenant, smtp, s
     message = remind(guest, now=datetime(2026, 3, 10, 14, 30, tzinfo=UTC))  # 23:30 in Tokyo
     assert message.due_at == datetime(2026, 3, 11, 0, 0, tzinfo=UTC)
     assert message.locale == "en"
+
+
+def test_the_merchants_sender_and_channel_window_from_the_store_settings(tenant, smtp):
+    from saleor_crm_plugin.tenants import store_settings
+
+    store_settings.save(
+        tenant,
+        {
+            "sender_address": "Nordwind DE <de@nordwind.example>",
+            "channel_settings": '{"default-channel": {"send_window": "14:00-15:00"}}',
+        },
+    )
+    anna = consenting(tenant)
+    message = remind(anna)  # 12:00 in Berlin: this channel writes from 14:00 only
+    assert message.due_at == NOON_BERLIN + timedelta(hours=2)
+    assert services.send_due(NOON_BERLIN + timedelta(hours=2)) == 1
+    [mail] = smtp.to("anna.mueller@example.de")
+    assert mail["From"] == "Nordwind DE <de@nordwind.example>"
 
 
 def test_the_frequency_cap_queues_the_second_message_instead_of_dropping_it(tenant, smtp):

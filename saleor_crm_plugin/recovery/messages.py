@@ -1,0 +1,79 @@
+"""Turning a due recovery step into a message in the outbox (messaging sends it when the
+customer's window, consent and the frequency cap allow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from ..catalogue.services import names
+from ..messaging import services as messaging
+from ..messaging.models import Purpose, Status
+from ..profiles.models import Profile
+from ..tenants import store_settings
+from ..tenants.models import Tenant
+from .models import FlowKind
+from .services import DueStep, Outcome
+
+CHECKOUT_KIND = "abandoned_checkout"
+BROWSE_KIND = "browse_reminder"
+
+
+def checkout_url(tenant: Tenant, channel: str, checkout_id: str) -> str:
+    """The channel's "return to your cart" link with the checkout's token, or '' when the
+    merchant gave no link (the e-mail then says nothing about a link)."""
+    template = store_settings.for_tenant(tenant).for_channel(channel).checkout_url_template
+    if not template:
+        return ""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT token FROM crm_checkout WHERE tenant_id = %s AND checkout_id = %s",
+            [tenant.pk, checkout_id],
+        )
+        row = cur.fetchone()
+    return template.replace("{token}", row[0]) if row and row[0] else ""
+
+
+def step_data(tenant: Tenant, step: DueStep) -> dict[str, Any]:
+    """What the template needs, from the flow's snapshot: the cart as the customer left it."""
+    if step.kind == FlowKind.BROWSE:
+        ids = [str(product) for product in step.lines]
+        known = names(tenant.pk, ids)
+        return {"products": [known[i] for i in ids if known.get(i)]}
+    lines = [
+        {
+            "name": line.get("product_name") or line.get("sku") or "",
+            "quantity": int(line.get("quantity") or 1),
+            "total_minor": int(line.get("total_gross_minor") or 0),
+        }
+        for line in step.lines
+    ]
+    return {
+        "lines": lines,
+        "currency": step.currency,
+        "total_minor": step.total_gross_minor,
+        "checkout_url": checkout_url(tenant, step.channel, step.checkout_id),
+        "step": step.step + 1,
+    }
+
+
+def send_step(step: DueStep) -> Outcome:
+    """Queue the step's message once (the dedupe key is the flow and step); a message the
+    outbox refuses for good (no consent, suppressed address) ends the flow with that reason."""
+    profile = Profile.objects.select_related("tenant").get(pk=step.profile_id)
+    data = step_data(profile.tenant, step)
+    if step.kind == FlowKind.BROWSE and not data["products"]:
+        return ("skipped", "no_known_products", "")
+    message = messaging.enqueue(
+        profile,
+        BROWSE_KIND if step.kind == FlowKind.BROWSE else CHECKOUT_KIND,
+        purpose=Purpose.MARKETING,
+        dedupe_key=f"recovery:{step.flow_id}:{step.step}",
+        data=data,
+        store_channel=step.channel,
+        now=step.at,
+    )
+    if message.status == Status.SKIPPED:
+        return ("skipped", message.reason, str(message.pk))
+    return ("queued", "", str(message.pk))

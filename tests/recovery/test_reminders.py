@@ -1,0 +1,110 @@
+"""Recovery flows end to end: carts arrive through the inbox, reminders go through the outbox
+to a real SMTP server (aiosmtpd), in the customer's language and waking hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from saleor_crm_plugin.demo import payloads as p
+from saleor_crm_plugin.demo.catalogue import CHANNELS, PRODUCTS
+from saleor_crm_plugin.inbox.services import accept, drain
+from saleor_crm_plugin.messaging import services as outbox
+from saleor_crm_plugin.models import Message, Profile, RecoveryFlow
+from saleor_crm_plugin.privacy.models import Source
+from saleor_crm_plugin.privacy.services import grant_consent, withdraw_consent
+from saleor_crm_plugin.recovery import services
+from saleor_crm_plugin.recovery.messages import send_step
+from saleor_crm_plugin.recovery.tasks import schedule_for
+from saleor_crm_plugin.tenants import store_settings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # 11:00 in Berlin, 19:00 in Tokyo
+EUR = next(c for c in CHANNELS if c.slug == "channel-eur")
+JPY = next(c for c in CHANNELS if c.slug == "channel-jpy")
+
+
+def customer(tenant, pk: int, email: str, country: str, language: str) -> Profile:
+    """A registered customer with an address in ``country``, who agreed to marketing e-mail."""
+    who = p.Person(pk, email, "Eva", "Kern", language, country, True, MONDAY, has_address=True)
+    body = p.body("CustomerCreated", MONDAY, None, user=p.user(who))
+    accept(tenant, event="customer_created", body=body, headers={})
+    drain()
+    profile = Profile.objects.get(email=email)
+    grant_consent(profile, "marketing_email", source=Source.CHECKOUT, wording_version="v1")
+    return profile
+
+
+def leave_cart(tenant, pk: int, email: str, channel, token: str, price: Decimal, at: datetime):
+    who = p.Person(pk, email, "Eva", "Kern", "DE", "DE", True, MONDAY)
+    cart = p.Cart(token, channel, who, [(PRODUCTS[0], 1, price), (PRODUCTS[1], 2, price)])
+    body = p.body("CheckoutUpdated", at, p.principal(who), checkout=p.checkout(cart, at, False))
+    accept(tenant, event="checkout_updated", body=body, headers={})
+    drain()
+    return cart
+
+
+def buy(tenant, cart: p.Cart, at: datetime) -> None:
+    state = p.OrderState("00000000-0000-4000-8000-000000000077", 77, cart, created=at)
+    body = p.body("OrderCreated", at, p.principal(cart.person), order=p.order(state))
+    accept(tenant, event="order_created", body=body, headers={})
+    drain()
+
+
+def tick(tenant, now: datetime) -> int:
+    """What the periodic tasks do at ``now``: start flows, queue due steps, send due mail."""
+    services.start_flows(tenant, schedule_for(tenant), now)
+    services.run_due_steps(tenant, send_step, now)
+    return outbox.send_due(now)
+
+
+def test_a_cart_left_in_berlin_gets_german_reminders_until_she_buys(tenant, smtp):
+    store_settings.save(tenant, {"checkout_url_template": "https://shop.example/cart/{token}"})
+    customer(tenant, 1, "eva@example.de", "DE", "DE")
+    cart = leave_cart(tenant, 1, "eva@example.de", EUR, "tok-eva", Decimal("20.00"), MONDAY)
+
+    assert tick(tenant, MONDAY + timedelta(minutes=30)) == 0
+    assert tick(tenant, MONDAY + timedelta(hours=1)) == 1
+    [first] = smtp.to("eva@example.de")
+    assert " ".join(str(first["Subject"]).split()) == "In Ihrem Warenkorb liegen noch 3 Artikel"
+    text = first.get_body(("plain",)).get_content()
+    assert f"2 \u00d7 {PRODUCTS[1].name}: 40,00\xa0€" in text
+    assert "60,00\xa0€" in text
+    assert "https://shop.example/cart/tok-eva" in text
+
+    assert tick(tenant, MONDAY + timedelta(hours=24)) == 1  # Tuesday 11:00 in Berlin
+    buy(tenant, cart, MONDAY + timedelta(hours=30))
+    assert tick(tenant, MONDAY + timedelta(hours=72)) == 0  # nothing after the purchase
+    assert len(smtp.to("eva@example.de")) == 2
+    flow = RecoveryFlow.objects.get()
+    assert (flow.status, flow.recovered_step) == ("recovered", 1)  # the second reminder
+    assert flow.recovered_minor == 6000 + 499  # the order's total with shipping, in cents
+
+
+def test_a_reminder_due_at_night_in_tokyo_arrives_at_nine_in_the_morning(tenant, smtp):
+    customer(tenant, 2, "kenji@example.jp", "JP", "JA")
+    night = datetime(2026, 11, 2, 16, 30, tzinfo=UTC)  # 01:30 on Tuesday in Tokyo
+    leave_cart(tenant, 2, "kenji@example.jp", JPY, "tok-kenji", Decimal("2000"), night)
+
+    assert tick(tenant, night + timedelta(hours=1)) == 0  # 02:30 in Tokyo: queued, not sent
+    message = Message.objects.get()
+    assert message.due_at == datetime(2026, 11, 3, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
+    assert tick(tenant, datetime(2026, 11, 2, 23, 59, tzinfo=UTC)) == 0
+    assert tick(tenant, datetime(2026, 11, 3, 0, 0, tzinfo=UTC)) == 1
+    [mail] = smtp.to("kenji@example.jp")
+    text = mail.get_body(("plain",)).get_content()
+    assert "￥6,000" in text or "¥6,000" in text  # yen have no minor units
+
+
+def test_unsubscribing_after_a_reminder_ends_the_flow_with_the_reason(tenant, smtp):
+    eva = customer(tenant, 1, "eva@example.de", "DE", "DE")
+    leave_cart(tenant, 1, "eva@example.de", EUR, "tok-eva", Decimal("20.00"), MONDAY)
+    assert tick(tenant, MONDAY + timedelta(hours=1)) == 1
+    withdraw_consent(eva, "marketing_email", source=Source.UNSUBSCRIBE)
+    assert tick(tenant, MONDAY + timedelta(hours=100)) == 0
+    flow = RecoveryFlow.objects.get()
+    assert (flow.status, flow.stop_reason) == ("stopped", "no_consent")
+    assert len(smtp.to("eva@example.de")) == 1
