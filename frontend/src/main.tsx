@@ -21,13 +21,24 @@ function ThemeSync({ theme }: { theme: string | undefined }) {
   return null;
 }
 
+// The bridge's state, re-read after subscribing: the dashboard may send the handshake before
+// React's effects run, and useAppBridge() alone would miss it (and never hears localeChanged).
+function useBridgeState(bridge: AppBridge) {
+  const [state, setState] = useState(() => bridge.getState());
+  useEffect(() => {
+    const update = () => setState({ ...bridge.getState() });
+    const events = ["handshake", "theme", "localeChanged", "tokenRefresh", "redirect"] as const;
+    const unsubscribe = events.map((event) => bridge.subscribe(event, update));
+    update();
+    return () => unsubscribe.forEach((u) => u());
+  }, [bridge]);
+  return state;
+}
+
 function App({ bridge }: { bridge: AppBridge }) {
-  const { appBridgeState } = useAppBridge();
-  const [locale, setLocale] = useState(() => resolveLocale(bridge.getState().locale));
-  useEffect(
-    () => bridge.subscribe("localeChanged", ({ locale }) => setLocale(resolveLocale(locale))),
-    [bridge],
-  );
+  useAppBridge();
+  const appBridgeState = useBridgeState(bridge);
+  const locale = resolveLocale(appBridgeState.locale);
   const t = useMemo(() => translator(locale), [locale]);
   useEffect(() => {
     document.documentElement.lang = locale;

@@ -80,7 +80,7 @@ export function TierCard({ customer, rules, t, locale }: { customer: Customer; r
           <Text size={7} fontWeight="bold" data-testid="tier-name">
             {tier.name}
           </Text>
-          <Text color="default2">{t("since", { date: date(tier.since, locale) })}</Text>
+          <Text>{t("since", { date: date(tier.since, locale) })}</Text>
           {tier.nextTier ? (
             <>
               {share != null && (
@@ -118,7 +118,7 @@ function Points({ customer, t, locale }: { customer: Customer; t: T; locale: str
       <Text size={7} fontWeight="bold" data-testid="points-available">
         {n(customer.points.available)}
       </Text>
-      <Text color="default2">
+      <Text>
         {t("available")} · {n(customer.points.pending)} {t("pending")}
       </Text>
       <Text as="h3" size={4} fontWeight="bold">
@@ -135,7 +135,7 @@ function Points({ customer, t, locale }: { customer: Customer; t: T; locale: str
                 {e.points > 0 ? "+" : ""}
                 {n(e.points)}
               </Text>
-              <Text color="default2">{date(e.createdAt, locale)}</Text>
+              <Text>{date(e.createdAt, locale)}</Text>
             </Box>
           ))}
         </Box>
@@ -153,7 +153,7 @@ function Timeline({ customer, t, locale }: { customer: Customer; t: T; locale: s
       <Box as="ol" display="flex" flexDirection="column" gap={1} padding={0} margin={0} style={{ listStyle: "none" }}>
         {customer.timeline.slice(0, 10).map((e, i) => (
           <Box as="li" key={i} display="flex" gap={2}>
-            <Text color="default2">{date(e.occurredAt, locale)}</Text>
+            <Text>{date(e.occurredAt, locale)}</Text>
             <Text>{e.kind.replace(/_/g, " ")}</Text>
           </Box>
         ))}
