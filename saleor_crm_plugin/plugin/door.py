@@ -69,3 +69,24 @@ def stripe_webhook(request: Any, settings: StoreSettings) -> Any:
     except DatabaseError:
         return JsonResponse({"success": False, "error": {"code": "UNAVAILABLE"}}, status=503)
     return receive(tenant, _read_capped(request), request.headers.get("Stripe-Signature", ""))
+
+
+def dashboard_page(request: Any, path: str) -> Any:
+    """``dashboard/...`` under the plugin route: the same pages and assets as the app's
+    ``/dashboard/``, with URLs relative to wherever Saleor mounted the plugin."""
+    from django.http import Http404, HttpResponseNotFound
+
+    from ..dashboard.views import asset_response, page_response
+
+    rest = path.removeprefix("dashboard").strip("/")
+    try:
+        if rest.startswith("assets/"):
+            return asset_response(rest.removeprefix("assets/"))
+        view = rest or "crm"
+        full = request.path
+        root = full[: full.rfind("/dashboard") + len("/dashboard/")]
+        response = page_response(view, root)
+    except Http404:
+        return HttpResponseNotFound("No such CRM page.")
+    response.xframe_options_exempt = True
+    return response

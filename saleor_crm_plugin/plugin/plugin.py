@@ -65,14 +65,19 @@ class CRMPlugin(BasePlugin):
         remember_settings(plugin_configuration.configuration)
 
     def webhook(self, request: Any, path: str, previous_value: Any) -> Any:
-        """The CRM's GraphQL under ``/plugins/saleor.crm/graphql/`` (same resolvers as the app)
-        and the Stripe door under ``/plugins/saleor.crm/stripe/webhooks``."""
+        """The CRM's GraphQL under ``/plugins/saleor.crm/graphql/`` (same resolvers as the app),
+        the dashboard pages under ``/plugins/saleor.crm/dashboard/`` and the Stripe door under
+        ``/plugins/saleor.crm/stripe/webhooks``."""
         if not self.active:
             return previous_value
         if (path or "").strip("/") == "graphql":
             from ..graphql.views import graphql_view
 
             return graphql_view(request)
+        if (path or "").strip("/").startswith("dashboard") and request.method == "GET":
+            from .door import dashboard_page
+
+            return dashboard_page(request, (path or "").strip("/"))
         if (path or "").strip("/") == "stripe/webhooks" and request.method == "POST":
             from .door import stripe_webhook
 

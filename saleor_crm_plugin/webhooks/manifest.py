@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from .. import __version__, saleor_documents
+from ..dashboard.pages import extensions
 
 APP_ID = "saleor.crm"
 
@@ -116,14 +117,15 @@ def build_manifest(base_url: str) -> dict[str, Any]:
             "checkout and customer change."
         ),
         "permissions": list(PERMISSIONS),
-        "appUrl": f"{base}/app",
+        # The CRM page: the dashboard opens it from the Apps list and joins APP_PAGE paths to it.
+        "appUrl": f"{base}/dashboard",
         "tokenTargetUrl": f"{base}/api/register",
         "homepageUrl": base,
         "author": "Saleor CRM",
         # 3.22: Order.transactions.paymentMethodDetails (referral abuse checks); Saleor refuses
         # to install an app whose subscription queries do not validate.
         "requiredSaleorVersion": "^3.22",
-        "extensions": [],
+        "extensions": extensions(base),
         "webhooks": [
             {
                 "name": event,

@@ -135,14 +135,14 @@ def test_manifest_identity_and_permissions(manifest):
     assert manifest["name"] == "CRM"
     assert manifest["permissions"] == PERMISSIONS
     assert manifest["requiredSaleorVersion"] == "^3.22"  # Order transactions' card details
-    assert manifest["extensions"] == []
+    assert "NAVIGATION_CUSTOMERS" in {e["mount"] for e in manifest["extensions"]}
     assert "configurationUrl" not in manifest
     assert "brand" not in manifest
 
 
 def test_every_url_is_under_the_base_url(manifest):
     base = BASE.rstrip("/")
-    assert manifest["appUrl"] == f"{base}/app"
+    assert manifest["appUrl"] == f"{base}/dashboard"
     assert manifest["tokenTargetUrl"] == f"{base}/api/register"
     urls = [manifest["tokenTargetUrl"], manifest["appUrl"]]
     urls += [w["targetUrl"] for w in manifest["webhooks"]]

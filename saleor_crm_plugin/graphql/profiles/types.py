@@ -68,6 +68,8 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     refund_rate = graphene.Float(required=True, description="Refunded share of spend, 0-1.")
     points = points_field()
     resolve_points = staticmethod(resolve_points)
+    tier = graphene.Field(CRMTier, description="The loyalty tier held; null when none.")
+    resolve_tier = staticmethod(resolve_tier)
     totals_by_currency = graphene.List(graphene.NonNull(CRMCurrencyTotal), required=True)
     channels = graphene.List(graphene.NonNull(graphene.String), required=True)
     payment_methods = graphene.List(graphene.NonNull(graphene.String), required=True)
