@@ -8,16 +8,25 @@ from .money.models import FxRate
 from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .recovery.models import RecoveryFlow, RecoveryStep
+from .segments.models import (
+    CustomerScores,
+    LifecycleSettings,
+    ScoreBoundaries,
+    Segment,
+    SegmentMember,
+)
 from .tenants.models import Tenant
 from .tracking.models import TrackedEvent
 
 __all__ = [
     "BackfillCursor",
     "CheckoutRecord",
+    "CustomerScores",
     "DeletedCustomer",
     "Delivery",
     "DeliveryState",
     "FxRate",
+    "LifecycleSettings",
     "Membership",
     "OrderRecord",
     "PointsEntry",
@@ -25,6 +34,9 @@ __all__ = [
     "Profile",
     "RecoveryFlow",
     "RecoveryStep",
+    "ScoreBoundaries",
+    "Segment",
+    "SegmentMember",
     "StripeAccount",
     "StripeCharge",
     "StripeDispute",

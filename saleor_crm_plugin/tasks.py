@@ -5,12 +5,14 @@ Inside Saleor, Saleor's own Celery app discovers this module, so its workers run
 
 from .inbox.tasks import drain_inbox, sweep_inbox
 from .loyalty.tasks import apply_tiers, expire_points, grant_birthday_bonuses
+from .segments.tasks import recompute_all
 
 __all__ = [
     "apply_tiers",
     "drain_inbox",
     "expire_points",
     "grant_birthday_bonuses",
+    "recompute_all",
     "sweep_inbox",
 ]
 
@@ -19,4 +21,5 @@ PERIODIC = {
     "crm-loyalty-tiers": {"task": "saleor_crm.loyalty.apply_tiers", "schedule": 24 * 3600.0},
     "crm-loyalty-expiry": {"task": "saleor_crm.loyalty.expire_points", "schedule": 24 * 3600.0},
     "crm-loyalty-birthdays": {"task": "saleor_crm.loyalty.birthdays", "schedule": 24 * 3600.0},
+    "crm-segments-recompute": {"task": "saleor_crm.segments.recompute", "schedule": 24 * 3600.0},
 }

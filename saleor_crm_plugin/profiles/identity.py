@@ -19,9 +19,9 @@ from .sql import EMAIL_HASH
 
 def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
     """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, tracked
-    behaviour (personal data), points and tier, and detach their orders and checkouts.
-    Django's ``CASCADE`` lives in the ORM, not in the database, so set-based deletes take the
-    dependants along."""
+    behaviour (personal data), points, tier, scores and segment stays, and detach their orders
+    and checkouts. Django's ``CASCADE`` lives in the ORM, not in the database, so set-based
+    deletes take the dependants along."""
     cur.execute(
         f"""
         WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
@@ -32,6 +32,8 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         codes AS (DELETE FROM crm_referral_code WHERE profile_id IN (SELECT id FROM doomed)),
         birthdays AS (DELETE FROM crm_birthday WHERE profile_id IN (SELECT id FROM doomed)),
         referred AS (DELETE FROM crm_referral WHERE advocate_id IN (SELECT id FROM doomed)),
+        scores AS (DELETE FROM crm_customer_scores WHERE profile_id IN (SELECT id FROM doomed)),
+        segments AS (DELETE FROM crm_segment_member WHERE profile_id IN (SELECT id FROM doomed)),
         orders AS (UPDATE crm_order SET profile_id = NULL
                    WHERE profile_id IN (SELECT id FROM doomed)),
         checkouts AS (UPDATE crm_checkout SET profile_id = NULL

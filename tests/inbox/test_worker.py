@@ -167,4 +167,5 @@ def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings)
         "crm-loyalty-tiers",
         "crm-loyalty-expiry",
         "crm-loyalty-birthdays",
+        "crm-segments-recompute",
     }
