@@ -208,7 +208,9 @@ def cmd_recompute(args: argparse.Namespace) -> int:
                 bar.update(task, completed=done, total=total, description=f"{name}: {step}")
 
             result = recompute_store(tenant, now, progress)
-            console.print(f"{tenant}: scored {result.scored} customers")
+            console.print(
+                f"{tenant}: scored {result.scored} customers, refreshed {result.segments} segments"
+            )
     return 0
 
 
