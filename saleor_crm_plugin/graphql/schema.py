@@ -14,11 +14,19 @@ from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .payments.schema import PaymentsMutations
 from .profiles.schema import ProfileQueries
+from .segments.schema import SegmentMutations, SegmentQueries
 from .settings.schema import SettingsMutations, SettingsQueries
 from .tracking.schema import TrackingMutations
 
 
-class Query(ProfileQueries, TierQueries, SettingsQueries, FederationQueries, graphene.ObjectType):
+class Query(
+    ProfileQueries,
+    TierQueries,
+    SettingsQueries,
+    SegmentQueries,
+    FederationQueries,
+    graphene.ObjectType,
+):
     pass
 
 
@@ -30,6 +38,7 @@ class Mutation(
     BirthdayMutations,
     SettingsMutations,
     PaymentsMutations,
+    SegmentMutations,
     graphene.ObjectType,
 ):
     pass

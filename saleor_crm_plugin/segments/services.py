@@ -9,9 +9,9 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from ..tenants.models import Tenant
-from .models import Segment
+from .models import LifecycleSettings, Segment
 from .rules import Compiled, RuleError, compile_rules
-from .scores import Progress, recompute
+from .scores import Lifecycle, Progress, recompute
 
 
 class SegmentError(ValueError):
@@ -134,3 +134,27 @@ def recompute_store(tenant: Tenant, now: datetime, progress: Progress | None = N
     with transaction.atomic():
         segments = refresh_segments(tenant, now)
     return Recomputed(scored=scored, segments=segments)
+
+
+def save_lifecycle(tenant: Tenant, lifecycle: Lifecycle) -> LifecycleSettings:
+    """Set the store's own lifecycle thresholds; they apply from the next scoring (an order
+    arriving, or the recompute). Thresholds must grow: at risk < dormant < lost."""
+    if lifecycle.mode not in ("cadence", "days"):
+        raise SegmentError("The mode is cadence or days.", "invalid_lifecycle")
+    steps = (lifecycle.at_risk_after, lifecycle.dormant_after, lifecycle.lost_after)
+    if not 0 < steps[0] < steps[1] < steps[2] or steps[2] > 10000:
+        raise SegmentError(
+            "Give growing thresholds above 0: at risk, then dormant, then lost "
+            "(e.g. 2, 4, 8 times the cadence, or 90, 180, 365 days).",
+            "invalid_lifecycle",
+        )
+    found, _ = LifecycleSettings.objects.update_or_create(
+        tenant=tenant,
+        defaults={
+            "mode": lifecycle.mode,
+            "at_risk_after": steps[0],
+            "dormant_after": steps[1],
+            "lost_after": steps[2],
+        },
+    )
+    return found

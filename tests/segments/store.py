@@ -30,10 +30,11 @@ def place(
     country: str = "DE",
     psp: tuple[str, ...] = (),
     updated_at: datetime | None = None,
+    user_id: str | None = None,
 ) -> None:
     order = Order(
         order_id=order_id, number=order_id, channel="default", currency="EUR", status=status,
-        user_id=None, email=email, language="de", country=country, created_at=at,
+        user_id=user_id, email=email, language="de", country=country, created_at=at,
         updated_at=updated_at or at, total_gross_minor=euros * 100, total_net_minor=euros * 100,
         charged_minor=euros * 100, refunded_minor=refunded * 100, psp_references=psp,
     )  # fmt: skip

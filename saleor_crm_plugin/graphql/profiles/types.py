@@ -11,6 +11,12 @@ from ..loyalty.referrals import CRMReferral, resolve_referral
 from ..loyalty.tiers import CRMTier, resolve_tier
 from ..loyalty.types import points_field, resolve_points, resolve_rewards, rewards_field
 from ..payments.schema import CRMMembership, resolve_membership
+from ..segments.types import (
+    lifecycle_stage_field,
+    resolve_lifecycle_stage,
+    resolve_scores,
+    scores_field,
+)
 from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
 
 
@@ -72,6 +78,8 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     payment_methods = graphene.List(graphene.NonNull(graphene.String), required=True)
     categories = graphene.List(graphene.NonNull(graphene.String), required=True)
     products = graphene.List(graphene.NonNull(graphene.String), required=True)
+    scores = scores_field()
+    resolve_scores = staticmethod(resolve_scores)
     timeline = graphene.List(
         graphene.NonNull(CRMTimelineEvent),
         required=True,
@@ -141,6 +149,8 @@ class CRMMe(graphene.ObjectType, _ProfileFields):
         CRMMembership, description="A paid membership (Stripe subscription); null when none."
     )
     resolve_membership = staticmethod(resolve_membership)
+    lifecycle_stage = lifecycle_stage_field()
+    resolve_lifecycle_stage = staticmethod(resolve_lifecycle_stage)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."
