@@ -209,7 +209,8 @@ def cmd_recompute(args: argparse.Namespace) -> int:
 
             result = recompute_store(tenant, now, progress)
             console.print(
-                f"{tenant}: scored {result.scored} customers, refreshed {result.segments} segments"
+                f"{tenant}: scores of {result.changed} customers changed; "
+                f"{result.segments} segments refreshed"
             )
     return 0
 

@@ -243,7 +243,7 @@ class CRMSettings:
     @property
     def LIFECYCLE_DEFAULT_CADENCE_DAYS(self) -> Decimal:
         """The gap (days) assumed for one-order customers while no customer of the store has
-        ordered twice; once some have, their median gap is used instead."""
+        ordered twice; once some have, the median of their median gaps is used instead."""
         return Decimal(str(self._get("LIFECYCLE_DEFAULT_CADENCE_DAYS", "60")))
 
     @property

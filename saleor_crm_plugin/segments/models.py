@@ -34,7 +34,9 @@ class CustomerScores(models.Model):
     disputes = models.PositiveIntegerField(default=0)
     disputes_lost = models.PositiveIntegerField(default=0)
     risk_flags = ArrayField(models.CharField(max_length=32), default=list)
-    computed_at = models.DateTimeField()
+    # When any of the figures above last changed (an unchanged customer is not rewritten; the
+    # store's last recompute is ScoreBoundaries.computed_at).
+    changed_at = models.DateTimeField()
 
     class Meta:
         db_table = "crm_customer_scores"

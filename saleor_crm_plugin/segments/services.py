@@ -24,7 +24,7 @@ class SegmentError(ValueError):
 
 @dataclass(frozen=True)
 class Recomputed:
-    scored: int
+    changed: int  # customers whose scores changed
     segments: int
 
 
@@ -130,10 +130,10 @@ def refresh_segments(tenant: Tenant, now: datetime) -> int:
 def recompute_store(tenant: Tenant, now: datetime, progress: Progress | None = None) -> Recomputed:
     """Re-score every customer of the store as of ``now`` (atomic, safe to repeat), then
     refresh its segments against the new scores."""
-    scored = recompute(tenant, now, progress)
+    changed = recompute(tenant, now, progress)
     with transaction.atomic():
         segments = refresh_segments(tenant, now)
-    return Recomputed(scored=scored, segments=segments)
+    return Recomputed(changed=changed, segments=segments)
 
 
 def save_lifecycle(tenant: Tenant, lifecycle: Lifecycle) -> LifecycleSettings:

@@ -12,9 +12,9 @@ from . import services
 @shared_task(name="saleor_crm.segments.recompute", ignore_result=True)
 def recompute_all() -> int:
     """Nightly: re-score every active store (quintiles move as stores grow, recency ages) and
-    refresh its segments' members. Returns how many profiles were scored."""
+    refresh its segments' members. Returns how many customers' scores changed."""
     now = timezone.now()
     return sum(
-        services.recompute_store(tenant, now).scored
+        services.recompute_store(tenant, now).changed
         for tenant in Tenant.objects.filter(is_active=True)
     )

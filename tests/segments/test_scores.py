@@ -136,14 +136,20 @@ def test_a_new_order_moves_a_customer_with_the_last_boundaries(tenant):
     assert scores()["ann@example.de"].rfm_group == "champions"  # others keep theirs
 
 
-def test_recomputing_twice_gives_the_same_scores(tenant):
+def test_recomputing_again_rewrites_only_customers_who_moved(tenant):
     build_store(tenant)
-    recompute(tenant, NOW)
+    assert recompute(tenant, NOW) == 6
     first = {e: (s.recency, s.frequency, s.monetary, s.stage) for e, s in scores().items()}
-    recompute(tenant, NOW)
+    assert recompute(tenant, NOW) == 0  # same orders, same day: nothing moved
     assert {e: (s.recency, s.frequency, s.monetary, s.stage) for e, s in scores().items()} == (
         first
     )
+    # Two weeks on, ann (at risk after 20 days) and bob (after 60) move; cem's one order is
+    # 17 days old, within the store's 2 x 30: still new. Nobody else changes.
+    later = NOW + timedelta(days=14)
+    assert recompute(tenant, later) == 2
+    changed = {e for e, s in scores().items() if s.changed_at == later}
+    assert changed == {"ann@example.de", "bob@example.at"}
 
 
 def test_the_inbox_keeps_stages_fresh_without_a_recompute(tenant, rates):
@@ -165,7 +171,7 @@ def test_the_recompute_command_and_the_nightly_task_score_every_store(tenant, ca
 
     build_store(tenant)
     assert main(["recompute"]) == 0
-    assert "scored 6 customers" in capsys.readouterr().out
+    assert "scores of 6 customers changed" in capsys.readouterr().out
     assert scores()["ann@example.de"].rfm_group == "champions"
     CustomerScores.objects.all().delete()
     assert recompute_all() == 6

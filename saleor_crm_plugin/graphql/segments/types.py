@@ -40,7 +40,7 @@ class CRMCustomerScores(graphene.ObjectType):
     cancelled_orders = graphene.Int(required=True)
     disputes = graphene.Int(required=True)
     disputes_lost = graphene.Int(required=True)
-    computed_at = graphene.DateTime(required=True)
+    changed_at = graphene.DateTime(required=True, description="When any of these last changed.")
 
     @staticmethod
     def resolve_cadence_days(root: CustomerScores, info: Any) -> float | None:
