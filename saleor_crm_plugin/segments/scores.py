@@ -34,6 +34,7 @@ RETURNED = ("RETURNED", "PARTIALLY_RETURNED")
 MIN_CADENCE_DAYS = 7
 STEPS = ("purchases", "quintiles", "scores")
 RECOMPUTE_WORK_MEM = "128MB"
+INBOX_LOCK = 7321  # the advisory lock class inbox batches take per store
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,11 @@ def recompute(tenant: Tenant, now: datetime, progress: Progress | None = None) -
     """
     report = progress or (lambda step, done, total: None)
     with transaction.atomic():
+        # The inbox's per-store lock (inbox/services.py process_batch): an inbox batch re-scores
+        # its customers too, and two writers upserting overlapping rows in different orders
+        # could deadlock. Batches of this store wait for the recompute (seconds), then apply.
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INBOX_LOCK, tenant.pk])
         report("purchases", 0, len(STEPS))
         _build_input(tenant, None)
         report("quintiles", 1, len(STEPS))

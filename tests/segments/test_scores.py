@@ -177,3 +177,42 @@ def test_the_recompute_command_and_the_nightly_task_score_every_store(tenant, ca
     assert recompute_all() == 6
     assert CustomerScores.objects.count() == 6
     assert main(["recompute", "--api-url", "https://elsewhere.example/graphql/"]) == 2
+
+
+def test_a_recompute_waits_for_the_stores_inbox_batch(tenant):
+    """An inbox batch holds the store's lock while it re-scores its customers; the recompute
+    waits for it rather than upserting the same rows at once (which could deadlock)."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    build_store(tenant)
+    done = threading.Event()
+
+    def run_recompute() -> None:
+        try:
+            recompute(tenant, NOW)
+            done.set()
+        finally:
+            connections.close_all()
+
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(7321, %s)", [tenant.pk])  # as process_batch
+        worker = threading.Thread(target=run_recompute)
+        worker.start()
+        waiting = False
+        for _ in range(200):  # until the recompute is seen waiting on the advisory lock
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND wait_event = 'advisory' AND datname = current_database()"
+            )
+            if cur.fetchone()[0]:
+                waiting = True
+                break
+            time.sleep(0.05)
+        assert waiting and not done.is_set()
+        assert CustomerScores.objects.count() == 0
+    worker.join(timeout=60)
+    assert done.is_set()
+    assert CustomerScores.objects.count() == 6
