@@ -203,6 +203,8 @@ def test_a_recompute_waits_for_the_stores_inbox_batch(tenant):
         worker.start()
         waiting = False
         for _ in range(200):  # until the recompute is seen waiting on the advisory lock
+            # Activity statistics are a snapshot per transaction: take a fresh one each time.
+            cur.execute("SELECT pg_stat_clear_snapshot()")
             cur.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND wait_event = 'advisory' AND datname = current_database()"
@@ -211,7 +213,7 @@ def test_a_recompute_waits_for_the_stores_inbox_batch(tenant):
                 waiting = True
                 break
             time.sleep(0.05)
-        assert waiting and not done.is_set()
+        assert (waiting, done.is_set()) == (True, False)
         assert CustomerScores.objects.count() == 0
     worker.join(timeout=60)
     assert done.is_set()
