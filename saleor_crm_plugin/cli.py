@@ -177,6 +177,44 @@ def _print_backfill_summary(console: Console, tenant: Tenant, summary: BackfillS
         console.print("after fixing (e.g. loading FX rates): saleor-crm drain --reprocess-failed")
 
 
+def cmd_recompute(args: argparse.Namespace) -> int:
+    _setup()
+    from django.utils import timezone
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .segments.services import recompute_store
+    from .tenants.models import Tenant
+    from .tenants.services import tenant_for_api_url
+
+    console = Console()
+    if args.api_url:
+        found = tenant_for_api_url(args.api_url)
+        if found is None:
+            console.print(f"error: no installed Saleor at {args.api_url}")
+            return 2
+        tenants = [found]
+    else:
+        tenants = list(Tenant.objects.filter(is_active=True).order_by("pk"))
+    now = timezone.now()
+    with Progress(console=console) as bar:
+        for tenant in tenants:
+            name = tenant.saleor_domain or str(tenant.pk)
+            task = bar.add_task(f"scoring {name}", total=None)
+
+            def progress(
+                step: str, done: int, total: int, task: Any = task, name: str = name
+            ) -> None:
+                bar.update(task, completed=done, total=total, description=f"{name}: {step}")
+
+            result = recompute_store(tenant, now, progress)
+            console.print(
+                f"{tenant}: scores of {result.changed} customers changed; "
+                f"{result.segments} segments refreshed"
+            )
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     _setup()
     from .graphql.schema import schema
@@ -239,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-size", type=_page_size, default=100, help="nodes per request (1-100)")
     p.add_argument("--restart", action="store_true", help="start from the newest again")
     p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("recompute", help="score customers (RFM, stage, risk) and refresh segments")
+    p.add_argument("--api-url", help="only this installed Saleor (default: every store)")
+    p.set_defaults(func=cmd_recompute)
 
     p = sub.add_parser("export-schema", help="print the CRM GraphQL schema (SDL)")
     p.set_defaults(func=cmd_export_schema)

@@ -306,5 +306,47 @@ class CRMSettings:
         expiry date; 0 sends no reminder."""
         return int(self._get("LOYALTY_EXPIRY_REMINDER_DAYS", 14))
 
+    @property
+    def LIFECYCLE_AT_RISK_AFTER(self) -> Decimal:
+        """A customer is "at risk" past this many of their own median gaps between purchases
+        (2: they are twice as late as usual). Stores may set their own (crm_lifecycle_settings)."""
+        return Decimal(str(self._get("LIFECYCLE_AT_RISK_AFTER", "2")))
+
+    @property
+    def LIFECYCLE_DORMANT_AFTER(self) -> Decimal:
+        """Dormant past this many median gaps."""
+        return Decimal(str(self._get("LIFECYCLE_DORMANT_AFTER", "4")))
+
+    @property
+    def LIFECYCLE_LOST_AFTER(self) -> Decimal:
+        """Lost past this many median gaps."""
+        return Decimal(str(self._get("LIFECYCLE_LOST_AFTER", "8")))
+
+    @property
+    def LIFECYCLE_DEFAULT_CADENCE_DAYS(self) -> Decimal:
+        """The gap (days) assumed for one-order customers while no customer of the store has
+        ordered twice; once some have, the median of their median gaps is used instead."""
+        return Decimal(str(self._get("LIFECYCLE_DEFAULT_CADENCE_DAYS", "60")))
+
+    @property
+    def RISK_REFUND_RATE(self) -> Decimal:
+        """Share of spend refunded from which a customer is flagged ``refunds``."""
+        return Decimal(str(self._get("RISK_REFUND_RATE", "0.25")))
+
+    @property
+    def RISK_RETURN_RATE(self) -> Decimal:
+        """Share of orders (partly) returned from which a customer is flagged ``returns``."""
+        return Decimal(str(self._get("RISK_RETURN_RATE", "0.25")))
+
+    @property
+    def RISK_CANCELLED_ORDERS(self) -> int:
+        """Cancelled orders from which a customer is flagged ``cancellations``."""
+        return int(self._get("RISK_CANCELLED_ORDERS", 2))
+
+    @property
+    def SEGMENT_PREVIEW_SIZE(self) -> int:
+        """How many members a segment preview lists with its count."""
+        return int(self._get("SEGMENT_PREVIEW_SIZE", 10))
+
 
 crm_settings = CRMSettings()

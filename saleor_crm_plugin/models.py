@@ -10,6 +10,13 @@ from .payments.models import Membership, StripeAccount, StripeCharge, StripeDisp
 from .privacy.models import ConsentEntry
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .recovery.models import RecoveryFlow, RecoveryStep
+from .segments.models import (
+    CustomerScores,
+    LifecycleSettings,
+    ScoreBoundaries,
+    Segment,
+    SegmentMember,
+)
 from .tenants.models import Tenant
 from .tracking.models import TrackedEvent
 
@@ -17,10 +24,12 @@ __all__ = [
     "BackfillCursor",
     "CheckoutRecord",
     "ConsentEntry",
+    "CustomerScores",
     "DeletedCustomer",
     "Delivery",
     "DeliveryState",
     "FxRate",
+    "LifecycleSettings",
     "Membership",
     "Message",
     "OrderRecord",
@@ -29,6 +38,9 @@ __all__ = [
     "Profile",
     "RecoveryFlow",
     "RecoveryStep",
+    "ScoreBoundaries",
+    "Segment",
+    "SegmentMember",
     "StripeAccount",
     "StripeCharge",
     "StripeDispute",

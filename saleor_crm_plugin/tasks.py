@@ -12,12 +12,14 @@ from .loyalty.tasks import (
 )
 from .messaging.tasks import send_due_messages
 from .recovery.tasks import run_recovery
+from .segments.tasks import recompute_all
 
 __all__ = [
     "apply_tiers",
     "drain_inbox",
     "expire_points",
     "grant_birthday_bonuses",
+    "recompute_all",
     "remind_expiring_points",
     "run_recovery",
     "send_due_messages",
@@ -35,4 +37,5 @@ PERIODIC = {
     },
     "crm-messaging-send-due": {"task": "saleor_crm.messaging.send_due", "schedule": 60.0},
     "crm-recovery": {"task": "saleor_crm.recovery.run", "schedule": 300.0},
+    "crm-segments-recompute": {"task": "saleor_crm.segments.recompute", "schedule": 24 * 3600.0},
 }

@@ -15,11 +15,19 @@ from .loyalty.tiers import TierMutations, TierQueries
 from .payments.schema import PaymentsMutations
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
+from .segments.schema import SegmentMutations, SegmentQueries
 from .settings.schema import SettingsMutations, SettingsQueries
 from .tracking.schema import TrackingMutations
 
 
-class Query(ProfileQueries, TierQueries, SettingsQueries, FederationQueries, graphene.ObjectType):
+class Query(
+    ProfileQueries,
+    TierQueries,
+    SettingsQueries,
+    SegmentQueries,
+    FederationQueries,
+    graphene.ObjectType,
+):
     pass
 
 
@@ -32,6 +40,7 @@ class Mutation(
     SettingsMutations,
     PaymentsMutations,
     ConsentMutations,
+    SegmentMutations,
     graphene.ObjectType,
 ):
     pass

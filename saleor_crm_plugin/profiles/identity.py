@@ -19,9 +19,10 @@ from .sql import EMAIL_HASH
 
 def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
     """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, tracked
-    behaviour (personal data), points and tier, and detach their orders and checkouts.
-    Django's ``CASCADE`` lives in the ORM, not in the database, so set-based deletes take the
-    dependants along."""
+    behaviour (personal data), points, tier, scores and segment stays, recovery flows, messages,
+    consents and memberships, and detach their orders and checkouts. Django's ``CASCADE`` lives
+    in the ORM, not in the database, so set-based
+    deletes take the dependants along."""
     cur.execute(
         f"""
         WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
@@ -32,6 +33,14 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         codes AS (DELETE FROM crm_referral_code WHERE profile_id IN (SELECT id FROM doomed)),
         birthdays AS (DELETE FROM crm_birthday WHERE profile_id IN (SELECT id FROM doomed)),
         referred AS (DELETE FROM crm_referral WHERE advocate_id IN (SELECT id FROM doomed)),
+        scores AS (DELETE FROM crm_customer_scores WHERE profile_id IN (SELECT id FROM doomed)),
+        segments AS (DELETE FROM crm_segment_member WHERE profile_id IN (SELECT id FROM doomed)),
+        steps AS (DELETE FROM crm_recovery_step WHERE flow_id IN (
+                    SELECT id FROM crm_recovery_flow WHERE profile_id IN (SELECT id FROM doomed))),
+        flows AS (DELETE FROM crm_recovery_flow WHERE profile_id IN (SELECT id FROM doomed)),
+        messages AS (DELETE FROM crm_message WHERE profile_id IN (SELECT id FROM doomed)),
+        consents AS (DELETE FROM crm_consent_entry WHERE profile_id IN (SELECT id FROM doomed)),
+        members AS (DELETE FROM crm_membership WHERE profile_id IN (SELECT id FROM doomed)),
         orders AS (UPDATE crm_order SET profile_id = NULL
                    WHERE profile_id IN (SELECT id FROM doomed)),
         checkouts AS (UPDATE crm_checkout SET profile_id = NULL
@@ -39,6 +48,29 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         DELETE FROM crm_profile WHERE id IN (SELECT id FROM doomed)
         """,
         params,
+    )
+
+
+def _keep_one_active_flow(cur: Any, guests: list[int], accounts: list[int]) -> None:
+    """Before a guest's history joins an account: a customer has one active recovery flow, so
+    the account's own is kept (else the guest flow with the newest cart) and the others end."""
+    cur.execute(
+        """
+        WITH m AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS m(guest, account)),
+        candidates AS (
+          SELECT f.id, m.account, f.profile_id = m.account AS own, f.checkout_updated_at
+          FROM crm_recovery_flow f JOIN m ON f.profile_id IN (m.guest, m.account)
+          WHERE f.status = 'active'
+        ),
+        keep AS (
+          SELECT DISTINCT ON (account) id FROM candidates
+          ORDER BY account, own DESC, checkout_updated_at DESC
+        )
+        UPDATE crm_recovery_flow f SET status = 'stopped', stop_reason = 'merged',
+          next_due_at = NULL, ended_at = now()
+        FROM candidates c WHERE f.id = c.id AND c.id NOT IN (SELECT id FROM keep)
+        """,
+        [guests, accounts],
     )
 
 
@@ -292,12 +324,16 @@ def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int
             return set()
         guests = [g for g, _ in pairs]
         accounts = [r for _, r in pairs]
+        _keep_one_active_flow(cur, guests, accounts)
         moved = (
             "crm_order",
             "crm_checkout",
             "crm_timeline",
             "crm_tracked_event",
             "crm_points_entry",
+            "crm_message",  # the frequency cap and the history follow the person
+            "crm_consent_entry",  # given at a guest checkout, by the same person
+            "crm_recovery_flow",
         )
         for table in moved:
             cur.execute(

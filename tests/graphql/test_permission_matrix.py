@@ -30,6 +30,8 @@ STAFF = "VXNlcjoyMQ=="
 ANNA_EMAIL = "anna.mueller@example.de"
 ANNA_SPENT = 196.6  # what only Anna and those allowed may see
 NOW = datetime.now(UTC) - timedelta(minutes=1)
+SEGMENT_PK = 4242
+SEGMENT = "Q1JNU2VnbWVudDo0MjQy"  # CRMSegment:4242
 
 FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     "crmCustomer": (
@@ -86,6 +88,24 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     "crmRedeemPoints": (
         'mutation { crmRedeemPoints(points: 10, channel: "channel-eur", '
         'idempotencyKey: "matrix-01") { voucherCode } }',
+        {},
+    ),
+    "crmSegments": ("{ crmSegments { name membersCount } }", {}),
+    "crmSegment": (f'{{ crmSegment(id: "{SEGMENT}") {{ name members {{ email }} }} }}', {}),
+    "crmSegmentPreview": (
+        "query($r: JSONString!) { crmSegmentPreview(rules: $r) { count first { email } } }",
+        {"r": json.dumps({"all": [{"field": "country", "op": "eq", "value": "DE"}]})},
+    ),
+    "crmSegmentExport": (f'{{ crmSegmentExport(id: "{SEGMENT}") {{ csv }} }}', {}),
+    "crmLifecycleSettings": ("{ crmLifecycleSettings { mode } }", {}),
+    "crmSegmentSave": (
+        'mutation($r: JSONString!) { crmSegmentSave(name: "Matrix", rules: $r) { name } }',
+        {"r": json.dumps({"all": [{"field": "orders_count", "op": "gte", "value": 1}]})},
+    ),
+    "crmSegmentDelete": (f'mutation {{ crmSegmentDelete(id: "{SEGMENT}") }}', {}),
+    "crmLifecycleSettingsSave": (
+        'mutation { crmLifecycleSettingsSave(mode: "days", atRiskAfter: "90", '
+        'dormantAfter: "180", lostAfter: "365") { mode } }',
         {},
     ),
     "crmTrack": (
@@ -150,6 +170,15 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmTrack": (ALLOWED,) * 7,  # storefronts send behaviour before anyone signs in
     # A customer buys their own membership ("Member" here is not for sale: refused as such).
     "crmMembershipCheckout": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
+    # Segments and lifecycle thresholds: staff and apps holding MANAGE_USERS.
+    "crmSegments": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmSegment": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmSegmentPreview": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmSegmentExport": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmLifecycleSettings": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmSegmentSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmSegmentDelete": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmLifecycleSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     # Stripe secrets: MANAGE_SETTINGS only, which none of these callers hold.
     "crmStripeAccountSet": (DENIED,) * 7,
 }
@@ -191,11 +220,17 @@ def test_every_root_field_is_in_the_matrix():
 def test_the_field_gives_each_caller_what_the_matrix_says(field, caller, store):
     from saleor_crm_plugin.loyalty.models import ReferralCode
     from saleor_crm_plugin.loyalty.tiers import TierRules, save_rules
-    from saleor_crm_plugin.models import Profile
+    from saleor_crm_plugin.models import Profile, Segment
+    from saleor_crm_plugin.segments.services import refresh_members
 
     save_rules(store, TierRules.from_data({"tiers": [{"name": "Member", "entry": 0}]}))
     anna = Profile.objects.get(email=ANNA_EMAIL)
     ReferralCode.objects.create(tenant=store, profile=anna, code="MATRIXCD")
+    segment = Segment.objects.create(
+        pk=SEGMENT_PK, tenant=store, name="Germany",
+        rules={"all": [{"field": "country", "op": "eq", "value": "DE"}]},
+    )  # fmt: skip
+    refresh_members(segment, NOW)
     expected = MATRIX[field][CALLERS.index(caller)]
     data, codes, text = run(field, caller, store)
     if expected == DENIED:

@@ -108,3 +108,56 @@ def test_unsubscribing_after_a_reminder_ends_the_flow_with_the_reason(tenant, sm
     flow = RecoveryFlow.objects.get()
     assert (flow.status, flow.stop_reason) == ("stopped", "no_consent")
     assert len(smtp.to("eva@example.de")) == 1
+
+
+def test_a_guest_history_joining_an_account_keeps_her_flow_consent_and_messages(tenant, smtp):
+    from saleor_crm_plugin.models import Delivery
+    from saleor_crm_plugin.privacy.models import ConsentEntry
+
+    guest = p.Person(5, "gina@example.de", "Gina", "Roth", "DE", "DE", False, MONDAY)
+    cart = p.Cart("tok-gina", EUR, guest, [(PRODUCTS[0], 1, Decimal("20.00"))])
+    body = p.body("CheckoutUpdated", MONDAY, None, checkout=p.checkout(cart, MONDAY, False))
+    accept(tenant, event="checkout_updated", body=body, headers={})
+    drain()
+    grant_consent(
+        Profile.objects.get(email="gina@example.de"),
+        "marketing_email",
+        source=Source.CHECKOUT,
+        wording_version="v1",
+    )
+    assert tick(tenant, MONDAY + timedelta(hours=1)) == 1
+
+    # Her account was opened under another address, then changed to this one: the guest's
+    # history joins the account.
+    registered = p.Person(9, "g.roth@example.de", "Gina", "Roth", "DE", "DE", True, MONDAY)
+    body = p.body("CustomerCreated", MONDAY, None, user=p.user(registered))
+    accept(tenant, event="customer_created", body=body, headers={})
+    registered.email, registered.updated = "gina@example.de", MONDAY + timedelta(hours=2)
+    body = p.body("CustomerUpdated", registered.updated, None, user=p.user(registered))
+    accept(tenant, event="customer_updated", body=body, headers={})
+    drain()
+    assert not Delivery.objects.filter(state="failed").exists()
+    account = Profile.objects.get(email="gina@example.de")
+    assert account.user_id == p.gid("User", 9)
+    assert Profile.objects.filter(email__in=["gina@example.de", "g.roth@example.de"]).count() == 1
+    assert RecoveryFlow.objects.get().profile_id == account.pk
+    assert ConsentEntry.objects.get().profile_id == account.pk
+    assert Message.objects.get().profile_id == account.pk
+    assert tick(tenant, MONDAY + timedelta(hours=24)) == 1  # the flow goes on for her account
+
+
+def test_a_customer_deleted_in_saleor_leaves_no_flow_message_or_consent(tenant, smtp):
+    from saleor_crm_plugin.models import Delivery
+    from saleor_crm_plugin.privacy.models import ConsentEntry
+
+    customer(tenant, 1, "eva@example.de", "DE", "DE")
+    leave_cart(tenant, 1, "eva@example.de", EUR, "tok-eva", Decimal("20.00"), MONDAY)
+    assert tick(tenant, MONDAY + timedelta(hours=1)) == 1
+    who = p.Person(1, "eva@example.de", "Eva", "Kern", "DE", "DE", True, MONDAY)
+    body = p.body("CustomerDeleted", MONDAY + timedelta(hours=2), None, user=p.user(who))
+    accept(tenant, event="customer_deleted", body=body, headers={})
+    drain()
+    assert not Delivery.objects.filter(state="failed").exists()
+    assert not Profile.objects.filter(email="eva@example.de").exists()
+    assert (RecoveryFlow.objects.count(), Message.objects.count()) == (0, 0)
+    assert ConsentEntry.objects.count() == 0

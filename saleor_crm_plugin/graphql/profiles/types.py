@@ -12,6 +12,12 @@ from ..loyalty.tiers import CRMTier, resolve_tier
 from ..loyalty.types import points_field, resolve_points, resolve_rewards, rewards_field
 from ..payments.schema import CRMMembership, resolve_membership
 from ..privacy.schema import consents_field, resolve_consents
+from ..segments.types import (
+    lifecycle_stage_field,
+    resolve_lifecycle_stage,
+    resolve_scores,
+    scores_field,
+)
 from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
 
 
@@ -75,6 +81,8 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     payment_methods = graphene.List(graphene.NonNull(graphene.String), required=True)
     categories = graphene.List(graphene.NonNull(graphene.String), required=True)
     products = graphene.List(graphene.NonNull(graphene.String), required=True)
+    scores = scores_field()
+    resolve_scores = staticmethod(resolve_scores)
     timeline = graphene.List(
         graphene.NonNull(CRMTimelineEvent),
         required=True,
@@ -146,6 +154,8 @@ class CRMMe(graphene.ObjectType, _ProfileFields):
     resolve_membership = staticmethod(resolve_membership)
     consents = consents_field()
     resolve_consents = staticmethod(resolve_consents)
+    lifecycle_stage = lifecycle_stage_field()
+    resolve_lifecycle_stage = staticmethod(resolve_lifecycle_stage)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."

@@ -1,0 +1,335 @@
+"""RFM scores, groups, quadrants, lifecycle stages and risk flags, computed set-based.
+
+``recompute`` scores a whole store: one pass over its orders into a temporary table, the
+quintile boundaries from it (window function ``cume_dist``), then one ``INSERT ... ON
+CONFLICT`` for every profile. ``refresh_scores`` does the same for the profiles an inbox batch
+touched, scoring with the boundaries of the last recompute, so stages and flags stay fresh
+between nightly runs. Both are pure functions of the stored orders and disputes (and ``now``),
+so replays and out-of-order deliveries cannot double-count.
+
+Scores are ``ceil(5 * cume_dist)`` rather than ``ntile(5)``: equal values get equal scores
+(``ntile`` splits ties at random), and the best customer of a store of three still scores 5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from ..conf import crm_settings
+from ..profiles.events import NOT_PURCHASES
+from ..tenants.models import Tenant
+from .groups import PROSPECTS, group_case, quadrant_case
+from .models import LifecycleSettings, ScoreBoundaries
+
+Progress = Callable[[str, int, int], None]
+
+# Orders Saleor marks as (partly) returned, for the return rate.
+RETURNED = ("RETURNED", "PARTIALLY_RETURNED")
+# Two orders on one day must not make a customer "at risk" an hour later.
+MIN_CADENCE_DAYS = 7
+STEPS = ("purchases", "quintiles", "scores")
+RECOMPUTE_WORK_MEM = "128MB"
+INBOX_LOCK = 7321  # the advisory lock class inbox batches take per store
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    mode: str  # "cadence" (multiples of the customer's gap) or "days"
+    at_risk_after: Decimal
+    dormant_after: Decimal
+    lost_after: Decimal
+
+
+def lifecycle_for(tenant: Tenant) -> Lifecycle:
+    """The store's own thresholds, else the ``CRM_LIFECYCLE_*`` defaults."""
+    own = LifecycleSettings.objects.filter(tenant=tenant).first()
+    if own is not None:
+        return Lifecycle(own.mode, own.at_risk_after, own.dormant_after, own.lost_after)
+    return Lifecycle(
+        "cadence",
+        crm_settings.LIFECYCLE_AT_RISK_AFTER,
+        crm_settings.LIFECYCLE_DORMANT_AFTER,
+        crm_settings.LIFECYCLE_LOST_AFTER,
+    )
+
+
+# One scan of the store's orders: a window gives each purchase the gap since the customer's
+# previous purchase (partitioned by purchase or not, so cancelled orders do not count as a
+# visit), one grouped pass gives every figure. Disputes reach orders through the GIN index on
+# their PSP references, one probe per dispute.
+_INPUT = """
+CREATE TEMP TABLE crm_tmp_score_input ON COMMIT DROP AS
+WITH orders AS (
+  SELECT o.profile_id, o.created_at, o.status, o.total_gross_base_minor AS gross,
+         o.refunded_base_minor AS refunded, o.status <> ALL(%(not_purchases)s) AS purchase,
+         extract(epoch FROM o.created_at - lag(o.created_at) OVER (
+           PARTITION BY o.profile_id, o.status <> ALL(%(not_purchases)s)
+           ORDER BY o.created_at)) / 86400.0 AS gap
+  FROM crm_order o
+  WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only_orders}
+),
+per_profile AS (
+  SELECT profile_id,
+         count(*) FILTER (WHERE purchase) AS n,
+         max(created_at) FILTER (WHERE purchase) AS last_at,
+         sum(gross - refunded) FILTER (WHERE purchase) AS value,
+         sum(gross) FILTER (WHERE purchase) AS gross,
+         sum(refunded) FILTER (WHERE purchase) AS refunded,
+         count(*) FILTER (WHERE purchase AND status = ANY(%(returned)s)) AS returned,
+         count(*) FILTER (WHERE status = 'CANCELED') AS cancelled,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY gap)
+           FILTER (WHERE purchase AND gap IS NOT NULL) AS cadence
+  FROM orders GROUP BY profile_id
+),
+disputes AS (
+  SELECT o.profile_id, count(DISTINCT d.dispute_id) AS n,
+         count(DISTINCT d.dispute_id) FILTER (WHERE d.stage = 'lost') AS lost
+  FROM crm_stripe_dispute d
+  JOIN crm_order o ON o.tenant_id = d.tenant_id
+   AND o.psp_references && array_remove(ARRAY[d.payment_intent, d.charge_id], '')::varchar[]
+  WHERE d.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only_orders}
+  GROUP BY o.profile_id
+)
+SELECT p.id AS profile_id, COALESCE(s.n, 0) AS n, s.last_at,
+       extract(epoch FROM s.last_at)::float8 AS r_value,
+       COALESCE(s.n, 0)::float8 AS f_value, COALESCE(s.value, 0)::float8 AS m_value,
+       COALESCE(s.value, 0) AS value, COALESCE(s.gross, 0) AS gross,
+       COALESCE(s.refunded, 0) AS refunded, COALESCE(s.returned, 0) AS returned,
+       s.cadence, COALESCE(s.cancelled, 0) AS cancelled, COALESCE(d.n, 0) AS disputes,
+       COALESCE(d.lost, 0) AS disputes_lost
+FROM crm_profile p
+LEFT JOIN per_profile s ON s.profile_id = p.id
+LEFT JOIN disputes d ON d.profile_id = p.id
+WHERE p.tenant_id = %(tenant)s {only_profiles}
+"""
+
+# Per dimension: the lowest value of each score, and the store's median of customers' cadences.
+_QUINTILES = """
+SELECT dim, q, min(v) FROM (
+  SELECT 'r' AS dim, r_value AS v, ceil(5 * cume_dist() OVER (ORDER BY r_value))::int AS q
+  FROM crm_tmp_score_input WHERE n > 0
+  UNION ALL
+  SELECT 'f', f_value, ceil(5 * cume_dist() OVER (ORDER BY f_value))::int
+  FROM crm_tmp_score_input WHERE n > 0
+  UNION ALL
+  SELECT 'm', m_value, ceil(5 * cume_dist() OVER (ORDER BY m_value))::int
+  FROM crm_tmp_score_input WHERE n > 0
+) x GROUP BY dim, q
+"""
+
+_STORE_CADENCE = """
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY cadence) FROM crm_tmp_score_input
+WHERE cadence IS NOT NULL
+"""
+
+
+def _score(value: str, bounds: str) -> str:
+    """1 plus how many of the four boundaries the value reaches (a missing one is not)."""
+    steps = " + ".join(
+        f"COALESCE(({value} >= ({bounds}::float8[])[{i}])::int, 0)" for i in range(1, 5)
+    )
+    return f"(1 + {steps})"
+
+
+_UPSERT = """
+INSERT INTO crm_customer_scores AS cs (profile_id, tenant_id, recency, frequency, monetary,
+  rfm_group, quadrant, stage, cadence_days, purchases, value_minor, last_purchase_at,
+  refund_rate, return_rate, cancelled_orders, disputes, disputes_lost, risk_flags, changed_at)
+SELECT profile_id, %(tenant)s, r, f, m,
+  CASE WHEN n = 0 THEN '{prospects}' WHEN r IS NULL THEN '' ELSE {group} END,
+  CASE WHEN n = 0 OR r IS NULL THEN '' ELSE {quadrant} END,
+  CASE WHEN n = 0 THEN ''
+       WHEN days > %(lost)s * unit THEN 'lost'
+       WHEN days > %(dormant)s * unit THEN 'dormant'
+       WHEN days > %(at_risk)s * unit THEN 'at_risk'
+       WHEN n = 1 THEN 'new' ELSE 'active' END,
+  CASE WHEN n = 0 THEN NULL ELSE round(cadence::numeric, 2) END,
+  n, value, last_at, refund_rate, return_rate, cancelled, disputes, disputes_lost,
+  array_remove(ARRAY[
+    CASE WHEN n > 0 AND refund_rate >= %(refund_limit)s THEN 'refunds' END,
+    CASE WHEN n > 0 AND return_rate >= %(return_limit)s THEN 'returns' END,
+    CASE WHEN disputes > 0 THEN 'disputes' END,
+    CASE WHEN disputes_lost > 0 THEN 'dispute_lost' END,
+    CASE WHEN cancelled >= %(cancel_limit)s THEN 'cancellations' END
+  ], NULL)::varchar(32)[],
+  %(now)s
+FROM (
+  SELECT i.*,
+    CASE WHEN %(scored)s AND n > 0 THEN {r} END AS r,
+    CASE WHEN %(scored)s AND n > 0 THEN {f} END AS f,
+    CASE WHEN %(scored)s AND n > 0 THEN {m} END AS m,
+    extract(epoch FROM %(now)s - last_at) / 86400.0 AS days,
+    CASE WHEN %(mode)s = 'days' THEN 1
+         ELSE greatest(COALESCE(cadence, %(store_cadence)s), {min_cadence}) END AS unit,
+    CASE WHEN gross > 0 THEN round(refunded::numeric / gross, 4) ELSE 0 END AS refund_rate,
+    CASE WHEN n > 0 THEN round(returned::numeric / n, 4) ELSE 0 END AS return_rate
+  FROM crm_tmp_score_input i
+  OFFSET 0  -- computed once per row: the CASEs above read r, f, m many times
+) x
+ON CONFLICT (profile_id) DO UPDATE SET
+  recency = EXCLUDED.recency, frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary,
+  rfm_group = EXCLUDED.rfm_group, quadrant = EXCLUDED.quadrant, stage = EXCLUDED.stage,
+  cadence_days = EXCLUDED.cadence_days, purchases = EXCLUDED.purchases,
+  value_minor = EXCLUDED.value_minor, last_purchase_at = EXCLUDED.last_purchase_at,
+  refund_rate = EXCLUDED.refund_rate, return_rate = EXCLUDED.return_rate,
+  cancelled_orders = EXCLUDED.cancelled_orders, disputes = EXCLUDED.disputes,
+  disputes_lost = EXCLUDED.disputes_lost, risk_flags = EXCLUDED.risk_flags,
+  changed_at = EXCLUDED.changed_at
+-- A customer whose figures are what they were is not rewritten: a nightly recompute then
+-- writes only the customers who moved, which is most of its cost otherwise.
+WHERE (cs.recency, cs.frequency, cs.monetary, cs.rfm_group, cs.quadrant, cs.stage,
+       cs.cadence_days, cs.purchases, cs.value_minor, cs.last_purchase_at, cs.refund_rate,
+       cs.return_rate, cs.cancelled_orders, cs.disputes, cs.disputes_lost, cs.risk_flags)
+  IS DISTINCT FROM
+      (EXCLUDED.recency, EXCLUDED.frequency, EXCLUDED.monetary, EXCLUDED.rfm_group,
+       EXCLUDED.quadrant, EXCLUDED.stage, EXCLUDED.cadence_days, EXCLUDED.purchases,
+       EXCLUDED.value_minor, EXCLUDED.last_purchase_at, EXCLUDED.refund_rate,
+       EXCLUDED.return_rate, EXCLUDED.cancelled_orders, EXCLUDED.disputes,
+       EXCLUDED.disputes_lost, EXCLUDED.risk_flags)
+""".format(
+    prospects=PROSPECTS,
+    group=group_case("r", "f", "m"),
+    quadrant=quadrant_case("r", "f", "m"),
+    r=_score("r_value", "%(r_bounds)s"),
+    f=_score("f_value", "%(f_bounds)s"),
+    m=_score("m_value", "%(m_bounds)s"),
+    min_cadence=MIN_CADENCE_DAYS,
+)
+
+
+def _build_input(tenant: Tenant, profile_ids: list[int] | None) -> None:
+    only = profile_ids is not None
+    sql = _INPUT.format(
+        only_orders="AND o.profile_id = ANY(%(ids)s::bigint[])" if only else "",
+        only_profiles="AND p.id = ANY(%(ids)s::bigint[])" if only else "",
+    )
+    with connection.cursor() as cur:
+        if not only:
+            # The window sorts every order of the store: in memory rather than spilled to disk
+            # (PostgreSQL's default work_mem is 4 MB). For this transaction only.
+            cur.execute(f"SET LOCAL work_mem = '{RECOMPUTE_WORK_MEM}'")
+        cur.execute("DROP TABLE IF EXISTS crm_tmp_score_input")
+        cur.execute(
+            sql,
+            {
+                "tenant": tenant.pk,
+                "ids": profile_ids or [],
+                "not_purchases": list(NOT_PURCHASES),
+                "returned": list(RETURNED),
+            },
+        )
+
+
+def _lowest_per_score(rows: Iterable[tuple[str, int, float]]) -> dict[str, list[float]]:
+    """For each dimension, the lowest value earning a score of at least 2, 3, 4 and 5."""
+    by_dim: dict[str, dict[int, float]] = {"r": {}, "f": {}, "m": {}}
+    for dim, q, low in rows:
+        by_dim[dim][q] = low
+    bounds: dict[str, list[float]] = {}
+    for dim, lows in by_dim.items():
+        bounds[dim] = []
+        for s in range(2, 6):
+            reached = [v for q, v in lows.items() if q >= s]
+            if reached:
+                bounds[dim].append(min(reached))
+    return bounds
+
+
+def _upsert(
+    tenant: Tenant, now: datetime, boundaries: ScoreBoundaries | None, lifecycle: Lifecycle
+) -> int:
+    store_cadence = boundaries.store_cadence_days if boundaries else None
+    with connection.cursor() as cur:
+        cur.execute(
+            _UPSERT,
+            {
+                "tenant": tenant.pk,
+                "now": now,
+                "scored": boundaries is not None,
+                "r_bounds": boundaries.recency if boundaries else [],
+                "f_bounds": boundaries.frequency if boundaries else [],
+                "m_bounds": boundaries.monetary if boundaries else [],
+                "store_cadence": store_cadence or crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS,
+                "mode": lifecycle.mode,
+                "at_risk": lifecycle.at_risk_after,
+                "dormant": lifecycle.dormant_after,
+                "lost": lifecycle.lost_after,
+                "refund_limit": crm_settings.RISK_REFUND_RATE,
+                "return_limit": crm_settings.RISK_RETURN_RATE,
+                "cancel_limit": crm_settings.RISK_CANCELLED_ORDERS,
+            },
+        )
+        return cur.rowcount
+
+
+def recompute(tenant: Tenant, now: datetime, progress: Progress | None = None) -> int:
+    """Score every customer of the store as of ``now``; returns how many profiles' figures
+    changed (all of them the first time).
+
+    Atomic: readers see the old scores or the new ones, never a mix. New quintile boundaries
+    are kept for ``refresh_scores``. Safe to run at any time and any number of times.
+    """
+    report = progress or (lambda step, done, total: None)
+    with transaction.atomic():
+        # The inbox's per-store lock (inbox/services.py process_batch): an inbox batch re-scores
+        # its customers too, and two writers upserting overlapping rows in different orders
+        # could deadlock. Batches of this store wait for the recompute (seconds), then apply.
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INBOX_LOCK, tenant.pk])
+        report("purchases", 0, len(STEPS))
+        _build_input(tenant, None)
+        report("quintiles", 1, len(STEPS))
+        with connection.cursor() as cur:
+            cur.execute(_QUINTILES)
+            bounds = _lowest_per_score(cur.fetchall())
+            cur.execute(_STORE_CADENCE)
+            row = cur.fetchone()
+        cadence = row[0] if row else None
+        boundaries, _ = ScoreBoundaries.objects.update_or_create(
+            tenant=tenant,
+            defaults={
+                "recency": bounds["r"],
+                "frequency": bounds["f"],
+                "monetary": bounds["m"],
+                "store_cadence_days": (
+                    Decimal(str(round(cadence, 2))) if cadence is not None else None
+                ),
+                "computed_at": now,
+            },
+        )
+        report("scores", 2, len(STEPS))
+        scored = _upsert(tenant, now, boundaries, lifecycle_for(tenant))
+        report("done", len(STEPS), len(STEPS))
+    return scored
+
+
+def refresh_scores(tenant: Tenant, profile_ids: Iterable[int], now: datetime) -> int:
+    """Re-score these profiles against the last recompute's boundaries (their stage and risk
+    flags are exact; a store never recomputed gets stages and flags but no RFM scores yet).
+    Returns how many changed."""
+    ids = sorted({i for i in profile_ids if i is not None})
+    if not ids:
+        return 0
+    with transaction.atomic():
+        _build_input(tenant, ids)
+        boundaries = ScoreBoundaries.objects.filter(tenant=tenant).first()
+        return _upsert(tenant, now, boundaries, lifecycle_for(tenant))
+
+
+def refresh_for_orders(tenant: Tenant, order_ids: list[str], now: datetime) -> int:
+    """``refresh_scores`` for the customers of these orders (what an inbox batch applied)."""
+    if not order_ids:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT profile_id FROM crm_order WHERE tenant_id = %s "
+            "AND order_id = ANY(%s::text[]) AND profile_id IS NOT NULL",
+            [tenant.pk, order_ids],
+        )
+        ids = [row[0] for row in cur.fetchall()]
+    return refresh_scores(tenant, ids, now)
