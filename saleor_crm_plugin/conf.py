@@ -348,5 +348,11 @@ class CRMSettings:
         """How many members a segment preview lists with its count."""
         return int(self._get("SEGMENT_PREVIEW_SIZE", 10))
 
+    @property
+    def WELCOME_WITHIN_HOURS(self) -> int:
+        """Accounts opened this recently get the welcome e-mail when the CRM hears of them
+        (older ones, e.g. from a backfill, are not greeted); 0 sends no welcome e-mail."""
+        return int(self._get("WELCOME_WITHIN_HOURS", 48))
+
 
 crm_settings = CRMSettings()

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..conf import crm_settings
+from ..lifecycle import services as lifecycle
 from ..loyalty.ledger import sync_customers, sync_orders
 from ..profiles.services import apply_events
 from ..recovery import services as recovery
@@ -210,6 +211,7 @@ def _follow(tenant: Tenant, parsed: list[tuple[int, Event]], refused: dict) -> N
     recovery.follow_orders(tenant, order_ids)
     if checkout_ids:
         recovery.follow_checkouts(tenant, checkout_ids)
+    lifecycle.welcome_new_accounts(tenant, user_ids)
     refresh_for_orders(tenant, order_ids, timezone.now())
 
 
