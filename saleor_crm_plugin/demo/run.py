@@ -120,7 +120,8 @@ def run_demo(*, host: str, port: int, customers: int, serve: bool) -> int:
         f"\n  Manifest       {base}/api/manifest\n"
         f"  GraphQL        {base}/graphql/\n"
         f"  Top customer   {top.email if top else '-'}\n"
-        "  Dashboard pages arrive with issue #9.\n\n"
+        f"  Dashboard      {base}/dashboard/ (opens inside Saleor's dashboard once the app is\n"
+        "                 installed from the manifest: it gets its token over the app-bridge)\n\n"
         "  A demo staff token (MANAGE_USERS, valid 7 days) for the GraphQL explorer's headers:\n"
         f'  {{"Authorization": "Bearer {token}"}}\n',
         soft_wrap=True,
