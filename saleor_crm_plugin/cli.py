@@ -216,6 +216,9 @@ def cmd_recompute(args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
+    # Printing the schema reads no data: without a DATABASE_URL, a placeholder keeps the settings
+    # from starting (and leaving behind) an embedded PostgreSQL just to print text.
+    os.environ.setdefault("DATABASE_URL", "postgres://unused@127.0.0.1:9/unused")
     _setup()
     from .graphql.schema import schema
 
