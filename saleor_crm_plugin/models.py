@@ -3,7 +3,7 @@
 from .backfill.models import BackfillCursor
 from .catalogue.models import Product
 from .inbox.models import Delivery, DeliveryState
-from .loyalty.models import PointsEntry
+from .loyalty.models import EarningProgram, PointsEntry
 from .messaging.models import Message, Suppression
 from .money.models import FxRate
 from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
@@ -28,6 +28,7 @@ __all__ = [
     "DeletedCustomer",
     "Delivery",
     "DeliveryState",
+    "EarningProgram",
     "FxRate",
     "LifecycleSettings",
     "Membership",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import graphene
 
 from .federation import FederationQueries
+from .loyalty.earning import EarningMutations, EarningQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
@@ -23,6 +24,7 @@ from .tracking.schema import TrackingMutations
 class Query(
     ProfileQueries,
     TierQueries,
+    EarningQueries,
     SettingsQueries,
     SegmentQueries,
     FederationQueries,
@@ -35,6 +37,7 @@ class Mutation(
     TrackingMutations,
     LoyaltyMutations,
     TierMutations,
+    EarningMutations,
     ReferralMutations,
     BirthdayMutations,
     SettingsMutations,

@@ -6,7 +6,9 @@ points twice, and the (source, source id, kind) uniqueness rule makes a second c
 same thing impossible even if they could.
 
 - An order earns when it becomes a purchase: points for its gross total in the base currency
-  at the FX rate of its day, pending until its return window closes (``available_at``).
+  at the FX rate of its day (or in its own currency where the rules say so), times the
+  customer's tier multiplier, by the store's earning rules in force when it was placed
+  (``earning.py``), pending until its return window closes (``available_at``).
 - A refund reverses the refunded share of what the order earned, as recorded on its earn entry,
   never today's rules. Reversals are cumulative: after each refund the order's reversed total
   is ``floor(earned * refunded / total)``, so partial refunds can never reverse more than their
@@ -30,12 +32,11 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..conf import crm_settings
 from ..money.currencies import minor_units
 from ..profiles.events import NOT_PURCHASES
 from ..profiles.models import Profile
 from ..tenants.models import Tenant
-from . import referrals
+from . import earning, referrals
 from .models import EntryKind, PointsEntry
 from .tiers import TierRules, current_program
 
@@ -79,37 +80,48 @@ def sync_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
 def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
     """Points of orders that became purchases, at the customer's tier multiplier of the moment.
 
-    An order in a currency with its own rule (``CRM_LOYALTY_POINTS_PER_CURRENCY``) earns on its
-    own total in that currency, exact in its minor units; every other order on its value in the
-    base currency at the FX rate of its day. The basis (currency, amount, rate) and the tier are
-    recorded on the entry, so later rule changes never rewrite what was earned; reversals take
-    back shares of the recorded points, whatever basis earned them.
+    Each order earns by the store's earning rules in force when it was placed (``earning``):
+    an order in a currency with its own rule earns on its own total in that currency, exact in
+    its minor units; every other order on its value in the base currency at the FX rate of its
+    day. The rules' version, the basis (currency, amount, rate) and the tier with its multiplier
+    are recorded on the entry, so later rule changes never rewrite what was earned; reversals
+    take back shares of the recorded points, whatever basis earned them.
     """
     program = current_program(tenant)
     tier_rules = TierRules.from_data(program.rules).tiers if program else ()
-    own = crm_settings.LOYALTY_POINTS_PER_CURRENCY
+    versions = earning.history(tenant)
+    own = [(v, code, rate) for _, v, rules in versions for code, rate in rules.points_per_currency]
     with connection.cursor() as cur:
         cur.execute(
             """
             INSERT INTO crm_points_entry (tenant_id, profile_id, kind, points, source, source_id,
               created_at, available_at, reason, actor, data)
             SELECT o.tenant_id, o.profile_id, 'earn', e.points, 'order', o.order_id, now(),
-              o.created_at + make_interval(days => %(days)s), '', '',
+              o.created_at + make_interval(days => r.days), '', '',
               jsonb_build_object('base_minor', o.total_gross_base_minor,
                                  'basis', b.currency, 'basis_minor', b.amount,
-                                 'per_unit', b.per_unit::text,
+                                 'per_unit', b.per_unit::text, 'rules_version', r.version,
                                  'tier', s.tier, 'multiplier', coalesce(m.factor, 1)::text)
             FROM crm_order o
+            CROSS JOIN LATERAL (
+              SELECT v.version, v.per_unit, v.days
+              FROM unnest(%(v_from)s::timestamptz[], %(v_versions)s::int[],
+                          %(v_per_unit)s::numeric[], %(v_days)s::int[])
+                AS v(valid_from, version, per_unit, days)
+              WHERE v.valid_from <= o.created_at
+              ORDER BY v.version DESC LIMIT 1
+            ) r
             LEFT JOIN crm_tier_status s ON s.profile_id = o.profile_id
             LEFT JOIN unnest(%(tiers)s::text[], %(factors)s::numeric[]) AS m(name, factor)
               ON m.name = s.tier
-            LEFT JOIN unnest(%(codes)s::text[], %(rates)s::numeric[], %(scales)s::numeric[])
-              AS c(code, per_unit, scale) ON c.code = o.currency,
+            LEFT JOIN unnest(%(c_versions)s::int[], %(codes)s::text[], %(rates)s::numeric[],
+                             %(scales)s::numeric[])
+              AS c(version, code, per_unit, scale) ON c.code = o.currency AND c.version = r.version,
               LATERAL (
                 SELECT coalesce(c.code, %(base)s) AS currency,
                        CASE WHEN c.code IS NULL THEN o.total_gross_base_minor
                             ELSE o.total_gross_minor END AS amount,
-                       coalesce(c.per_unit, %(per_unit)s::numeric) AS per_unit,
+                       coalesce(c.per_unit, r.per_unit) AS per_unit,
                        coalesce(c.scale, %(scale)s::numeric) AS scale
               ) b,
               LATERAL (SELECT floor(b.amount * b.per_unit * coalesce(m.factor, 1)
@@ -122,13 +134,16 @@ def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
             {
                 "tenant": tenant.pk,
                 "ids": list(order_ids),
-                "days": crm_settings.LOYALTY_RETURN_DAYS,
+                "v_from": [valid_from for valid_from, _, _ in versions],
+                "v_versions": [version for _, version, _ in versions],
+                "v_per_unit": [str(rules.points_per_unit) for _, _, rules in versions],
+                "v_days": [rules.return_days for _, _, rules in versions],
                 "base": tenant.base_currency,
-                "per_unit": str(crm_settings.LOYALTY_POINTS_PER_UNIT),
                 "scale": 10 ** minor_units(tenant.base_currency),
-                "codes": list(own),
-                "rates": [str(rate) for rate in own.values()],
-                "scales": [10 ** minor_units(code) for code in own],
+                "c_versions": [version for version, _, _ in own],
+                "codes": [code for _, code, _ in own],
+                "rates": [str(rate) for _, _, rate in own],
+                "scales": [10 ** minor_units(code) for _, code, _ in own],
                 "not_purchases": list(NOT_PURCHASES),
                 "tiers": [t.name for t in tier_rules],
                 "factors": [str(t.multiplier) for t in tier_rules],
@@ -466,10 +481,11 @@ def grant_bonuses(tenant: Tenant, profile_ids: Iterable[int]) -> None:
     A registered customer gets the sign-up bonus; a customer whose first order earned points
     (and was neither cancelled nor refunded in full) gets the first-order bonus, pending exactly
     as long as that order's points, and taken back if the order is cancelled or refunded in full
-    later. Either is off when its setting is 0.
+    later. Either is off when the store's earning rules make it 0.
     """
     ids = sorted(set(profile_ids))
-    signup, first = crm_settings.LOYALTY_SIGNUP_BONUS, crm_settings.LOYALTY_FIRST_ORDER_BONUS
+    rules = earning.rules_for(tenant) if ids else None
+    signup, first = (rules.signup_bonus, rules.first_order_bonus) if rules else (0, 0)
     if not ids or (signup <= 0 and first <= 0):
         return
     with connection.cursor() as cur:
@@ -532,24 +548,25 @@ DEBITS_SQL = """
 def expire_points(tenant: Tenant, now: datetime | None = None) -> int:
     """Expire points as configured; returns how many points expired. Safe to run again.
 
-    Per lot (``CRM_LOYALTY_EXPIRY_DAYS``): a lot expires that many days after it became
-    available, first in, first out: spending consumes the oldest lots first, so what expires
-    is what is left of the expired lots once everything spent is taken from them. After
-    inactivity (``CRM_LOYALTY_INACTIVITY_DAYS``): a customer without an order for that long
-    loses the available balance. One expiry entry per customer and day (per lot rule) or per
+    As the store's earning rules in force say. Per lot (``expiry_days``): a lot expires that
+    many days after it became available, first in, first out: spending consumes the oldest lots
+    first, so what expires is what is left of the expired lots once everything spent is taken
+    from them. After inactivity (``inactivity_days``): a customer without an order for that
+    long loses the available balance. One expiry entry per customer and day (per lot rule) or per
     period of inactivity, so a second run the same day adds nothing.
     """
     moment = now or timezone.now()
+    rules = earning.rules_for(tenant)
     expired = 0
     params: dict[str, Any] = {
         "tenant": tenant.pk,
         "now": moment,
         "day": moment.date().isoformat(),
-        "days": crm_settings.LOYALTY_EXPIRY_DAYS,
-        "idle": crm_settings.LOYALTY_INACTIVITY_DAYS,
+        "days": rules.expiry_days,
+        "idle": rules.inactivity_days,
     }
     with transaction.atomic(), connection.cursor() as cur:
-        if crm_settings.LOYALTY_EXPIRY_DAYS > 0:
+        if rules.expiry_days > 0:
             cur.execute(
                 f"""
                 WITH lots AS ({LOTS_SQL}),
@@ -575,7 +592,7 @@ def expire_points(tenant: Tenant, now: datetime | None = None) -> int:
                 params,
             )
             expired += sum(row[0] for row in cur.fetchall())
-        if crm_settings.LOYALTY_INACTIVITY_DAYS > 0:
+        if rules.inactivity_days > 0:
             cur.execute(
                 """
                 WITH last_order AS (
@@ -608,7 +625,7 @@ def expire_points(tenant: Tenant, now: datetime | None = None) -> int:
 def grant_birthday_bonuses(tenant: Tenant, today: date | None = None) -> int:
     """Daily: the birthday bonus to customers whose birthday is today (29 February counts on
     the 28th in other years), once per customer and year. Returns how many got it."""
-    points = crm_settings.LOYALTY_BIRTHDAY_BONUS
+    points = earning.rules_for(tenant).birthday_bonus
     if points <= 0:
         return 0
     day = today or timezone.now().date()
@@ -640,13 +657,13 @@ def grant_birthday_bonuses(tenant: Tenant, today: date | None = None) -> int:
 
 
 def grant_feedback_bonus(tenant: Tenant, profile_id: int, feedback_id: str) -> PointsEntry | None:
-    """``CRM_LOYALTY_FEEDBACK_BONUS`` points for one piece of feedback, available at once.
+    """The store's feedback bonus (earning rules) for one piece of feedback, available at once.
 
     Once per feedback, however often the feedback is saved, edited or its event replayed (the
     ledger's uniqueness rule on ("feedback", feedback id)); returns the bonus entry, or None
     when the bonus is off. A profile of another store is refused (Profile.DoesNotExist).
     """
-    points = crm_settings.LOYALTY_FEEDBACK_BONUS
+    points = earning.rules_for(tenant).feedback_bonus
     if points <= 0:
         return None
     if not feedback_id.strip():

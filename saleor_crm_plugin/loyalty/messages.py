@@ -18,6 +18,7 @@ from ..messaging import services as outbox
 from ..messaging.models import Purpose
 from ..profiles.models import Profile
 from ..tenants.models import Tenant
+from . import earning
 from .ledger import DEBITS_SQL, LOTS_SQL
 from .tiers import Move, TierRules
 
@@ -62,7 +63,7 @@ def remind_expiring_points(tenant: Tenant, now: datetime | None = None) -> int:
     """Daily: one reminder per customer and expiry date, ``CRM_LOYALTY_EXPIRY_REMINDER_DAYS``
     before points expire (lot expiry, first in first out, exactly as ``expire_points`` will
     count them). Returns how many were queued."""
-    days, ahead = crm_settings.LOYALTY_EXPIRY_DAYS, crm_settings.LOYALTY_EXPIRY_REMINDER_DAYS
+    days, ahead = earning.rules_for(tenant).expiry_days, crm_settings.LOYALTY_EXPIRY_REMINDER_DAYS
     if days <= 0 or ahead <= 0:
         return 0
     moment = now or timezone.now()

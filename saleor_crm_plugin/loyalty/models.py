@@ -70,6 +70,31 @@ class TierProgram(models.Model):
         ]
 
 
+class EarningProgram(models.Model):
+    """One version of a store's earning rules, saved by staff; a save adds a version.
+
+    ``rules`` is plain data (see ``earning.EarningRules``): points per unit of the base or of a
+    channel currency, the bonuses, the return window, expiry and the rewards. An order earns by
+    the version in force when it was placed (``created_at`` of the version on or before the
+    order's), so versions are never rewritten. A store without a version uses the ``CRM_``
+    settings.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    version = models.PositiveIntegerField()
+    rules = models.JSONField()
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=191, default="", blank=True)
+
+    class Meta:
+        db_table = "crm_earning_program"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "version"], name="crm_earning_program_version"
+            )
+        ]
+
+
 class TierStatus(models.Model):
     """The tier a customer holds, since when, and since when they no longer qualify for it."""
 

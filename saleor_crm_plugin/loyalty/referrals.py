@@ -25,6 +25,7 @@ from ..conf import crm_settings
 from ..inbox.saleor_payloads import normalize_email
 from ..profiles.models import OrderRecord, Profile
 from ..tenants.models import Tenant
+from . import earning
 from .models import Referral, ReferralCode, ReferralStatus
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
@@ -112,9 +113,13 @@ def reward(tenant: Tenant, profile_ids: list[int]) -> None:
     """Both rewards for the claimed referrals of these (friend) profiles whose first order earned
     points and still counts; set-based, each reward once (the ledger's uniqueness rule). A first
     order shipped to an address or paid with a card of the advocate's refuses the referral
-    (``same_address``, ``same_payment``) and rewards no one."""
-    friend, advocate = crm_settings.REFERRAL_FRIEND_BONUS, crm_settings.REFERRAL_ADVOCATE_BONUS
-    if not profile_ids or (friend <= 0 and advocate <= 0):
+    (``same_address``, ``same_payment``) and rewards no one. The bonuses are the store's earning
+    rules in force."""
+    if not profile_ids:
+        return
+    rules = earning.rules_for(tenant)
+    friend, advocate = rules.referral_friend_bonus, rules.referral_advocate_bonus
+    if friend <= 0 and advocate <= 0:
         return
     with connection.cursor() as cur:
         cur.execute(

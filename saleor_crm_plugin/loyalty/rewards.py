@@ -1,13 +1,13 @@
 """Turning points into a single-use Saleor voucher, or a gift card, in the channel currency.
 
-Each package of the catalogue (``CRM_LOYALTY_REWARDS``) is a voucher unless the merchant made it
-a gift card ("2500:gift_card"): a card with that balance, usable until spent, also on later
-orders. The points are spent and the voucher or gift card is created in one database
-transaction: if Saleor refuses or cannot be reached, the redemption is rolled back and the
-customer keeps the points. A redemption id (the storefront's idempotency key) is spent once:
+Each package of the store's catalogue (its earning rules, ``earning.py``) is a voucher unless
+the merchant made it a gift card ("2500:gift_card"): a card with that balance, usable until
+spent, also on later orders. The points are spent and the voucher or gift card is created in one
+database transaction: if Saleor refuses or cannot be reached, the redemption is rolled back and
+the customer keeps the points. A redemption id (the storefront's idempotency key) is spent once:
 asking again returns the same voucher or gift card. The value of a point is set in the base
-currency and converted to the channel's currency at today's rate, rounded down to the
-currency's minor units, so a reward never gives away more than it is worth.
+currency and converted to the channel's currency at today's rate, rounded down to the currency's
+minor units, so a reward never gives away more than it is worth.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Protocol
 from django.db import transaction
 from django.utils import timezone
 
-from ..conf import crm_settings
 from ..money.currencies import from_minor, minor_units
 from ..money.rates import RateBook
 from ..tenants.models import Tenant
+from . import earning
 from .ledger import redeem
 from .models import EntryKind, PointsEntry
 
@@ -68,14 +68,22 @@ class VoucherIssuer(Protocol):
         ...
 
 
-def reward_kind(points: int) -> str:
-    """The catalogue's kind for a package of ``points``; any other amount is a voucher."""
-    return crm_settings.LOYALTY_REWARD_KINDS.get(points, VOUCHER)
+def reward_kind(tenant: Tenant, points: int) -> str:
+    """The store's catalogue's kind for a package of ``points``; any other amount is a voucher."""
+    return earning.rules_for(tenant).reward_kind(points)
 
 
-def voucher_value(tenant: Tenant, points: int, currency: str, at: datetime | None = None) -> int:
-    """Minor units of ``currency`` that ``points`` are worth today, rounded down."""
-    base_value = Decimal(points) * crm_settings.LOYALTY_POINT_VALUE
+def voucher_value(
+    tenant: Tenant,
+    points: int,
+    currency: str,
+    at: datetime | None = None,
+    point_value: Decimal | None = None,
+) -> int:
+    """Minor units of ``currency`` that ``points`` are worth today, rounded down (a point is
+    worth the store's ``point_value`` in the base currency)."""
+    value = point_value if point_value is not None else earning.rules_for(tenant).point_value
+    base_value = Decimal(points) * value
     moment = at or timezone.now()
     rate = RateBook.load(tenant.base_currency, {currency}, moment, moment).rate(currency, moment)
     amount = (base_value / rate).quantize(
@@ -94,12 +102,13 @@ class RewardOption:
 
 
 def catalogue(tenant: Tenant, available: int, currency: str) -> list[RewardOption]:
-    """The rewards a customer can aim for (``CRM_LOYALTY_REWARDS``), valued in their channel's
+    """The rewards a customer can aim for (the store's earning rules), valued in their channel's
     currency at today's rate, with what is still missing for each."""
+    rules = earning.rules_for(tenant)
     return [
-        RewardOption(points, voucher_value(tenant, points, currency), currency,
-                     max(0, points - available), reward_kind(points))
-        for points in crm_settings.LOYALTY_REWARDS
+        RewardOption(points, voucher_value(tenant, points, currency, point_value=rules.point_value),
+                     currency, max(0, points - available), kind)
+        for points, kind in rules.rewards
     ]  # fmt: skip
 
 
@@ -119,8 +128,9 @@ def redeem_for_voucher(
     ).first()
     if done is not None and (done.data.get(VOUCHER) or done.data.get(GIFT_CARD)):
         return _voucher(done)
-    kind = reward_kind(points)
-    amount_minor = voucher_value(tenant, points, channel.currency)
+    rules = earning.rules_for(tenant)
+    kind = rules.reward_kind(points)
+    amount_minor = voucher_value(tenant, points, channel.currency, point_value=rules.point_value)
     if amount_minor <= 0:
         raise RewardError(f"{points} points are worth less than 1 {channel.currency} minor unit")
     amount = from_minor(amount_minor, channel.currency)

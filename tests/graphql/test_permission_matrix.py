@@ -75,6 +75,11 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         {"r": json.dumps({"tiers": [{"name": "Member", "entry": 0}]})},
     ),
     "crmTierDryRun": ("mutation { crmTierDryRun { summary } }", {}),
+    "crmEarningRules": ("{ crmEarningRules { version rules } }", {}),
+    "crmEarningRulesSave": (
+        "mutation($r: JSONString!) { crmEarningRulesSave(rules: $r) { version } }",
+        {"r": json.dumps({"return_days": 30})},
+    ),
     "crmTierApply": ("mutation { crmTierApply { summary } }", {}),
     "crmMembershipCheckout": (
         'mutation { crmMembershipCheckout(tier: "Member", successUrl: "https://shop.example/ok", '
@@ -165,6 +170,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmTierRulesSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierDryRun": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTierApply": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    # Earning rules, like the other store settings: MANAGE_USERS.
+    "crmEarningRules": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmEarningRulesSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmStoreSettings": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmStoreSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTrack": (ALLOWED,) * 7,  # storefronts send behaviour before anyone signs in

@@ -176,6 +176,7 @@ def test_staff_adjust_points_with_a_reason_once_and_never_below_zero(tenant, rat
     from saleor_crm_plugin.graphql.core.context import CRMContext
     from saleor_crm_plugin.graphql.core.principal import Principal, PrincipalKind
     from saleor_crm_plugin.graphql.schema import schema
+    from tests.graphql.conftest import ANNA
 
     replay(tenant)
     staff = Principal(
@@ -185,7 +186,7 @@ def test_staff_adjust_points_with_a_reason_once_and_never_below_zero(tenant, rat
     mutation($points: Int!, $id: String!) {
       crmPointsAdjust(email: "Anna.Mueller@example.de", points: $points,
                       reason: "Parcel arrived late", adjustmentId: $id) {
-        entry { kind points reason } pointsAvailable pointsPending
+        entry { kind points reason actor } pointsAvailable pointsPending
       }
     }"""
 
@@ -197,7 +198,12 @@ def test_staff_adjust_points_with_a_reason_once_and_never_below_zero(tenant, rat
     done = run(25, "adj-1")
     assert done.errors is None, done.errors
     assert done.data["crmPointsAdjust"] == {
-        "entry": {"kind": "adjust", "points": 25, "reason": "Parcel arrived late"},
+        "entry": {
+            "kind": "adjust",
+            "points": 25,
+            "reason": "Parcel arrived late",
+            "actor": "lena@shop.de",
+        },
         "pointsAvailable": 25,
         "pointsPending": 190,
     }
@@ -207,6 +213,15 @@ def test_staff_adjust_points_with_a_reason_once_and_never_below_zero(tenant, rat
     refused = run(-216, "adj-2")
     assert [str(e) for e in refused.errors] == ["216 points to deduct, 215 on the balance"]
     assert balance_of(profile("anna.mueller@example.de").pk).total == 215
+    # Anna sees the adjustment and its reason in her history, not who on the staff made it
+    anna = Principal(PrincipalKind.CUSTOMER, tenant, ANNA, "anna.mueller@example.de")
+    own = schema.execute(
+        "{ crmMe { points { history { kind reason actor } } } }", context_value=CRMContext(anna)
+    )
+    assert own.errors is None, own.errors
+    assert {"kind": "adjust", "reason": "Parcel arrived late", "actor": None} in own.data["crmMe"][
+        "points"
+    ]["history"]
 
 
 def test_sign_up_and_first_order_bonuses_are_granted_once(tenant, rates, settings):

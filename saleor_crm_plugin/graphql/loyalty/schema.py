@@ -139,7 +139,8 @@ class LoyaltyMutations(graphene.ObjectType):
         except NotEnoughPoints as exc:
             raise CRMGraphQLError(str(exc), field="points", code=exc.code) from exc
         except rewards.RewardError as exc:
-            what = "gift card" if rewards.reward_kind(points) == rewards.GIFT_CARD else "voucher"
+            gift = rewards.reward_kind(tenant, points) == rewards.GIFT_CARD
+            what = "gift card" if gift else "voucher"
             raise CRMGraphQLError(
                 f"The {what} could not be created; your points were not spent.",
                 code=exc.code,

@@ -18,6 +18,7 @@ from ...profiles.queries import channel_currency
 from ..core.context import crm_context
 from ..core.errors import CRMGraphQLError, InvalidInput
 from ..core.money import CRMMoney, money
+from ..core.permissions import MANAGE_USERS
 
 HISTORY_LIMIT = 100
 
@@ -43,7 +44,17 @@ class CRMPointsEntry(graphene.ObjectType):
         required=True, description="When the points count (an order's: after its return window)."
     )
     reason = graphene.String(required=True)
+    actor = graphene.String(
+        description="Who made a staff adjustment (e-mail, or the app). Shown to holders of "
+        "MANAGE_USERS only; null for everyone else and for entries nobody made by hand."
+    )
     order_id = graphene.String(description="Saleor id of the order it belongs to, if any.")
+
+    @staticmethod
+    def resolve_actor(root: PointsEntry, info: Any) -> str | None:
+        if not crm_context(info).principal.has(MANAGE_USERS):
+            return None
+        return root.actor or None
 
     @staticmethod
     def resolve_order_id(root: PointsEntry, info: Any) -> str | None:
