@@ -75,12 +75,18 @@ export function TierCard({ customer, rules, t, locale }: { customer: Customer; r
       : "";
   return (
     <Section title={t("tier")}>
-      {tier ? (
+      {tier?.name ? (
         <>
           <Text size={7} fontWeight="bold" data-testid="tier-name">
             {tier.name}
           </Text>
-          <Text>{t("since", { date: date(tier.since, locale) })}</Text>
+          {tier.since && <Text>{t("since", { date: date(tier.since, locale) })}</Text>}
+        </>
+      ) : (
+        <Text>{t("noTier")}</Text>
+      )}
+      {tier && (
+        <>
           {tier.nextTier ? (
             <>
               {share != null && (
@@ -104,8 +110,6 @@ export function TierCard({ customer, rules, t, locale }: { customer: Customer; r
             <Text>{t("topTier")}</Text>
           )}
         </>
-      ) : (
-        <Text>{t("noTier")}</Text>
       )}
     </Section>
   );

@@ -190,6 +190,24 @@ def test_staff_save_try_and_apply_rules_and_the_customer_sees_their_tier(store):
     assert tier == {"name": "Silver", "nextTier": "Gold", "missingForNext": 25000 - 19109}
 
 
+def test_a_customer_below_the_first_tier_sees_what_it_takes(store):
+    """A storefront shows "spend 8.91 EUR more to reach Silver" before the first tier too."""
+    from saleor_crm_plugin.graphql.core.principal import Principal, PrincipalKind
+    from tests.graphql.conftest import ANNA
+
+    rules = {**RULES, "tiers": [{"name": "Silver", "entry": 20000}, RULES["tiers"][2]]}
+    apply(store, save_rules(store, TierRules.from_data(rules)))
+    anna = Principal(PrincipalKind.CUSTOMER, store, ANNA, "anna.mueller@example.de")
+    query = "{ crmMe { tier { name since nextTier missingForNext currency } } }"
+    assert gql(query, anna)["crmMe"]["tier"] == {
+        "name": None,
+        "since": None,
+        "nextTier": "Silver",
+        "missingForNext": 20000 - 19109,
+        "currency": "EUR",
+    }
+
+
 def test_the_daily_task_applies_each_stores_rules(store):
     from saleor_crm_plugin.loyalty.tasks import apply_tiers
 

@@ -46,8 +46,11 @@ class CRMTierMoves(graphene.ObjectType):
 
 
 class CRMTier(graphene.ObjectType):
-    name = graphene.String(required=True)
-    since = graphene.DateTime(required=True)
+    """A customer's place in the tier program: also below the first tier, so a storefront can
+    say what the first tier takes."""
+
+    name = graphene.String(description="Null until the customer reaches the first tier.")
+    since = graphene.DateTime(description="When the customer entered this tier.")
     next_tier = graphene.String(description="The next tier up, if any.")
     missing_for_next = graphene.Int(
         description="Spend (minor units of `currency`) or points still missing for it."
@@ -151,19 +154,22 @@ class TierMutations(graphene.ObjectType):
 def resolve_tier(profile: Profile, info: Any) -> CRMTier | None:
     status = TierStatus.objects.filter(profile=profile).first()
     program = tiers.current_program(profile.tenant)
-    if status is None or program is None:
+    if program is None:
         return None
     rules = tiers.TierRules.from_data(program.rules)
     names = [t.name for t in rules.tiers]
-    above = rules.tiers[names.index(status.tier) + 1 :] if status.tier in names else ()
+    if status is None:
+        above = tuple(rules.tiers)
+    else:
+        above = rules.tiers[names.index(status.tier) + 1 :] if status.tier in names else ()
     missing, currency = None, ""
     if above:
         current, currency = tiers.qualifying_amount(profile, rules)
         entry = rules.thresholds(currency)[len(rules.tiers) - len(above)][0]
         missing = max(0, entry - current)
     return CRMTier(
-        name=status.tier,
-        since=status.since,
+        name=status.tier if status else None,
+        since=status.since if status else None,
         next_tier=above[0].name if above else None,
         missing_for_next=missing,
         currency=_currency(currency, rules, profile.tenant.base_currency),
