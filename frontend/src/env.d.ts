@@ -1,1 +1,2 @@
 declare module "@saleor/macaw-ui/style";
+declare module "*.css";

@@ -1,4 +1,5 @@
 import "@saleor/macaw-ui/style";
+import "./contrast.css";
 
 import { AppBridge, AppBridgeProvider, useAppBridge } from "@saleor/app-sdk/app-bridge";
 import { Box, Text, ThemeProvider, useTheme } from "@saleor/macaw-ui";
@@ -17,6 +18,7 @@ function ThemeSync({ theme }: { theme: string | undefined }) {
   const { setTheme } = useTheme();
   useEffect(() => {
     setTheme(theme === "dark" ? "defaultDark" : "defaultLight");
+    document.documentElement.dataset.crmTheme = theme === "dark" ? "dark" : "light";
   }, [theme, setTheme]);
   return null;
 }

@@ -239,8 +239,8 @@ export function AdjustForm({
       <Text as="h2" size={5} fontWeight="bold">
         {t("adjustTitle")}
       </Text>
-      <Input label={t("adjustPoints")} type="number" required value={points} onChange={(e) => setPoints(e.target.value)} />
-      <Input label={t("reason")} required value={reason} onChange={(e) => setReason(e.target.value)} />
+      <Input role={undefined} label={t("adjustPoints")} type="number" required value={points} onChange={(e) => setPoints(e.target.value)} />
+      <Input role={undefined} label={t("reason")} required value={reason} onChange={(e) => setReason(e.target.value)} />
       <Button type="submit" disabled={busy || !userId}>
         {t("adjust")}
       </Button>
@@ -357,8 +357,10 @@ function TierEditor({ session, t, initial }: Props & { initial: string }) {
         </Button>
       </Box>
       {lines && (
-        <Box as="ul" data-testid="dry-run" role="status" margin={0} paddingLeft={4}>
-          {lines.length ? lines.map((l) => <li key={l}><Text>{l}</Text></li>) : <li><Text>{t("noMoves")}</Text></li>}
+        <Box data-testid="dry-run" role="status">
+          <Box as="ul" margin={0} paddingLeft={4}>
+            {lines.length ? lines.map((l) => <li key={l}><Text>{l}</Text></li>) : <li><Text>{t("noMoves")}</Text></li>}
+          </Box>
         </Box>
       )}
       {message && <Text role="status">{message}</Text>}
@@ -398,7 +400,7 @@ export function CRMPage(props: Props) {
       </Text>
       {error && <ErrorText t={t} message={error} />}
       <Section title={`${t("customers")}${data ? ` (${new Intl.NumberFormat(locale).format(data.total)})` : ""}`}>
-        <Input label={t("search")} value={search} onChange={(e) => setSearch(e.target.value)} __maxWidth="420px" />
+        <Input role={undefined} label={t("search")} value={search} onChange={(e) => setSearch(e.target.value)} __maxWidth="420px" />
         <Box overflowX="auto">
           <Box as="table" width="100%" style={{ borderCollapse: "collapse" }}>
             <thead>
