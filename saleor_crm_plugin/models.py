@@ -2,6 +2,7 @@
 
 from .backfill.models import BackfillCursor
 from .catalogue.models import Product
+from .feedback.models import Feedback
 from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import PointsEntry
 from .messaging.models import Message, Suppression
@@ -28,6 +29,7 @@ __all__ = [
     "DeletedCustomer",
     "Delivery",
     "DeliveryState",
+    "Feedback",
     "FxRate",
     "LifecycleSettings",
     "Membership",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import graphene
 
 from .federation import FederationQueries
+from .feedback.schema import FeedbackMutations, FeedbackQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
@@ -25,6 +26,7 @@ class Query(
     TierQueries,
     SettingsQueries,
     SegmentQueries,
+    FeedbackQueries,
     FederationQueries,
     graphene.ObjectType,
 ):
@@ -41,6 +43,7 @@ class Mutation(
     PaymentsMutations,
     ConsentMutations,
     SegmentMutations,
+    FeedbackMutations,
     graphene.ObjectType,
 ):
     pass
