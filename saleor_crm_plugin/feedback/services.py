@@ -111,6 +111,8 @@ def give_feedback(
                 updated_at=moment,
             )
             entries.append(_entry(feedback, "given", moment, f"feedback.given:{order_id}"))
+            if flagged:
+                entries.append(_entry(feedback, "flagged", moment, f"feedback.flagged:{order_id}"))
             grant_feedback_bonus(tenant, order.profile_id, f"order:{order_id}")
         elif (feedback.rating, feedback.comment) != (score, text):
             newly_flagged = flagged and not feedback.flagged
@@ -127,7 +129,5 @@ def give_feedback(
                 )
         else:
             return feedback
-        if flagged and feedback.created_at == moment:
-            entries.append(_entry(feedback, "flagged", moment, f"feedback.flagged:{order_id}"))
         TimelineEntry.objects.bulk_create(entries, ignore_conflicts=True)
     return feedback
