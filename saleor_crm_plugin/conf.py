@@ -354,5 +354,36 @@ class CRMSettings:
         (older ones, e.g. from a backfill, are not greeted); 0 sends no welcome e-mail."""
         return int(self._get("WELCOME_WITHIN_HOURS", 48))
 
+    @property
+    def POST_PURCHASE_DAYS(self) -> float:
+        """Days after an order is fulfilled that the post-purchase e-mail (thanks, and a 1-5
+        rating request) goes out, once per order; 0 sends none."""
+        return float(self._get("POST_PURCHASE_DAYS", 7))
+
+    @property
+    def POST_PURCHASE_UNFULFILLED_DAYS(self) -> float:
+        """For stores that never mark orders fulfilled in Saleor (digital goods, fulfilment
+        elsewhere): days after payment to send it for an order still not fulfilled; 0 (the
+        default) waits for fulfilment only."""
+        return float(self._get("POST_PURCHASE_UNFULFILLED_DAYS", 0))
+
+    @property
+    def POST_PURCHASE_PURPOSE(self) -> str:
+        """ "marketing" (the default: only with marketing consent, inside the send window and
+        the frequency cap, with an unsubscribe link) or "transactional" (every buyer, where
+        the law lets a shop ask its own customers for a review of their order)."""
+        value = str(self._get("POST_PURCHASE_PURPOSE", "marketing")).lower()
+        return value if value in ("marketing", "transactional") else "marketing"
+
+    @property
+    def FEEDBACK_FLAG_AT_OR_BELOW(self) -> int:
+        """Ratings at or below this are flagged to staff (``crmFeedback(filter: {flagged})``)."""
+        return int(self._get("FEEDBACK_FLAG_AT_OR_BELOW", 2))
+
+    @property
+    def FEEDBACK_LINK_DAYS(self) -> int:
+        """How long the rating links of a post-purchase e-mail work."""
+        return int(self._get("FEEDBACK_LINK_DAYS", 60))
+
 
 crm_settings = CRMSettings()

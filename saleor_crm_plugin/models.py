@@ -2,6 +2,7 @@
 
 from .backfill.models import BackfillCursor
 from .catalogue.models import Product
+from .feedback.models import Feedback
 from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import EarningProgram, PointsEntry
 from .messaging.models import Message, Suppression
@@ -29,6 +30,7 @@ __all__ = [
     "Delivery",
     "DeliveryState",
     "EarningProgram",
+    "Feedback",
     "FxRate",
     "LifecycleSettings",
     "Membership",

@@ -3,6 +3,7 @@
 Inside Saleor, Saleor's own Celery app discovers this module, so its workers run our tasks.
 """
 
+from .feedback.tasks import request_feedback
 from .inbox.tasks import drain_inbox, sweep_inbox
 from .loyalty.tasks import (
     apply_tiers,
@@ -21,6 +22,7 @@ __all__ = [
     "grant_birthday_bonuses",
     "recompute_all",
     "remind_expiring_points",
+    "request_feedback",
     "run_recovery",
     "send_due_messages",
     "sweep_inbox",
@@ -28,6 +30,7 @@ __all__ = [
 
 PERIODIC = {
     "crm-inbox-sweep": {"task": "saleor_crm.inbox.sweep", "schedule": 60.0},
+    "crm-feedback-requests": {"task": "saleor_crm.feedback.request", "schedule": 3600.0},
     "crm-loyalty-tiers": {"task": "saleor_crm.loyalty.apply_tiers", "schedule": 24 * 3600.0},
     "crm-loyalty-expiry": {"task": "saleor_crm.loyalty.expire_points", "schedule": 24 * 3600.0},
     "crm-loyalty-birthdays": {"task": "saleor_crm.loyalty.birthdays", "schedule": 24 * 3600.0},

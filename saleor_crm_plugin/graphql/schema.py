@@ -9,6 +9,7 @@ from __future__ import annotations
 import graphene
 
 from .federation import FederationQueries
+from .feedback.schema import FeedbackMutations, FeedbackQueries
 from .loyalty.earning import EarningMutations, EarningQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
@@ -27,6 +28,7 @@ class Query(
     EarningQueries,
     SettingsQueries,
     SegmentQueries,
+    FeedbackQueries,
     FederationQueries,
     graphene.ObjectType,
 ):
@@ -44,6 +46,7 @@ class Mutation(
     PaymentsMutations,
     ConsentMutations,
     SegmentMutations,
+    FeedbackMutations,
     graphene.ObjectType,
 ):
     pass

@@ -30,6 +30,7 @@ KINDS = (
     "tier_changed",
     "points_expiring",
     "consent_confirmation",
+    "post_purchase",
 )
 
 
@@ -87,6 +88,17 @@ def template_context(
         ctx["date"] = formatting.day(date.fromisoformat(str(data["expires_on"])), locale)
     if kind == "browse_reminder":
         ctx["products"] = [str(name) for name in data.get("products", [])]
+    if kind == "post_purchase":
+        url = str(data["feedback_url"])
+        ctx.update(
+            number=f"#{data['order_number']}" if data.get("order_number") else "",
+            lines=_lines(data, locale),
+            total=formatting.money(int(data["total_minor"]), str(data["currency"]), locale),
+            ratings=[
+                {"value": n, "url": f"{url}?rating={n}", "stars": "★" * n + "☆" * (5 - n)}
+                for n in range(1, 6)
+            ],
+        )
     if kind == "abandoned_checkout":
         lines = _lines(data, locale)
         ctx.update(

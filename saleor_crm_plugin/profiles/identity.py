@@ -41,6 +41,7 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         messages AS (DELETE FROM crm_message WHERE profile_id IN (SELECT id FROM doomed)),
         consents AS (DELETE FROM crm_consent_entry WHERE profile_id IN (SELECT id FROM doomed)),
         members AS (DELETE FROM crm_membership WHERE profile_id IN (SELECT id FROM doomed)),
+        feedback AS (DELETE FROM crm_feedback WHERE profile_id IN (SELECT id FROM doomed)),
         orders AS (UPDATE crm_order SET profile_id = NULL
                    WHERE profile_id IN (SELECT id FROM doomed)),
         checkouts AS (UPDATE crm_checkout SET profile_id = NULL
@@ -334,6 +335,7 @@ def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int
             "crm_message",  # the frequency cap and the history follow the person
             "crm_consent_entry",  # given at a guest checkout, by the same person
             "crm_recovery_flow",
+            "crm_feedback",  # their ratings of orders that move with them
         )
         for table in moved:
             cur.execute(

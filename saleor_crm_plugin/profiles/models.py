@@ -125,6 +125,8 @@ class OrderRecord(models.Model):
             models.Index(fields=["profile", "created_at"], name="crm_order_profile"),
             models.Index(fields=["tenant", "user_id"], name="crm_order_user"),
             models.Index(fields=["tenant", "email"], name="crm_order_email"),
+            # Orders changed lately (the post-purchase e-mail's scan, feedback/requests.py).
+            models.Index(fields=["tenant", "updated_at"], name="crm_order_updated"),
             GinIndex(fields=["psp_references"], name="crm_order_psp"),
         ]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import confirm, health, stripe, unsubscribe, views
+from . import confirm, feedback, health, stripe, unsubscribe, views
 
 app_name = "saleor_crm_webhooks"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
     path("consent/confirm/<str:token>", confirm.confirm, name="consent_confirm"),
+    path("feedback/<str:token>", feedback.feedback, name="feedback"),
 ]

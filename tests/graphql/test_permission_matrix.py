@@ -103,6 +103,11 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "crmSegmentExport": (f'{{ crmSegmentExport(id: "{SEGMENT}") {{ csv }} }}', {}),
     "crmLifecycleSettings": ("{ crmLifecycleSettings { mode } }", {}),
+    "crmFeedback": ("{ crmFeedback(first: 5) { totalCount edges { node { rating } } } }", {}),
+    "crmFeedbackGive": (
+        'mutation { crmFeedbackGive(orderId: "T3JkZXI6bm90LW1pbmU=", rating: 5) { rating } }',
+        {},
+    ),
     "crmSegmentSave": (
         'mutation($r: JSONString!) { crmSegmentSave(name: "Matrix", rules: $r) { name } }',
         {"r": json.dumps({"all": [{"field": "orders_count", "op": "gte", "value": 1}]})},
@@ -187,6 +192,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmSegmentSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmSegmentDelete": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmLifecycleSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    # Feedback: staff read everyone's; a customer rates only their own orders.
+    "crmFeedback": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmFeedbackGive": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
     # Stripe secrets: MANAGE_SETTINGS only, which none of these callers hold.
     "crmStripeAccountSet": (DENIED,) * 7,
 }

@@ -34,6 +34,8 @@ DATA = {
     "discount_expires_at": "2026-12-31T22:59:00+00:00",
     "shop_url": "https://nordwind.example/",
     "confirm_url": "https://crm.nordwind.example/consent/confirm/c0nf1rm",
+    "order_number": "1042",
+    "feedback_url": "https://crm.nordwind.example/feedback/f33db4ck",
 }
 # The cart's total as each locale writes it (spaces normalised, direction marks dropped).
 TOTALS = {
@@ -130,6 +132,12 @@ def test_every_locale_renders_translated_and_well_formatted(kind, locale):
         assert POINTS[locale] in visible(rendered.text)
     if kind == "browse_reminder":
         assert "Teekanne Kyoto" in rendered.text and "Matcha-Schale" in rendered.html
+    if kind == "post_purchase":
+        assert "#1042" in rendered.subject
+        assert TOTALS[locale] in visible(rendered.text) and "Matcha-Schale" in rendered.html
+        for n in range(1, 6):
+            url = f"https://crm.nordwind.example/feedback/f33db4ck?rating={n}"
+            assert f'href="{url}"' in rendered.html and url in rendered.text
     if kind == "abandoned_checkout":
         assert TOTALS[locale] in visible(rendered.text)
         assert EXPIRIES[locale] in visible(rendered.text)
@@ -173,6 +181,23 @@ def test_a_name_cannot_inject_html():
     html = render("welcome", "en", context).html
     assert "<img src=x" not in html
     assert "&lt;img src=x" in html
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_the_rating_page_is_translated_with_the_clicked_rating_chosen(locale):
+    for state, error in (("form", ""), ("form", "rating"), ("form", "comment"), ("done", "")):
+        ctx = {"state": state, "error": error, "number": "#1042", "ratings": [1, 2, 3, 4, 5]}
+        page = render_page("feedback", locale, {**ctx, "rating": 4, "limit": 2000})
+        assert "{{" not in page and "%(" not in page and "#1042" in page
+        if state == "form":
+            assert 'value="4" checked>' in page and page.count(" checked>") == 1
+        if locale != "en":
+            left = untranslated(page)
+            assert left == [], f"untranslated on the feedback page in {locale}: {left}"
+    invalid = render_page("feedback", locale, {"state": "invalid"})
+    assert "<form" not in invalid
+    if locale != "en":
+        assert untranslated(invalid) == []
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)

@@ -7,6 +7,7 @@ import graphene
 from ...profiles.models import Profile, TimelineEntry
 from ..core.context import crm_context
 from ..core.money import CRMMoney, money
+from ..feedback.types import feedback_summary_field, resolve_feedback_summary
 from ..loyalty.referrals import CRMReferral, resolve_referral
 from ..loyalty.tiers import CRMTier, resolve_tier
 from ..loyalty.types import points_field, resolve_points, resolve_rewards, rewards_field
@@ -83,6 +84,8 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     products = graphene.List(graphene.NonNull(graphene.String), required=True)
     scores = scores_field()
     resolve_scores = staticmethod(resolve_scores)
+    feedback = feedback_summary_field()
+    resolve_feedback = staticmethod(resolve_feedback_summary)
     timeline = graphene.List(
         graphene.NonNull(CRMTimelineEvent),
         required=True,
