@@ -164,6 +164,7 @@ def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings)
     assert set(settings.CELERY_BEAT_SCHEDULE) == {
         "delete-empty-allocations",
         "crm-inbox-sweep",
+        "crm-lifecycle-winback",
         "crm-loyalty-tiers",
         "crm-loyalty-expiry",
         "crm-loyalty-birthdays",
