@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('saleor_crm_plugin', '0015_segments'),
+        ("saleor_crm_plugin", "0015_segments"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recoverystep',
-            name='discount_code',
-            field=models.CharField(blank=True, default='', max_length=32),
+            model_name="recoverystep",
+            name="discount_code",
+            field=models.CharField(blank=True, default="", max_length=32),
         ),
         migrations.AddField(
-            model_name='recoverystep',
-            name='discount_expires_at',
+            model_name="recoverystep",
+            name="discount_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='recoverystep',
-            name='voucher_id',
-            field=models.CharField(blank=True, default='', max_length=128),
+            model_name="recoverystep",
+            name="voucher_id",
+            field=models.CharField(blank=True, default="", max_length=128),
         ),
     ]
