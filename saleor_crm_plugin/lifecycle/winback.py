@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 
 WINBACK_KIND = "win_back"
 
-# Dormant customers not yet written to about their current dormant spell. The spell is named by
-# the last purchase: a customer who buys again and later falls dormant again is a new spell
-# (and gets a new e-mail), one still dormant is the same spell (and gets nothing more). Reads
-# the stage index (crm_scores_stage) and probes the outbox's unique dedupe key, so the cost
-# follows the number of dormant customers, not the messages ever sent.
+# Dormant customers not yet written to about their current dormant spell: no win-back since
+# their last purchase. A customer who buys again and later falls dormant again is in a new spell
+# (and gets a new e-mail); one still dormant, or a guest history folded into their account with
+# its messages, is not. Reads the stage index (crm_scores_stage) and the customer's own messages
+# (the profile index), so the cost follows the dormant customers, not the messages ever sent.
+# The dedupe key (customer and spell) keeps two passes at once from queuing it twice.
 DUE = """
 SELECT s.profile_id, floor(extract(epoch FROM s.last_purchase_at))::bigint AS spell,
        o.channel, o.currency
@@ -41,9 +42,8 @@ WHERE s.tenant_id = %(tenant)s AND s.stage = 'dormant' AND s.last_purchase_at IS
   AND o.channel <> ALL(%(disabled)s::text[])
   AND NOT EXISTS (
     SELECT 1 FROM crm_message m
-    WHERE m.tenant_id = s.tenant_id
-      AND m.dedupe_key = 'winback:' || s.profile_id || ':'
-                         || floor(extract(epoch FROM s.last_purchase_at))::bigint)
+    WHERE m.profile_id = s.profile_id AND m.kind = 'win_back'
+      AND m.created_at >= s.last_purchase_at)
 ORDER BY s.profile_id
 LIMIT %(limit)s
 """

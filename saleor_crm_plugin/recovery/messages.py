@@ -65,7 +65,10 @@ def step_discount(profile: Profile, step: DueStep) -> dict[str, Any]:
     to this customer anyway (no voucher for a message that is refused).
 
     Raises ``TryLater`` when Saleor did not create the voucher: the reminder is not queued
-    without the code, and the step is tried again."""
+    without the code, and the step is tried again. Runs in the flow's savepoint while the flow
+    row is locked, so no other worker takes this step meanwhile; inside Saleor the voucher is
+    written in that same transaction, through the app it is a call to Saleor's API (bounded by
+    ``CRM_HTTP_TIMEOUT_SECONDS``)."""
     channel = store_settings.for_tenant(profile.tenant).for_channel(step.channel)
     discount = channel.step_discount(step.step)
     if discount is None or messaging.refusal(profile, Purpose.MARKETING, step.channel):
