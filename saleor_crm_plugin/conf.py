@@ -173,6 +173,12 @@ class CRMSettings:
         return int(self._get("RECOVERY_ATTRIBUTION_DAYS", 5))
 
     @property
+    def WINBACK_ENABLED(self) -> bool:
+        """Whether customers who become dormant get the one win-back e-mail per dormant spell
+        (marketing: consent, send window and frequency cap apply)."""
+        return bool(self._get("WINBACK_ENABLED", True))
+
+    @property
     def BROWSE_REMINDER_HOURS(self) -> int:
         """Hours after a known customer's last product view (no cart, no order since) that
         the one browse reminder is due; 0 switches browse reminders off."""

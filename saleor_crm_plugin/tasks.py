@@ -5,6 +5,7 @@ Inside Saleor, Saleor's own Celery app discovers this module, so its workers run
 
 from .feedback.tasks import request_feedback
 from .inbox.tasks import drain_inbox, sweep_inbox
+from .lifecycle.tasks import run_winback
 from .loyalty.tasks import (
     apply_tiers,
     expire_points,
@@ -24,6 +25,7 @@ __all__ = [
     "remind_expiring_points",
     "request_feedback",
     "run_recovery",
+    "run_winback",
     "send_due_messages",
     "sweep_inbox",
 ]
@@ -39,6 +41,7 @@ PERIODIC = {
         "schedule": 24 * 3600.0,
     },
     "crm-messaging-send-due": {"task": "saleor_crm.messaging.send_due", "schedule": 60.0},
+    "crm-lifecycle-winback": {"task": "saleor_crm.lifecycle.winback", "schedule": 3600.0},
     "crm-recovery": {"task": "saleor_crm.recovery.run", "schedule": 300.0},
     "crm-segments-recompute": {"task": "saleor_crm.segments.recompute", "schedule": 24 * 3600.0},
 }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,11 @@ mutation CRMVoucherChannel($id: ID!, $input: VoucherChannelListingInput!) {
 }
 """
 DELETE = "mutation CRMVoucherDelete($id: ID!) { voucherDelete(id: $id) { errors { message } } }"
+FIND_BY_CODE = """
+query CRMVoucherByCode($code: String!) {
+  vouchers(first: 5, filter: {search: $code}) { edges { node { id code endDate } } }
+}
+"""
 GIFT_CARD_CREATE = """
 mutation CRMGiftCardCreate($input: GiftCardCreateInput!) {
   giftCardCreate(input: $input) { giftCard { id code } errors { field code message } }
@@ -41,6 +47,29 @@ def voucher_input(code: str, name: str) -> dict[str, Any]:
         "singleUse": True,
         "usageLimit": 1,
     }
+
+
+def personal_voucher_input(
+    code: str, name: str, *, percentage: bool, ends_at: datetime
+) -> dict[str, Any]:
+    """A discount on the whole order for one customer: one use, unguessable code, expiring.
+
+    Saleor's vouchers cannot name the customer's e-mail, so "for that customer" rests on the
+    code (sent only to them, derived from a secret) and on one use in total."""
+    return {
+        "name": name,
+        "type": "ENTIRE_ORDER",
+        "discountValueType": "PERCENTAGE" if percentage else "FIXED",
+        "addCodes": [code],
+        "singleUse": True,
+        "usageLimit": 1,
+        "applyOncePerCustomer": True,
+        "endDate": ends_at.isoformat(),
+    }
+
+
+def _already_exists(result: dict[str, Any]) -> bool:
+    return any(e.get("code") in ("ALREADY_EXISTS", "UNIQUE") for e in result.get("errors") or [])
 
 
 class SaleorAPIIssuer:
@@ -71,6 +100,54 @@ class SaleorAPIIssuer:
             raise RewardError(str(exc)) from exc
         finally:
             self.client.close()
+
+    def issue_personal(
+        self,
+        *,
+        code: str,
+        percentage: bool,
+        value: Decimal,
+        channel: Channel,
+        name: str,
+        ends_at: datetime,
+    ) -> tuple[str, datetime]:
+        """A personal voucher with ``code``; returns its Saleor id and end.
+
+        Safe to call again with the same code: when an earlier attempt created the voucher but
+        its caller died before recording it, Saleor refuses the code as taken, and the voucher
+        with that code is looked up and (again) listed in the channel instead of a second one
+        being made. A listing that fails deletes the voucher, so a retry starts afresh."""
+        try:
+            found = self.client.execute(CHANNEL, {"slug": channel.slug}).get("channel")
+            if not found or found.get("currencyCode") != channel.currency:
+                raise RewardError(f"Saleor has no channel {channel.slug} in {channel.currency}")
+            voucher = personal_voucher_input(code, name, percentage=percentage, ends_at=ends_at)
+            result = self.client.execute(CREATE, {"input": voucher})["voucherCreate"]
+            if _already_exists(result):
+                voucher_id, ends_at = self._by_code(code)
+            else:
+                _refuse_on(result)
+                voucher_id = str(result["voucher"]["id"])
+            listing = {"addChannels": [{"channelId": found["id"], "discountValue": str(value)}]}
+            listed = self.client.execute(LIST_IN_CHANNEL, {"id": voucher_id, "input": listing})
+            try:
+                _refuse_on(listed["voucherChannelListingUpdate"])
+            except RewardError:
+                self.client.execute(DELETE, {"id": voucher_id})
+                raise
+            return voucher_id, ends_at
+        except SaleorAPIError as exc:
+            raise RewardError(str(exc)) from exc
+        finally:
+            self.client.close()
+
+    def _by_code(self, code: str) -> tuple[str, datetime]:
+        edges = self.client.execute(FIND_BY_CODE, {"code": code})["vouchers"]["edges"]
+        for edge in edges:
+            node = edge["node"]
+            if node.get("code") == code:
+                return str(node["id"]), datetime.fromisoformat(node["endDate"])
+        raise RewardError(f"Saleor refused the code {code} as taken but has no such voucher")
 
     def issue_gift_card(self, *, amount: Decimal, channel: Channel, name: str) -> tuple[str, str]:
         """Saleor generates the code (``GiftCardCreateInput.code`` is deprecated), so it is read
@@ -128,6 +205,50 @@ class SaleorORMIssuer:
             voucher=voucher, channel=found, discount_value=amount, currency=found.currency_code
         )
         return str(graphene.Node.to_global_id("Voucher", voucher.pk))
+
+    def issue_personal(
+        self,
+        *,
+        code: str,
+        percentage: bool,
+        value: Decimal,
+        channel: Channel,
+        name: str,
+        ends_at: datetime,
+    ) -> tuple[str, datetime]:
+        """As the API issuer's; here in the caller's transaction, so a voucher exists exactly
+        when the step that shows its code was recorded. A code already there is returned."""
+        import graphene
+        from saleor.channel.models import Channel as SaleorChannel
+        from saleor.discount import DiscountValueType, VoucherType
+        from saleor.discount.models import Voucher, VoucherChannelListing, VoucherCode
+
+        existing = VoucherCode.objects.filter(code=code).select_related("voucher").first()
+        if existing is not None:
+            voucher = existing.voucher
+            return (
+                str(graphene.Node.to_global_id("Voucher", voucher.pk)),
+                voucher.end_date or ends_at,
+            )
+        found = SaleorChannel.objects.filter(slug=channel.slug).first()
+        if found is None or found.currency_code != channel.currency:
+            raise RewardError(f"Saleor has no channel {channel.slug} in {channel.currency}")
+        voucher = Voucher.objects.create(
+            name=name,
+            type=VoucherType.ENTIRE_ORDER,
+            discount_value_type=(
+                DiscountValueType.PERCENTAGE if percentage else DiscountValueType.FIXED
+            ),
+            single_use=True,
+            usage_limit=1,
+            apply_once_per_customer=True,
+            end_date=ends_at,
+        )
+        VoucherCode.objects.create(voucher=voucher, code=code)
+        VoucherChannelListing.objects.create(
+            voucher=voucher, channel=found, discount_value=value, currency=found.currency_code
+        )
+        return str(graphene.Node.to_global_id("Voucher", voucher.pk)), ends_at
 
     def issue_gift_card(self, *, amount: Decimal, channel: Channel, name: str) -> tuple[str, str]:
         import secrets

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.core import Locale
 from babel.dates import format_date, format_skeleton, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from ..money.currencies import from_minor
 from .locales import babel_locale
@@ -24,6 +25,11 @@ def money(amount_minor: int, currency: str, locale: str) -> str:
 def number(value: int, locale: str) -> str:
     """A count as the locale groups digits (``1.250`` in German, ``1,250`` in English)."""
     return format_decimal(value, locale=babel_locale(locale))
+
+
+def percent(value: Decimal, locale: str) -> str:
+    """``15`` percent as the locale writes it (``15 %`` in German and French, ``15%``)."""
+    return format_percent(value / 100, locale=babel_locale(locale))
 
 
 def day(value: date, locale: str) -> str:

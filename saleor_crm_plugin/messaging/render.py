@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ KINDS = (
     "points_expiring",
     "consent_confirmation",
     "post_purchase",
+    "win_back",
 )
 
 
@@ -106,16 +108,30 @@ def template_context(
             item_count=sum(line["quantity"] for line in lines),
             total=formatting.money(int(data["total_minor"]), str(data["currency"]), locale),
             checkout_url=str(data.get("checkout_url", "")),
-            discount_code=str(data.get("discount_code", "")),
-            discount_expires=(
-                formatting.moment(
-                    datetime.fromisoformat(data["discount_expires_at"]), time_zone, locale
-                )
-                if data.get("discount_expires_at")
-                else ""
-            ),
         )
+    if kind in ("abandoned_checkout", "win_back"):
+        ctx.update(_discount(data, locale, time_zone))
     return ctx
+
+
+def _discount(data: dict[str, Any], locale: str, time_zone: str) -> dict[str, str]:
+    """A personal discount's code, value (a percentage or an amount in the channel's
+    currency) and end on the customer's clock; empty strings when there is none."""
+    value = ""
+    if data.get("discount_percent"):
+        value = formatting.percent(Decimal(str(data["discount_percent"])), locale)
+    elif data.get("discount_amount_minor"):
+        value = formatting.money(
+            int(data["discount_amount_minor"]), str(data["discount_currency"]), locale
+        )
+    expires = data.get("discount_expires_at")
+    return {
+        "discount_code": str(data.get("discount_code", "")),
+        "discount_value": value,
+        "discount_expires": (
+            formatting.moment(datetime.fromisoformat(expires), time_zone, locale) if expires else ""
+        ),
+    }
 
 
 def render(kind: str, locale: str, ctx: dict[str, Any]) -> Rendered:

@@ -89,6 +89,12 @@ def _skip_reason(profile: Profile, purpose: str, store_channel: str) -> str:
     return ""
 
 
+def refusal(profile: Profile, purpose: str, store_channel: str = "") -> str:
+    """Why a message of ``purpose`` would be refused for this customer now ("" when it would
+    go): lets a flow skip costly preparation, such as creating a voucher, for nothing."""
+    return _skip_reason(profile, purpose, store_channel)
+
+
 def enqueue(
     profile: Profile,
     kind: str,

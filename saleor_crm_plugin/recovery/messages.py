@@ -13,8 +13,9 @@ from ..messaging.models import Purpose, Status
 from ..profiles.models import Profile
 from ..tenants import store_settings
 from ..tenants.models import Tenant
-from .models import FlowKind
-from .services import DueStep, Outcome
+from . import discounts
+from .models import FlowKind, RecoveryStep
+from .services import DueStep, Outcome, TryLater
 
 CHECKOUT_KIND = "abandoned_checkout"
 BROWSE_KIND = "browse_reminder"
@@ -58,6 +59,41 @@ def step_data(tenant: Tenant, step: DueStep) -> dict[str, Any]:
     }
 
 
+def step_discount(profile: Profile, step: DueStep) -> dict[str, Any]:
+    """The step's personal discount (the channel's *Recovery discounts* setting), created in
+    Saleor once and noted on the step; {} when the step has none or the message would not go
+    to this customer anyway (no voucher for a message that is refused).
+
+    Raises ``TryLater`` when Saleor did not create the voucher: the reminder is not queued
+    without the code, and the step is tried again. Runs in the flow's savepoint while the flow
+    row is locked, so no other worker takes this step meanwhile; inside Saleor the voucher is
+    written in that same transaction, through the app it is a call to Saleor's API (bounded by
+    ``CRM_HTTP_TIMEOUT_SECONDS``)."""
+    channel = store_settings.for_tenant(profile.tenant).for_channel(step.channel)
+    discount = channel.step_discount(step.step)
+    if discount is None or messaging.refusal(profile, Purpose.MARKETING, step.channel):
+        return {}
+    key = f"recovery:{step.flow_id}:{step.step}"
+    try:
+        issued = discounts.issue(
+            profile.tenant,
+            discount,
+            key=key,
+            channel=step.channel,
+            currency=step.currency,
+            email=profile.email,
+            starts=step.at,
+        )
+    except discounts.DiscountUnavailable as exc:
+        raise TryLater(f"voucher for {key}: {exc}") from exc
+    RecoveryStep.objects.filter(flow_id=step.flow_id, step=step.step).update(
+        discount_code=issued.code,
+        voucher_id=issued.voucher_id,
+        discount_expires_at=issued.expires_at,
+    )
+    return discounts.message_data(discount, issued, step.currency)
+
+
 def send_step(step: DueStep) -> Outcome:
     """Queue the step's message once (the dedupe key is the flow and step); a message the
     outbox refuses for good (no consent, suppressed address) ends the flow with that reason."""
@@ -65,6 +101,8 @@ def send_step(step: DueStep) -> Outcome:
     data = step_data(profile.tenant, step)
     if step.kind == FlowKind.BROWSE and not data["products"]:
         return ("skipped", "no_known_products", "")
+    if step.kind == FlowKind.CHECKOUT:
+        data.update(step_discount(profile, step))
     message = messaging.enqueue(
         profile,
         BROWSE_KIND if step.kind == FlowKind.BROWSE else CHECKOUT_KIND,

@@ -90,6 +90,11 @@ class RecoveryStep(models.Model):
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The step's personal discount, when the channel gives one: the code is derived from the
+    # flow and step (recovery/discounts.py), so a retried step asks Saleor for the same voucher.
+    discount_code = models.CharField(max_length=32, default="", blank=True)
+    voucher_id = models.CharField(max_length=128, default="", blank=True)
+    discount_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "crm_recovery_step"

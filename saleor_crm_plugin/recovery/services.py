@@ -13,6 +13,7 @@ second run of the same decision changes nothing.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ from ..conf import crm_settings
 from ..profiles.events import NOT_PURCHASES
 from ..tenants.models import Tenant
 from .models import FlowStatus, RecoveryFlow, RecoveryStep
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,14 @@ BROWSE_PRODUCTS = 4
 # "queued" waits for the customer's send window or the frequency cap; "skipped" is final.
 Outcome = tuple[str, str, str]
 Sender = Callable[[DueStep], Outcome]
+
+# How long a step waits before it is tried again when its sender could not finish it now.
+RETRY_AFTER = timedelta(minutes=15)
+
+
+class TryLater(Exception):
+    """A sender cannot hand over the step now (e.g. Saleor did not create its voucher): nothing
+    of the step is kept, and the flow tries again after ``RETRY_AFTER``."""
 
 
 def start_flows(tenant: Tenant, schedule: Schedule, now: datetime | None = None) -> int:
@@ -278,19 +289,29 @@ def run_due_steps(
                 due_at=flow.next_due_at or moment,
                 at=moment,
             )
-            record, created = RecoveryStep.objects.get_or_create(
-                flow=flow,
-                step=flow.step,
-                defaults={"due_at": step.due_at, "enqueued_at": moment},
-            )
-            if created:
-                outcome, reason, message_id = send(step)
-                record.outcome, record.reason = outcome, reason
-                record.message_id = int(message_id) if message_id.isdigit() else None
-                if outcome == "sent":
-                    record.sent_at = moment
-                record.save(update_fields=["outcome", "reason", "message", "sent_at"])
-                handed += 1
+            try:
+                # A savepoint per flow: a step its sender cannot finish now leaves nothing
+                # behind (no step row, no message) and the other flows go on.
+                with transaction.atomic():
+                    record, created = RecoveryStep.objects.get_or_create(
+                        flow=flow,
+                        step=flow.step,
+                        defaults={"due_at": step.due_at, "enqueued_at": moment},
+                    )
+                    if created:
+                        outcome, reason, message_id = send(step)
+                        record.refresh_from_db()  # the sender may have noted a discount
+                        record.outcome, record.reason = outcome, reason
+                        record.message_id = int(message_id) if message_id.isdigit() else None
+                        if outcome == "sent":
+                            record.sent_at = moment
+                        record.save(update_fields=["outcome", "reason", "message", "sent_at"])
+                        handed += 1
+            except TryLater as exc:
+                log.warning("recovery flow %s step %s retried later: %s", flow.pk, flow.step, exc)
+                flow.next_due_at = moment + RETRY_AFTER
+                flow.save(update_fields=["next_due_at"])
+                continue
             # A reminder the messaging refused for good (no consent, unsubscribed, suppressed)
             # ends the flow: later steps would be refused for the same reason.
             stop = record.reason or "skipped" if record.outcome == "skipped" else ""

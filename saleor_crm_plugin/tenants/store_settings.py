@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from ..money.currencies import is_known_currency
@@ -23,6 +24,8 @@ CHECKOUT_URL = "checkout_url_template"
 SEND_WINDOW = "send_window"
 CHANNELS = "channel_settings"
 ENABLED = "enabled"
+RECOVERY_DISCOUNTS = "recovery_discounts"
+WINBACK_DISCOUNT = "winback_discount"
 
 DEFAULT_CONFIGURATION = [
     {"name": BASE_CURRENCY, "value": "USD"},
@@ -31,11 +34,21 @@ DEFAULT_CONFIGURATION = [
     {"name": CHECKOUT_URL, "value": ""},
     {"name": SEND_WINDOW, "value": "09:00-20:00"},
     {"name": CHANNELS, "value": ""},
+    {"name": RECOVERY_DISCOUNTS, "value": ""},
+    {"name": WINBACK_DISCOUNT, "value": ""},
 ]
 
 # What a channel may set differently from the store. The base currency is one per store: every
 # customer's spend across channels is added up in it.
-PER_CHANNEL = (ENABLED, RECOVERY_DELAYS, SENDER, CHECKOUT_URL, SEND_WINDOW)
+PER_CHANNEL = (
+    ENABLED,
+    RECOVERY_DELAYS,
+    SENDER,
+    CHECKOUT_URL,
+    SEND_WINDOW,
+    RECOVERY_DISCOUNTS,
+    WINBACK_DISCOUNT,
+)
 
 HELP = {
     BASE_CURRENCY: (
@@ -64,12 +77,35 @@ HELP = {
         "Optional, for channels that differ from the settings above: JSON by channel slug, e.g. "
         '{"uk": {"sender_address": "Shop UK <uk@shop.com>", "send_window": "08:00-21:00"}, '
         '"wholesale": {"enabled": false}}. A channel may set enabled, recovery_delays_hours, '
-        "sender_address, checkout_url_template and send_window.",
+        "sender_address, checkout_url_template, send_window, recovery_discounts and "
+        "winback_discount.",
+    ),
+    RECOVERY_DISCOUNTS: (
+        "Recovery discounts",
+        "An optional personal discount per recovery step, in the order of the steps, separated "
+        "by commas: - for none, 10%/7 for 10 percent valid 7 days, 5.00/3 for 5.00 in the "
+        "channel's currency valid 3 days; e.g. -,-,10%/7 gives a code in the third reminder.",
+    ),
+    WINBACK_DISCOUNT: (
+        "Win-back discount",
+        "An optional personal discount in the e-mail to customers who became dormant, e.g. "
+        "15%/14 or 10.00/14 (value/validity days); empty for none.",
     ),
 }
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_DISCOUNT = re.compile(r"^(\d+(?:\.\d{1,3})?)(%?)(?:/(\d{1,3}))?$")
 _EMAIL = re.compile(r"^(.*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$")
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A personal discount in a message: a percentage, or a fixed amount in the channel's
+    currency, valid ``days`` days from when the code is created."""
+
+    percentage: bool
+    value: Decimal
+    days: int
 
 
 @dataclass(frozen=True)
@@ -81,6 +117,12 @@ class ChannelSettings:
     sender_address: str
     checkout_url_template: str
     send_window: tuple[str, str]
+    recovery_discounts: tuple[Discount | None, ...] = ()
+    winback_discount: Discount | None = None
+
+    def step_discount(self, step: int) -> Discount | None:
+        """The discount of recovery step ``step`` (0-based), or None."""
+        return self.recovery_discounts[step] if step < len(self.recovery_discounts) else None
 
 
 @dataclass(frozen=True)
@@ -91,6 +133,8 @@ class StoreSettings:
     checkout_url_template: str
     send_window: tuple[str, str]
     channels: dict[str, ChannelSettings] = field(default_factory=dict)
+    recovery_discounts: tuple[Discount | None, ...] = ()
+    winback_discount: Discount | None = None
 
     def for_channel(self, slug: str | None) -> ChannelSettings:
         """A channel without settings of its own follows the store's."""
@@ -102,6 +146,8 @@ class StoreSettings:
             sender_address=self.sender_address,
             checkout_url_template=self.checkout_url_template,
             send_window=self.send_window,
+            recovery_discounts=self.recovery_discounts,
+            winback_discount=self.winback_discount,
         )
 
 
@@ -140,6 +186,17 @@ def _value_errors(values: dict[str, str]) -> dict[str, str]:
     url = values[CHECKOUT_URL]
     if url and (not url.startswith(("https://", "http://")) or "{token}" not in url):
         found[CHECKOUT_URL] = "Give an http(s) URL containing {token}."
+    try:
+        _discounts(values[RECOVERY_DISCOUNTS])
+    except ValueError:
+        found[RECOVERY_DISCOUNTS] = (
+            "Give one entry per step separated by commas: - for none, 10%/7 for 10 percent "
+            "valid 7 days, 5.00/3 for a fixed amount valid 3 days."
+        )
+    try:
+        _discount(values[WINBACK_DISCOUNT])
+    except ValueError:
+        found[WINBACK_DISCOUNT] = "Give e.g. 15%/14 or 10.00/14 (value/validity days), or nothing."
     window = _WINDOW.match(values[SEND_WINDOW])
     if not window or window.group(1) + window.group(2) >= window.group(3) + window.group(4):
         found[SEND_WINDOW] = "Give a start and end time like 09:00-20:00 (start before end)."
@@ -191,6 +248,24 @@ def _delays(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",") if x.strip())
 
 
+def _discount(text: str) -> Discount | None:
+    """``10%/7``, ``5.00/3`` or ``5`` (7 days); ``-`` or '' is no discount."""
+    text = text.strip()
+    if text in ("", "-"):
+        return None
+    found = _DISCOUNT.match(text.replace(" ", ""))
+    if not found:
+        raise ValueError(text)
+    value, percent, days = Decimal(found.group(1)), found.group(2) == "%", int(found.group(3) or 7)
+    if value <= 0 or days <= 0 or (percent and value > 100):
+        raise ValueError(text)
+    return Discount(percentage=percent, value=value, days=days)
+
+
+def _discounts(text: str) -> tuple[Discount | None, ...]:
+    return tuple(_discount(part) for part in text.split(",")) if text.strip() else ()
+
+
 def _window(text: str) -> tuple[str, str]:
     start, _, end = text.partition("-")
     return start, end
@@ -205,6 +280,8 @@ def parse(items: list[dict[str, Any]] | None) -> StoreSettings:
         sender_address=values[SENDER],
         checkout_url_template=values[CHECKOUT_URL],
         send_window=_window(values[SEND_WINDOW]),
+        recovery_discounts=_discounts(values[RECOVERY_DISCOUNTS]),
+        winback_discount=_discount(values[WINBACK_DISCOUNT]),
     )
     channels: dict[str, ChannelSettings] = {}
     for slug, own in _channels(values[CHANNELS]).items():
@@ -218,6 +295,10 @@ def parse(items: list[dict[str, Any]] | None) -> StoreSettings:
             channel = replace(channel, checkout_url_template=text[CHECKOUT_URL])
         if SEND_WINDOW in text:
             channel = replace(channel, send_window=_window(text[SEND_WINDOW]))
+        if RECOVERY_DISCOUNTS in text:
+            channel = replace(channel, recovery_discounts=_discounts(text[RECOVERY_DISCOUNTS]))
+        if WINBACK_DISCOUNT in text:
+            channel = replace(channel, winback_discount=_discount(text[WINBACK_DISCOUNT]))
         channels[slug] = channel
     return replace(store, channels=channels)
 

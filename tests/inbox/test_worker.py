@@ -165,6 +165,7 @@ def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings)
         "delete-empty-allocations",
         "crm-inbox-sweep",
         "crm-feedback-requests",
+        "crm-lifecycle-winback",
         "crm-loyalty-tiers",
         "crm-loyalty-expiry",
         "crm-loyalty-birthdays",

@@ -32,6 +32,7 @@ DATA = {
     "checkout_url": "https://nordwind.example/checkout?token=abc",
     "discount_code": "NORD-7Q2X",
     "discount_expires_at": "2026-12-31T22:59:00+00:00",
+    "discount_percent": "15",
     "shop_url": "https://nordwind.example/",
     "confirm_url": "https://crm.nordwind.example/consent/confirm/c0nf1rm",
     "order_number": "1042",
@@ -58,6 +59,17 @@ POINTS = {
     "ja": "1,250",
     "zh-hans": "1,250",
     "ar": "1,250",
+}
+# A 15 % personal discount as each locale writes it.
+PERCENTS = {
+    "en": "15%",
+    "de": "15 %",
+    "fr": "15 %",
+    "es": "15 %",
+    "pl": "15%",
+    "ja": "15%",
+    "zh-hans": "15%",
+    "ar": "15%",
 }
 # The offer expires at 23:59 on New Year's Eve in Berlin.
 EXPIRIES = {
@@ -138,10 +150,14 @@ def test_every_locale_renders_translated_and_well_formatted(kind, locale):
         for n in range(1, 6):
             url = f"https://crm.nordwind.example/feedback/f33db4ck?rating={n}"
             assert f'href="{url}"' in rendered.html and url in rendered.text
+    if kind in ("abandoned_checkout", "win_back"):
+        assert EXPIRIES[locale] in visible(rendered.text)
+        assert PERCENTS[locale] in visible(rendered.text)
+        assert "NORD-7Q2X" in rendered.html and "NORD-7Q2X" in rendered.text
+    if kind == "win_back":
+        assert "Nordwind" in rendered.subject
     if kind == "abandoned_checkout":
         assert TOTALS[locale] in visible(rendered.text)
-        assert EXPIRIES[locale] in visible(rendered.text)
-        assert "NORD-7Q2X" in rendered.html
         assert 'href="https://nordwind.example/checkout?token=abc"' in rendered.html
 
 
@@ -174,6 +190,20 @@ def test_the_subject_uses_the_plural_rules_of_the_language(locale, items, subjec
         unsubscribe_url="",
     )
     assert render("abandoned_checkout", locale, context).subject == subject
+
+
+@pytest.mark.parametrize(("locale", "amount"), [("de", "5,00 €"), ("ja", "€5.00"), ("en", "€5.00")])
+def test_a_fixed_discount_is_shown_in_the_channels_currency(locale, amount):
+    data = {
+        **DATA,
+        "discount_percent": "",
+        "discount_amount_minor": 500,
+        "discount_currency": "EUR",
+    }
+    context = template_context(
+        "win_back", locale, data, name="Anna", shop="Nordwind", time_zone="UTC", unsubscribe_url=""
+    )
+    assert amount in visible(render("win_back", locale, context).text)
 
 
 def test_a_name_cannot_inject_html():
