@@ -173,6 +173,12 @@ class CRMSettings:
         return int(self._get("RECOVERY_ATTRIBUTION_DAYS", 5))
 
     @property
+    def CAMPAIGN_ATTRIBUTION_DAYS(self) -> int:
+        """Days after a campaign message reached the customer during which their orders count
+        as the campaign's response (credited to the latest step they got)."""
+        return int(self._get("CAMPAIGN_ATTRIBUTION_DAYS", 5))
+
+    @property
     def BROWSE_REMINDER_HOURS(self) -> int:
         """Hours after a known customer's last product view (no cart, no order since) that
         the one browse reminder is due; 0 switches browse reminders off."""

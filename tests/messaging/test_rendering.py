@@ -34,6 +34,11 @@ DATA = {
     "discount_expires_at": "2026-12-31T22:59:00+00:00",
     "shop_url": "https://nordwind.example/",
     "confirm_url": "https://crm.nordwind.example/consent/confirm/c0nf1rm",
+    # A campaign step as staff wrote it (in the message's language; here one for all).
+    "subject": "Nordwind: Matcha-Schale -20 %",
+    "body": (
+        "# Matcha-Schale\n\n**-20 %** [Nordwind](https://nordwind.example/)\n\n- Teekanne Kyoto"
+    ),
 }
 # The cart's total as each locale writes it (spaces normalised, direction marks dropped).
 TOTALS = {
@@ -130,6 +135,12 @@ def test_every_locale_renders_translated_and_well_formatted(kind, locale):
         assert POINTS[locale] in visible(rendered.text)
     if kind == "browse_reminder":
         assert "Teekanne Kyoto" in rendered.text and "Matcha-Schale" in rendered.html
+    if kind == "campaign":
+        assert rendered.subject == "Nordwind: Matcha-Schale -20 %"
+        assert "<strong>-20 %</strong>" in rendered.html
+        assert '<a href="https://nordwind.example/">Nordwind</a>' in rendered.html
+        assert "-20 % Nordwind (https://nordwind.example/)" in rendered.text
+        assert "<li>Teekanne Kyoto</li>" in rendered.html
     if kind == "abandoned_checkout":
         assert TOTALS[locale] in visible(rendered.text)
         assert EXPIRIES[locale] in visible(rendered.text)
