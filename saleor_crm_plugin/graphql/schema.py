@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import graphene
 
+from .campaigns.schema import CampaignMutations, CampaignQueries
 from .federation import FederationQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
@@ -25,6 +26,7 @@ class Query(
     TierQueries,
     SettingsQueries,
     SegmentQueries,
+    CampaignQueries,
     FederationQueries,
     graphene.ObjectType,
 ):
@@ -41,6 +43,7 @@ class Mutation(
     PaymentsMutations,
     ConsentMutations,
     SegmentMutations,
+    CampaignMutations,
     graphene.ObjectType,
 ):
     pass
