@@ -17,7 +17,7 @@ with ``SKIP LOCKED``, so two workers never release the same step at once.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -107,11 +107,12 @@ def release_wave(campaign: Campaign, step: CampaignStep, wave: int, now: datetim
 
 
 def release_due(now: datetime | None = None, limit: int = 20) -> int:
-    """Release every wave due now, of up to ``limit`` campaigns; returns how many waves.
+    """Release the due wave of each due step, of up to ``limit`` campaigns; returns how many
+    waves went out.
 
-    A step whose send time passed long ago (the worker was down) releases all its due waves
-    now, each still its own statement, rather than waiting: the rate cap shapes a campaign
-    that runs, it does not delay one that is late. A campaign moves to ``sending`` with its
+    One wave per step per run, and the next no sooner than ``wave_minutes`` later: the rate
+    cap holds even when the workers were down for hours (the campaign then runs late, at its
+    pace, rather than catching up in one flood). A campaign moves to ``sending`` with its
     first wave and to ``done`` once every wave of every step is released.
     """
     now = now or timezone.now()
@@ -134,14 +135,17 @@ def release_due(now: datetime | None = None, limit: int = 20) -> int:
         )
         for step in steps:
             campaign = campaigns[step.campaign_id]
-            while step.waves_released < step.waves_total and (
-                wave_time(step, campaign, step.waves_released) <= now
-            ):
+            if step.waves_released < step.waves_total:
                 release_wave(campaign, step, step.waves_released, now)
                 step.waves_released += 1
                 released += 1
+            # The next wave keeps to the plan, but never comes sooner than one interval after
+            # this one: a worker that was down resumes at the campaign's pace, not all at once.
             step.next_release_at = (
-                wave_time(step, campaign, step.waves_released)
+                max(
+                    wave_time(step, campaign, step.waves_released),
+                    now + timedelta(minutes=campaign.wave_minutes),
+                )
                 if step.waves_released < step.waves_total
                 else None
             )

@@ -88,7 +88,8 @@ def launch_campaign(tenant: Tenant, campaign_id: int, now: datetime) -> Campaign
 
     Recipients are numbered by profile id (a stable order, so a second look at the same
     snapshot gives the same waves) and recipient n is in wave n // wave_size; wave k of a step
-    is due ``k * wave_minutes`` after the step's send time. Refused (nothing changes) unless
+    is due ``k * wave_minutes`` after the step's send time (now, for a send time already
+    past). Refused (nothing changes) unless
     the campaign is a draft and its audience has someone in it. Atomic.
     """
     with transaction.atomic():
@@ -132,10 +133,12 @@ def launch_campaign(tenant: Tenant, campaign_id: int, now: datetime) -> Campaign
         waves = -(-audience // size)
         steps = list(campaign.steps.order_by("position"))
         for step in steps:
+            # A send time already past means "now": its waves still keep the pace.
+            step.send_at = max(step.send_at, now)
             step.waves_total, step.waves_released = waves, 0
             step.next_release_at = step.send_at
         CampaignStep.objects.bulk_update(
-            steps, ["waves_total", "waves_released", "next_release_at"]
+            steps, ["send_at", "waves_total", "waves_released", "next_release_at"]
         )
         first = steps[0].send_at if steps else now
         campaign.status = CampaignStatus.SCHEDULED if first > now else CampaignStatus.SENDING

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from saleor_crm_plugin.campaigns import queries, services
 from saleor_crm_plugin.campaigns.models import Campaign, CampaignMessage, CampaignRecipient
@@ -130,3 +132,25 @@ def test_a_message_due_at_night_waits_queued_for_the_morning(tenant, smtp):
     assert Campaign.objects.get().status == "done"
     assert outbox.send_due(morning) == 1
     assert [str(m["Subject"]).strip() for m in smtp.to("yuki@example.jp")] == ["夏祭り 1"]
+
+
+def test_late_workers_resume_at_the_campaigns_pace_one_statement_per_wave(tenant, smtp):
+    customers(tenant)
+    campaign = warm_up(tenant, segment(tenant), steps=(StepInput(STEP_TIMES[0], versions(1)),))
+    with CaptureQueriesContext(connection) as launched:
+        services.launch_campaign(tenant, campaign.pk, LAUNCH)
+    assert inserts(launched, "crm_campaign_recipient") == 1
+
+    late = STEP_TIMES[0] + 5 * HOUR  # the workers were down; all three waves are overdue
+    with CaptureQueriesContext(connection) as released:
+        assert release_due(late) == 1
+    assert inserts(released, "crm_message") == 1
+    assert Message.objects.count() == 2
+    assert release_due(late + 59 * HOUR / 60) == 0  # still at most one wave an hour
+    assert release_due(late + HOUR) == 1
+    assert release_due(late + 2 * HOUR) == 1
+    assert Message.objects.count() == 5 and Campaign.objects.get().status == "done"
+
+
+def inserts(captured: CaptureQueriesContext, table: str) -> int:
+    return sum(1 for q in captured.captured_queries if f"INSERT INTO {table} " in q["sql"])

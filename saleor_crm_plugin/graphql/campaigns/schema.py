@@ -123,7 +123,11 @@ class CampaignQueries(graphene.ObjectType):
     @staticmethod
     def resolve_crm_campaigns(root: Any, info: Any) -> list[Campaign]:
         tenant = require_permission(info, MANAGE_USERS)
-        return list(Campaign.objects.filter(tenant=tenant).select_related("tenant").order_by("-id"))
+        return list(
+            Campaign.objects.filter(tenant=tenant)
+            .select_related("tenant", "segment")
+            .order_by("-id")
+        )
 
     @staticmethod
     def resolve_crm_campaign(root: Any, info: Any, id: str) -> Campaign:

@@ -8,7 +8,6 @@ import graphene
 
 from ...campaigns import queries
 from ...campaigns.models import Campaign, CampaignStep, TargetKind
-from ...segments.models import Segment
 from ..core.money import CRMMoney, money
 
 
@@ -141,9 +140,7 @@ class CRMCampaign(graphene.ObjectType):
 
     @staticmethod
     def resolve_segment_name(root: Campaign, info: Any) -> str | None:
-        if root.segment_id is None:
-            return None
-        return Segment.objects.filter(pk=root.segment_id).values_list("name", flat=True).first()
+        return root.segment.name if root.segment is not None else None
 
     @staticmethod
     def resolve_rfm_group(root: Campaign, info: Any) -> str | None:
