@@ -179,6 +179,12 @@ class CRMSettings:
         return bool(self._get("WINBACK_ENABLED", True))
 
     @property
+    def CAMPAIGN_ATTRIBUTION_DAYS(self) -> int:
+        """Days after a campaign message reached the customer during which their orders count
+        as the campaign's response (credited to the latest step they got)."""
+        return int(self._get("CAMPAIGN_ATTRIBUTION_DAYS", 5))
+
+    @property
     def BROWSE_REMINDER_HOURS(self) -> int:
         """Hours after a known customer's last product view (no cart, no order since) that
         the one browse reminder is due; 0 switches browse reminders off."""

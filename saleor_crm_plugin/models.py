@@ -1,6 +1,7 @@
 """Every table of the app, imported from the capability that owns it (Django finds them here)."""
 
 from .backfill.models import BackfillCursor
+from .campaigns.models import Campaign, CampaignMessage, CampaignRecipient, CampaignStep
 from .catalogue.models import Product
 from .feedback.models import Feedback
 from .inbox.models import Delivery, DeliveryState
@@ -23,6 +24,10 @@ from .tracking.models import TrackedEvent
 
 __all__ = [
     "BackfillCursor",
+    "Campaign",
+    "CampaignMessage",
+    "CampaignRecipient",
+    "CampaignStep",
     "CheckoutRecord",
     "ConsentEntry",
     "CustomerScores",

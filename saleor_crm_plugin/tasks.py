@@ -3,6 +3,7 @@
 Inside Saleor, Saleor's own Celery app discovers this module, so its workers run our tasks.
 """
 
+from .campaigns.tasks import release_campaign_waves
 from .feedback.tasks import request_feedback
 from .inbox.tasks import drain_inbox, sweep_inbox
 from .lifecycle.tasks import run_winback
@@ -22,6 +23,7 @@ __all__ = [
     "expire_points",
     "grant_birthday_bonuses",
     "recompute_all",
+    "release_campaign_waves",
     "remind_expiring_points",
     "request_feedback",
     "run_recovery",
@@ -31,6 +33,7 @@ __all__ = [
 ]
 
 PERIODIC = {
+    "crm-campaigns-release": {"task": "saleor_crm.campaigns.release", "schedule": 60.0},
     "crm-inbox-sweep": {"task": "saleor_crm.inbox.sweep", "schedule": 60.0},
     "crm-feedback-requests": {"task": "saleor_crm.feedback.request", "schedule": 3600.0},
     "crm-loyalty-tiers": {"task": "saleor_crm.loyalty.apply_tiers", "schedule": 24 * 3600.0},

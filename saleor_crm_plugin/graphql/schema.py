@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import graphene
 
+from .campaigns.schema import CampaignMutations, CampaignQueries
 from .federation import FederationQueries
 from .feedback.schema import FeedbackMutations, FeedbackQueries
 from .loyalty.earning import EarningMutations, EarningQueries
@@ -29,6 +30,7 @@ class Query(
     SettingsQueries,
     SegmentQueries,
     FeedbackQueries,
+    CampaignQueries,
     FederationQueries,
     graphene.ObjectType,
 ):
@@ -47,6 +49,7 @@ class Mutation(
     ConsentMutations,
     SegmentMutations,
     FeedbackMutations,
+    CampaignMutations,
     graphene.ObjectType,
 ):
     pass

@@ -20,7 +20,7 @@ from django.utils import translation
 
 from ..conf import crm_settings
 from ..profiles.models import Profile
-from . import formatting
+from . import formatting, markup
 from .locales import is_rtl
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -33,6 +33,7 @@ KINDS = (
     "consent_confirmation",
     "post_purchase",
     "win_back",
+    "campaign",
 )
 
 
@@ -81,6 +82,10 @@ def template_context(
         "name": name,
         "unsubscribe_url": unsubscribe_url,
     }
+    if kind == "campaign":  # written by staff (campaigns/), in this locale already
+        ctx["campaign_subject"] = str(data["subject"])
+        ctx["body_html"] = markup.to_html(str(data["body"]))
+        ctx["body_text"] = markup.to_text(str(data["body"]))
     if kind == "consent_confirmation":
         ctx["confirm_url"] = str(data["confirm_url"])
     if kind == "tier_changed":

@@ -38,6 +38,9 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         steps AS (DELETE FROM crm_recovery_step WHERE flow_id IN (
                     SELECT id FROM crm_recovery_flow WHERE profile_id IN (SELECT id FROM doomed))),
         flows AS (DELETE FROM crm_recovery_flow WHERE profile_id IN (SELECT id FROM doomed)),
+        sends AS (DELETE FROM crm_campaign_message WHERE profile_id IN (SELECT id FROM doomed)),
+        audiences AS (DELETE FROM crm_campaign_recipient
+                      WHERE profile_id IN (SELECT id FROM doomed)),
         messages AS (DELETE FROM crm_message WHERE profile_id IN (SELECT id FROM doomed)),
         consents AS (DELETE FROM crm_consent_entry WHERE profile_id IN (SELECT id FROM doomed)),
         members AS (DELETE FROM crm_membership WHERE profile_id IN (SELECT id FROM doomed)),
@@ -50,6 +53,25 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         """,
         params,
     )
+
+
+def _move_campaign_rows(cur: Any, guests: list[int], accounts: list[int]) -> None:
+    """A guest's campaign audience places and messages follow the person (their messages move
+    too, and the response counts their orders), unless the account has its own for the same
+    campaign or step: then the account's is kept and the guest's goes with the guest."""
+    for table, key in (
+        ("crm_campaign_recipient", "campaign_id"),
+        ("crm_campaign_message", "step_id"),
+    ):
+        cur.execute(
+            f"""
+            UPDATE {table} t SET profile_id = m.account
+            FROM unnest(%s::bigint[], %s::bigint[]) AS m(guest, account)
+            WHERE t.profile_id = m.guest AND NOT EXISTS (
+              SELECT 1 FROM {table} o WHERE o.{key} = t.{key} AND o.profile_id = m.account)
+            """,
+            [guests, accounts],
+        )
 
 
 def _keep_one_active_flow(cur: Any, guests: list[int], accounts: list[int]) -> None:
@@ -326,6 +348,7 @@ def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int
         guests = [g for g, _ in pairs]
         accounts = [r for _, r in pairs]
         _keep_one_active_flow(cur, guests, accounts)
+        _move_campaign_rows(cur, guests, accounts)
         moved = (
             "crm_order",
             "crm_checkout",

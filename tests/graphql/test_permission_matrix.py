@@ -32,6 +32,8 @@ ANNA_SPENT = 196.6  # what only Anna and those allowed may see
 NOW = datetime.now(UTC) - timedelta(minutes=1)
 SEGMENT_PK = 4242
 SEGMENT = "Q1JNU2VnbWVudDo0MjQy"  # CRMSegment:4242
+CAMPAIGN_PK = 4243
+CAMPAIGN = "Q1JNQ2FtcGFpZ246NDI0Mw=="  # CRMCampaign:4243
 
 FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     "crmCustomer": (
@@ -118,6 +120,32 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         'dormantAfter: "180", lostAfter: "365") { mode } }',
         {},
     ),
+    "crmCampaigns": ("{ crmCampaigns { name status } }", {}),
+    "crmCampaign": (
+        f'{{ crmCampaign(id: "{CAMPAIGN}") {{ name counts {{ sent }} response {{ orders }} }} }}',
+        {},
+    ),
+    "crmCampaignPreview": (
+        f'{{ crmCampaignPreview(id: "{CAMPAIGN}", locale: "de-AT") {{ subject html }} }}',
+        {},
+    ),
+    "crmCampaignSave": (
+        "mutation($i: CRMCampaignInput!) { crmCampaignSave(input: $i) { name } }",
+        {
+            "i": {
+                "name": "Matrix",
+                "stage": "active",
+                "steps": [
+                    {
+                        "sendAt": NOW.isoformat(),
+                        "contents": [{"locale": "en", "subject": "Hi", "body": "Sale"}],
+                    }
+                ],
+            }
+        },
+    ),
+    "crmCampaignLaunch": (f'mutation {{ crmCampaignLaunch(id: "{CAMPAIGN}") {{ status }} }}', {}),
+    "crmCampaignCancel": (f'mutation {{ crmCampaignCancel(id: "{CAMPAIGN}") {{ status }} }}', {}),
     "crmTrack": (
         'mutation($e: [CRMTrackEventInput!]!, $api: String) { crmTrack(visitorId: "visitor-0001", '
         "consent: true, events: $e, saleorApiUrl: $api) { accepted } }",
@@ -195,6 +223,13 @@ MATRIX: dict[str, tuple[str, ...]] = {
     # Feedback: staff read everyone's; a customer rates only their own orders.
     "crmFeedback": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmFeedbackGive": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
+    # Campaigns: staff and apps holding MANAGE_USERS.
+    "crmCampaigns": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCampaign": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCampaignPreview": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCampaignSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCampaignLaunch": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCampaignCancel": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     # Stripe secrets: MANAGE_SETTINGS only, which none of these callers hold.
     "crmStripeAccountSet": (DENIED,) * 7,
 }
@@ -236,7 +271,7 @@ def test_every_root_field_is_in_the_matrix():
 def test_the_field_gives_each_caller_what_the_matrix_says(field, caller, store):
     from saleor_crm_plugin.loyalty.models import ReferralCode
     from saleor_crm_plugin.loyalty.tiers import TierRules, save_rules
-    from saleor_crm_plugin.models import Profile, Segment
+    from saleor_crm_plugin.models import Campaign, CampaignStep, Profile, Segment
     from saleor_crm_plugin.segments.services import refresh_members
 
     save_rules(store, TierRules.from_data({"tiers": [{"name": "Member", "entry": 0}]}))
@@ -247,6 +282,15 @@ def test_the_field_gives_each_caller_what_the_matrix_says(field, caller, store):
         rules={"all": [{"field": "country", "op": "eq", "value": "DE"}]},
     )  # fmt: skip
     refresh_members(segment, NOW)
+    campaign = Campaign.objects.create(
+        pk=CAMPAIGN_PK, tenant=store, name="Germany first", target_kind="segment",
+        segment=segment, created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    CampaignStep.objects.create(
+        campaign=campaign, position=1, send_at=NOW + timedelta(days=1),
+        content={"de": {"subject": "Hallo", "body": "Sommer"}, "en": {"subject": "Hi",
+                                                                    "body": "Summer"}},
+    )  # fmt: skip
     expected = MATRIX[field][CALLERS.index(caller)]
     data, codes, text = run(field, caller, store)
     if expected == DENIED:

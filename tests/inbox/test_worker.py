@@ -163,6 +163,7 @@ def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings)
     register_periodic_tasks()
     assert set(settings.CELERY_BEAT_SCHEDULE) == {
         "delete-empty-allocations",
+        "crm-campaigns-release",
         "crm-inbox-sweep",
         "crm-feedback-requests",
         "crm-lifecycle-winback",

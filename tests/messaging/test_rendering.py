@@ -37,6 +37,11 @@ DATA = {
     "confirm_url": "https://crm.nordwind.example/consent/confirm/c0nf1rm",
     "order_number": "1042",
     "feedback_url": "https://crm.nordwind.example/feedback/f33db4ck",
+    # A campaign step as staff wrote it (in the message's language; here one for all).
+    "subject": "Nordwind: Matcha-Schale -20 %",
+    "body": (
+        "# Matcha-Schale\n\n**-20 %** [Nordwind](https://nordwind.example/)\n\n- Teekanne Kyoto"
+    ),
 }
 # The cart's total as each locale writes it (spaces normalised, direction marks dropped).
 TOTALS = {
@@ -156,6 +161,12 @@ def test_every_locale_renders_translated_and_well_formatted(kind, locale):
         assert "NORD-7Q2X" in rendered.html and "NORD-7Q2X" in rendered.text
     if kind == "win_back":
         assert "Nordwind" in rendered.subject
+    if kind == "campaign":
+        assert rendered.subject == "Nordwind: Matcha-Schale -20 %"
+        assert "<strong>-20 %</strong>" in rendered.html
+        assert '<a href="https://nordwind.example/">Nordwind</a>' in rendered.html
+        assert "-20 % Nordwind (https://nordwind.example/)" in rendered.text
+        assert "<li>Teekanne Kyoto</li>" in rendered.html
     if kind == "abandoned_checkout":
         assert TOTALS[locale] in visible(rendered.text)
         assert 'href="https://nordwind.example/checkout?token=abc"' in rendered.html
