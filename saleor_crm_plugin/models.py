@@ -4,7 +4,7 @@ from .backfill.models import BackfillCursor
 from .catalogue.models import Product
 from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import PointsEntry
-from .messaging.models import Message, Suppression
+from .messaging.models import ChannelAccount, Message, Suppression
 from .money.models import FxRate
 from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
 from .privacy.models import ConsentEntry
@@ -22,6 +22,7 @@ from .tracking.models import TrackedEvent
 
 __all__ = [
     "BackfillCursor",
+    "ChannelAccount",
     "CheckoutRecord",
     "ConsentEntry",
     "CustomerScores",

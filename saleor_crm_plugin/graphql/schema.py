@@ -12,6 +12,7 @@ from .federation import FederationQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
+from .messaging.schema import MessagingMutations
 from .payments.schema import PaymentsMutations
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
@@ -39,6 +40,7 @@ class Mutation(
     BirthdayMutations,
     SettingsMutations,
     PaymentsMutations,
+    MessagingMutations,
     ConsentMutations,
     SegmentMutations,
     graphene.ObjectType,
