@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -51,9 +52,10 @@ def apply(tenant_id: int, payload: Any) -> None:
             value = (change or {}).get("value") or {}
             for message in value.get("messages") or []:
                 if isinstance(message, dict):
-                    at = _at(message.get("timestamp"))
+                    # Recorded when it reached us, not at Meta's whole-second timestamp: a
+                    # STOP must not sort before a grant made in the same second.
                     handle_reply(tenant_id, "whatsapp", str(message.get("from") or ""),
-                                 _text(message), at)  # fmt: skip
+                                 _text(message), timezone.now())  # fmt: skip
             for status in value.get("statuses") or []:
                 if isinstance(status, dict) and status.get("status") == "failed":
                     errors = status.get("errors") or [{}]
