@@ -1,5 +1,9 @@
 """The outbox's verbs: enqueue a message, send the due ones, suppress bounced addresses.
 
+One outbox for every medium: what differs between e-mail, SMS and WhatsApp (address, consent
+purpose, text, provider) is in the medium's adapter (``adapters.py``); claiming, leases,
+consent, windows, the cap, retries and the timeline are here, once.
+
 Exactly once, and what we accept
 --------------------------------
 A flow step becomes one row: ``dedupe_key`` is unique per tenant, so enqueuing it again (a
