@@ -20,6 +20,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
@@ -150,3 +151,46 @@ def record_failure(
             )
         events.message_event(message, "failed", at)
     return True
+
+
+def apply_twilio(tenant_id: int, form: dict[str, str], at: datetime) -> bool:
+    """One request from Twilio: an incoming SMS (has ``Body``) or a status callback. True
+    when it changed anything."""
+    if "Body" in form:
+        return handle_reply(tenant_id, "sms", form.get("From", ""), form["Body"], at) > 0
+    if form.get("MessageStatus") in ("failed", "undelivered"):
+        sid, code = form.get("MessageSid", ""), form.get("ErrorCode", "")
+        return record_failure(tenant_id, "sms", sid, code, at)
+    return False
+
+
+def _whatsapp_text(message: dict[str, Any]) -> str:
+    """A typed reply or a tapped quick-reply button ("Stop promotions" buttons send STOP)."""
+    if message.get("type") == "text":
+        return str((message.get("text") or {}).get("body") or "")
+    if message.get("type") == "button":
+        return str((message.get("button") or {}).get("text") or "")
+    return ""
+
+
+def apply_whatsapp(tenant_id: int, payload: Any, at: datetime) -> bool:
+    """Every reply and failed status in one Cloud API webhook delivery, as of ``at`` (when it
+    reached us: Meta's whole-second timestamps could sort a STOP before a grant made in the
+    same second). True when it changed anything."""
+    changed = False
+    entries = payload.get("entry") if isinstance(payload, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        for change in (entry or {}).get("changes") or []:
+            value = (change or {}).get("value") or {}
+            for message in value.get("messages") or []:
+                if isinstance(message, dict):
+                    sender = str(message.get("from") or "")
+                    text = _whatsapp_text(message)
+                    changed |= handle_reply(tenant_id, "whatsapp", sender, text, at) > 0
+            for status in value.get("statuses") or []:
+                if isinstance(status, dict) and status.get("status") == "failed":
+                    errors = status.get("errors") or [{}]
+                    code = str((errors[0] or {}).get("code") or "")
+                    sid = str(status.get("id") or "")
+                    changed |= record_failure(tenant_id, "whatsapp", sid, code, at)
+    return changed

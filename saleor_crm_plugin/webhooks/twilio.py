@@ -3,8 +3,9 @@
 Set it in Twilio's console as the number's (or Messaging Service's) "A message comes in" webhook;
 the outbox also names it as each message's StatusCallback. Twilio signs with the account's auth
 token over the exact URL it called, so behind a proxy ``CRM_PUBLIC_URL`` must be the address
-Twilio uses. A request that is not signed by the store's account gets 403 and changes nothing.
-Twilio retries on 5xx; the verbs it triggers are idempotent.
+Twilio uses. A request not signed by the store's account gets 403 and is not kept. A signed one
+is stored in the inbox (deduplicated by its bytes: Twilio's retries repeat them) and applied by
+the drain (``inbox/channels.py``); a 503 when it cannot be stored makes Twilio retry.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ..conf import crm_settings
+from ..inbox.channels import TWILIO_SOURCE
+from ..inbox.dispatch import request_drain
+from ..inbox.services import accept
 from ..messaging.accounts import credentials
-from ..messaging.inbound import handle_reply, record_failure, twilio_signature_valid
+from ..messaging.inbound import twilio_signature_valid
 from ..tenants.models import Tenant
 from .views import _error, _read_capped
 
@@ -50,16 +53,13 @@ def sms(request: HttpRequest, tenant_id: int) -> HttpResponse:
     signature = request.headers.get("X-Twilio-Signature", "")
     if tenant is None or not twilio_signature_valid(_called_url(request), params, signature, token):
         return _error(403, "INVALID_SIGNATURE", "not signed by this store's Twilio account")
-    form = dict(params)
-    now = timezone.now()
+    kind = "twilio.sms" if "Body" in dict(params) else "twilio.status"
     try:
-        if "Body" in form:
-            handle_reply(tenant.pk, "sms", form.get("From", ""), form["Body"], now)
-        elif form.get("MessageStatus") in ("failed", "undelivered"):
-            record_failure(
-                tenant.pk, "sms", form.get("MessageSid", ""), form.get("ErrorCode", ""), now
-            )
+        with transaction.atomic():
+            accept(tenant, event=kind, body=body, headers={"X-Twilio-Signature": signature},
+                   source=TWILIO_SOURCE)  # fmt: skip
+            request_drain(tenant.pk)
     except DatabaseError as exc:
-        logger.warning("twilio webhook not applied, asking Twilio to retry: %s", exc)
+        logger.warning("twilio webhook not stored, asking Twilio to retry: %s", type(exc).__name__)
         return _error(503, "UNAVAILABLE", "temporarily unavailable, retry")
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")

@@ -3,7 +3,8 @@
 GET is Meta's verification handshake: it sends ``hub.mode=subscribe``, the verify token the
 merchant typed in Meta's app dashboard and a ``hub.challenge`` we echo back. POST carries
 messages and statuses, signed in ``X-Hub-Signature-256`` with the app secret; an unsigned or
-forged request gets 403 and changes nothing. Meta retries on non-2xx; the verbs are idempotent.
+forged request gets 403 and is not kept. A signed one is stored in the inbox (deduplicated by
+its bytes) and applied by the drain (``inbox/channels.py``); 503 makes Meta retry.
 """
 
 from __future__ import annotations
@@ -11,57 +12,21 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from datetime import UTC, datetime
-from typing import Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from ..inbox.channels import WHATSAPP_SOURCE
+from ..inbox.dispatch import request_drain
+from ..inbox.services import accept
 from ..messaging.accounts import credentials
-from ..messaging.inbound import handle_reply, meta_signature_valid, record_failure
+from ..messaging.inbound import meta_signature_valid
 from ..tenants.models import Tenant
 from .views import _error, _read_capped
 
 logger = logging.getLogger(__name__)
-
-
-def _at(value: Any) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return datetime.now(UTC)
-
-
-def _text(message: dict[str, Any]) -> str:
-    """A typed reply or a tapped quick-reply button ("Stop promotions" buttons send STOP)."""
-    if message.get("type") == "text":
-        return str((message.get("text") or {}).get("body") or "")
-    if message.get("type") == "button":
-        return str((message.get("button") or {}).get("text") or "")
-    return ""
-
-
-def apply(tenant_id: int, payload: Any) -> None:
-    """Every STOP/START reply and every failed status in one webhook delivery."""
-    entries = payload.get("entry") if isinstance(payload, dict) else None
-    for entry in entries if isinstance(entries, list) else []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
-            for message in value.get("messages") or []:
-                if isinstance(message, dict):
-                    # Recorded when it reached us, not at Meta's whole-second timestamp: a
-                    # STOP must not sort before a grant made in the same second.
-                    handle_reply(tenant_id, "whatsapp", str(message.get("from") or ""),
-                                 _text(message), timezone.now())  # fmt: skip
-            for status in value.get("statuses") or []:
-                if isinstance(status, dict) and status.get("status") == "failed":
-                    errors = status.get("errors") or [{}]
-                    code = str((errors[0] or {}).get("code") or "")
-                    record_failure(tenant_id, "whatsapp", str(status.get("id") or ""), code,
-                                   _at(status.get("timestamp")))  # fmt: skip
 
 
 @csrf_exempt
@@ -85,16 +50,21 @@ def webhook(request: HttpRequest, tenant_id: int) -> HttpResponse:
     body = _read_capped(request)
     if body is None:
         return _error(413, "BODY_TOO_LARGE", "webhook body exceeds the configured limit")
-    secret = found.whatsapp_app_secret if found else ""
-    if not meta_signature_valid(body, request.headers.get("X-Hub-Signature-256", ""), secret):
+    signature = request.headers.get("X-Hub-Signature-256", "")
+    if tenant is None or found is None:
+        return _error(403, "INVALID_SIGNATURE", "not signed with this store's app secret")
+    if not meta_signature_valid(body, signature, found.whatsapp_app_secret):
         return _error(403, "INVALID_SIGNATURE", "not signed with this store's app secret")
     try:
-        payload = json.loads(body)
+        json.loads(body)
     except ValueError:
         return _error(400, "MALFORMED_EVENT", "body is not JSON")
     try:
-        apply(tenant_id, payload)
+        with transaction.atomic():
+            accept(tenant, event="whatsapp.webhook", body=body,
+                   headers={"X-Hub-Signature-256": signature}, source=WHATSAPP_SOURCE)  # fmt: skip
+            request_drain(tenant.pk)
     except DatabaseError as exc:
-        logger.warning("whatsapp webhook not applied, asking Meta to retry: %s", exc)
+        logger.warning("whatsapp webhook not stored, asking Meta to retry: %s", type(exc).__name__)
         return _error(503, "UNAVAILABLE", "temporarily unavailable, retry")
     return HttpResponse("", status=200)
