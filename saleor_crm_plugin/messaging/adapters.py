@@ -4,7 +4,7 @@ The outbox (``services.py``) owns everything the media share: claiming a row exa
 retrying with backoff, the send window, the frequency cap, consent, suppression and the
 timeline. An adapter only knows its medium: where the customer is reached (an e-mail address, a
 phone number), which consent it needs, how the message is written and how the provider is asked
-to carry it, and what the provider's answer means (``Delivery``). Stores can swap one with
+to carry it, and what the provider's answer means (``SendResult``). Stores can swap one with
 ``CRM_MESSAGING_ADAPTERS`` (as allauth's ``get_adapter()``), e.g. to send SMS through another
 provider.
 """
@@ -33,7 +33,7 @@ BUILT_IN = {
 
 
 @dataclass(frozen=True)
-class Delivery:
+class SendResult:
     """The provider's answer. ``retry``: a temporary failure (the outbox backs off and tries
     again); ``failed``: refused for good, with ``reason``; ``suppress``: never use the address
     on this medium again (a hard bounce, a recipient who texted STOP)."""
@@ -48,7 +48,7 @@ class Delivery:
 class ChannelAdapter:
     """One medium. ``render`` may raise KeyError/ValueError/TypeError for data the text cannot
     use (the outbox fails the message, "bad_data"); ``send`` never raises for a provider's
-    answer or a network error: it returns a ``Delivery``."""
+    answer or a network error: it returns a ``SendResult``."""
 
     medium = ""
     consent_purpose = ""  # privacy.models.Purpose of marketing on this medium
@@ -72,7 +72,7 @@ class ChannelAdapter:
     ) -> Any:
         raise NotImplementedError
 
-    def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> Delivery:
+    def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> SendResult:
         raise NotImplementedError
 
 
@@ -102,7 +102,7 @@ class EmailAdapter(ChannelAdapter):
         )
         return text, unsubscribe_url
 
-    def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> Delivery:
+    def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> SendResult:
         sender = (
             store_settings.chosen(profile.tenant, message.store_channel, store_settings.SENDER)
             or crm_settings.MESSAGE_SENDER
@@ -115,11 +115,11 @@ class EmailAdapter(ChannelAdapter):
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(500 <= code < 600 for code in codes):
-                return Delivery("failed", reason="hard_bounce", suppress=SuppressionReason.BOUNCE)
-            return Delivery("retry", error=f"recipient refused: {codes}")
+                return SendResult("failed", reason="hard_bounce", suppress=SuppressionReason.BOUNCE)
+            return SendResult("retry", error=f"recipient refused: {codes}")
         except (smtplib.SMTPException, OSError) as exc:
-            return Delivery("retry", error=type(exc).__name__)
-        return Delivery("sent", provider_id=msg_id)
+            return SendResult("retry", error=type(exc).__name__)
+        return SendResult("sent", provider_id=msg_id)
 
 
 def _domain(sender: str) -> str:

@@ -24,7 +24,7 @@ import requests
 from ..conf import crm_settings
 from ..profiles.models import Profile
 from .accounts import credentials
-from .adapters import ChannelAdapter, Delivery
+from .adapters import ChannelAdapter, SendResult
 from .models import Message, Purpose, SuppressionReason
 from .render import SMS_KINDS, render_sms, shop_name, template_context
 
@@ -73,7 +73,7 @@ class TwilioSmsAdapter(ChannelAdapter):
             message.kind, message.locale, ctx, stop_hint=message.purpose == Purpose.MARKETING
         )
 
-    def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> Delivery:
+    def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> SendResult:
         found = credentials(message.tenant_id)
         form = {"To": address, "Body": str(rendered)}
         if found.twilio_messaging_service_sid:
@@ -90,7 +90,7 @@ class TwilioSmsAdapter(ChannelAdapter):
                 timeout=crm_settings.CHANNEL_HTTP_TIMEOUT,
             )
         except requests.RequestException as exc:
-            return Delivery("retry", error=type(exc).__name__)
+            return SendResult("retry", error=type(exc).__name__)
         return read_answer(answer.status_code, _json(answer))
 
 
@@ -102,16 +102,16 @@ def _json(answer: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def read_answer(status: int, body: dict[str, Any]) -> Delivery:
+def read_answer(status: int, body: dict[str, Any]) -> SendResult:
     """What Twilio's answer means for the outbox (see the module docstring)."""
     if status in (200, 201) and body.get("sid"):
-        return Delivery("sent", provider_id=str(body["sid"]))
+        return SendResult("sent", provider_id=str(body["sid"]))
     code = body.get("code")
     error = f"twilio {status} {code}: {body.get('message', '')}"[:500]
     if status == 429 or status >= 500 or status in (200, 201):
-        return Delivery("retry", error=error)
+        return SendResult("retry", error=error)
     if code == STOPPED:
-        return Delivery("failed", reason="stopped", error=error, suppress=SuppressionReason.STOP)
+        return SendResult("failed", reason="stopped", error=error, suppress=SuppressionReason.STOP)
     if code in INVALID_NUMBER:
-        return Delivery("failed", reason="invalid_number", error=error)
-    return Delivery("failed", reason="provider_refused", error=error)
+        return SendResult("failed", reason="invalid_number", error=error)
+    return SendResult("failed", reason="provider_refused", error=error)

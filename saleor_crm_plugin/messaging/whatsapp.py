@@ -22,7 +22,7 @@ from ..conf import crm_settings
 from ..profiles.models import Profile
 from ..tenants import store_settings
 from .accounts import credentials
-from .adapters import ChannelAdapter, Delivery
+from .adapters import ChannelAdapter, SendResult
 from .models import Message
 from .render import shop_name, template_context
 
@@ -98,7 +98,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
             ],
         }
 
-    def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> Delivery:
+    def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> SendResult:
         found = credentials(message.tenant_id)
         payload = {
             "messaging_product": "whatsapp",
@@ -115,7 +115,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
                 timeout=crm_settings.CHANNEL_HTTP_TIMEOUT,
             )
         except requests.RequestException as exc:
-            return Delivery("retry", error=type(exc).__name__)
+            return SendResult("retry", error=type(exc).__name__)
         try:
             body = answer.json()
         except ValueError:
@@ -123,17 +123,17 @@ class WhatsAppCloudAdapter(ChannelAdapter):
         return read_answer(answer.status_code, body if isinstance(body, dict) else {})
 
 
-def read_answer(status: int, body: dict[str, Any]) -> Delivery:
+def read_answer(status: int, body: dict[str, Any]) -> SendResult:
     """What the Cloud API's answer means for the outbox (see the module docstring)."""
     sent = body.get("messages") or []
     if status == 200 and sent and isinstance(sent[0], dict) and sent[0].get("id"):
-        return Delivery("sent", provider_id=str(sent[0]["id"]))
+        return SendResult("sent", provider_id=str(sent[0]["id"]))
     found = body.get("error")
     error: dict[str, Any] = found if isinstance(found, dict) else {}
     code = error.get("code")
     text = f"whatsapp {status} {code}: {error.get('message', '')}"[:500]
     if status == 429 or status >= 500 or status == 200 or code in RETRIED_CODES:
-        return Delivery("retry", error=text)
+        return SendResult("retry", error=text)
     if isinstance(code, int) and 132000 <= code < 133000:
-        return Delivery("failed", reason="template_refused", error=text)
-    return Delivery("failed", reason="provider_refused", error=text)
+        return SendResult("failed", reason="template_refused", error=text)
+    return SendResult("failed", reason="provider_refused", error=text)
