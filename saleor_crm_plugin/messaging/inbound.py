@@ -87,8 +87,9 @@ def _newest_action(profile: Profile, purpose: str) -> str | None:
 
 
 def handle_reply(tenant_id: int, medium: str, phone: str, text: str, at: datetime) -> int:
-    """Apply a STOP or START reply from ``phone`` on ``medium``; returns how many profiles
-    changed. Atomic; each change has its ``crm.consent.*`` timeline entry."""
+    """Apply a STOP or START reply from ``phone`` on ``medium``; returns how many changes it
+    made (consents, the SMS suppression). Atomic; each consent change has its
+    ``crm.consent.*`` timeline entry."""
     word = keyword(text)
     number = e164(phone)
     if not word or not number:
@@ -100,9 +101,9 @@ def handle_reply(tenant_id: int, medium: str, phone: str, text: str, at: datetim
         if medium == "sms":
             key = adapter.suppression_key(number)
             if word == "stop":
-                record_bounce(tenant_id, key, SuppressionReason.STOP, at)
+                changed += record_bounce(tenant_id, key, SuppressionReason.STOP, at)
             else:
-                lift_stop(tenant_id, key)
+                changed += lift_stop(tenant_id, key)
         for profile in Profile.objects.filter(tenant_id=tenant_id, phone=number).order_by("id"):
             if word == "stop" and _newest_action(profile, purpose) != Action.WITHDRAW:
                 withdraw_consent(profile, purpose, source=Source.CUSTOMER, at=at, actor=number)

@@ -187,3 +187,12 @@ def test_an_undelivered_status_callback_marks_the_message_failed_on_the_timeline
         "sms error 30003",
     )
     assert TimelineEntry.objects.filter(profile=anna, kind="crm.message.failed").count() == 1
+
+
+def test_a_stop_from_a_number_no_customer_has_yet_still_stops_texts_to_it(post, tenant, door):
+    assert post(door, incoming("STOP")).status_code == 200
+    assert Delivery.objects.get().state == "processed"
+
+    anna = texting(tenant)  # the number turns up on an account later
+
+    assert remind(anna, "checkout-1:step-1").reason == "stopped"
