@@ -237,6 +237,33 @@ class CRMSettings:
         return int(self._get("STRIPE_WEBHOOK_TOLERANCE", 300))
 
     @property
+    def TWILIO_API_BASE(self) -> str:
+        """Where Twilio's REST API is (its Messages resource lives under it); tests point it at
+        a local stand-in."""
+        return str(self._get("TWILIO_API_BASE", "https://api.twilio.com")).rstrip("/")
+
+    @property
+    def WHATSAPP_API_BASE(self) -> str:
+        """Where Meta's Graph API (WhatsApp Cloud API) is."""
+        return str(self._get("WHATSAPP_API_BASE", "https://graph.facebook.com")).rstrip("/")
+
+    @property
+    def WHATSAPP_API_VERSION(self) -> str:
+        """The Graph API version in the path, e.g. "21.0" for /v21.0/."""
+        return str(self._get("WHATSAPP_API_VERSION", "21.0")).lstrip("v")
+
+    @property
+    def CHANNEL_HTTP_TIMEOUT(self) -> float:
+        """Seconds to wait for Twilio or Meta before counting the attempt as failed (retried)."""
+        return float(self._get("CHANNEL_HTTP_TIMEOUT", 10))
+
+    @property
+    def MESSAGING_ADAPTERS(self) -> dict[str, str]:
+        """Medium -> dotted path of its adapter class, over the built-in ones (email, sms,
+        whatsapp): a store replaces how one medium travels without touching the outbox."""
+        return dict(self._get("MESSAGING_ADAPTERS", {}))
+
+    @property
     def DOUBLE_OPT_IN_COUNTRIES(self) -> frozenset[str]:
         """Countries (ISO codes) where a marketing consent counts only once the customer has
         confirmed it from an e-mail (double opt-in), e.g. "DE,AT"."""

@@ -6,7 +6,7 @@ from .catalogue.models import Product
 from .feedback.models import Feedback
 from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import EarningProgram, PointsEntry
-from .messaging.models import Message, Suppression
+from .messaging.models import ChannelAccount, Message, Suppression
 from .money.models import FxRate
 from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
 from .privacy.models import ConsentEntry
@@ -28,6 +28,7 @@ __all__ = [
     "CampaignMessage",
     "CampaignRecipient",
     "CampaignStep",
+    "ChannelAccount",
     "CheckoutRecord",
     "ConsentEntry",
     "CustomerScores",

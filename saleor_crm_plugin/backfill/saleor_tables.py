@@ -46,7 +46,8 @@ def _lang(column: str) -> str:
 def _address(alias: str) -> str:
     return (
         f"CASE WHEN {alias}.id IS NULL THEN NULL ELSE json_build_object("
-        f"'city', {alias}.city, 'country', json_build_object('code', {alias}.country)) END"
+        f"'city', {alias}.city, 'country', json_build_object('code', {alias}.country), "
+        f"'phone', {alias}.phone) END"
     )
 
 

@@ -15,6 +15,7 @@ from .loyalty.earning import EarningMutations, EarningQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
+from .messaging.schema import MessagingMutations
 from .payments.schema import PaymentsMutations
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
@@ -46,6 +47,7 @@ class Mutation(
     BirthdayMutations,
     SettingsMutations,
     PaymentsMutations,
+    MessagingMutations,
     ConsentMutations,
     SegmentMutations,
     FeedbackMutations,

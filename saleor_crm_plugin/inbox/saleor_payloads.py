@@ -15,6 +15,7 @@ from typing import Any
 from ..money.currencies import to_minor, validate_currency
 from ..money.errors import MoneyError
 from ..profiles.fingerprints import address_key, payment_keys
+from ..profiles.phones import e164
 from .errors import PayloadError
 from .types import Checkout, Customer, Event, Kind, Line, Order
 
@@ -113,6 +114,13 @@ def _country(*addresses: Any) -> str:
             code = (address.get("country") or {}).get("code")
             if isinstance(code, str) and len(code) == 2:
                 return code.upper()
+    return ""
+
+
+def _phone(*addresses: Any) -> str:
+    for address in addresses:
+        if isinstance(address, dict) and (phone := e164(address.get("phone"))):
+            return phone
     return ""
 
 
@@ -229,6 +237,7 @@ def parse_customer(data: Any) -> Customer:
         last_name=str(data.get("lastName") or "")[:256],
         language=language_tag(data.get("languageCode")),
         country=_country(data.get("defaultBillingAddress"), data.get("defaultShippingAddress")),
+        phone=_phone(data.get("defaultBillingAddress"), data.get("defaultShippingAddress")),
         is_active=bool(data.get("isActive", True)),
         joined_at=_moment(joined, "user.dateJoined") if joined else None,
         updated_at=_moment(updated, "user.updatedAt") if updated else None,

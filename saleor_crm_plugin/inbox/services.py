@@ -20,6 +20,8 @@ from ..profiles.services import apply_events
 from ..recovery import services as recovery
 from ..segments.scores import refresh_for_orders
 from ..tenants.models import Tenant
+from .channels import SOURCES as CHANNEL_SOURCES
+from .channels import apply_channel_deliveries
 from .errors import PayloadError
 from .models import Delivery, DeliveryState
 from .saleor_payloads import parse_delivery
@@ -152,7 +154,8 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
     parsed: list[tuple[int, Event]] = []
     outcome: dict[int, tuple[str, str, str]] = {}
     stripe_events = [d for d in deliveries if d.source == STRIPE_SOURCE]
-    deliveries = [d for d in deliveries if d.source != STRIPE_SOURCE]
+    replies = [d for d in deliveries if d.source in CHANNEL_SOURCES]
+    deliveries = [d for d in deliveries if d.source not in (STRIPE_SOURCE, *CHANNEL_SOURCES)]
     for delivery in deliveries:
         try:
             events = parse_delivery(delivery.event, bytes(delivery.body))
@@ -195,6 +198,8 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
         outcome.setdefault(delivery.pk, (DeliveryState.PROCESSED, "", ""))
     if stripe_events:  # after Saleor's: a Stripe event then finds the orders of this batch
         outcome.update(apply_stripe_deliveries(tenant, stripe_events))
+    if replies:  # after Saleor's too: a STOP then finds the customer this batch created
+        outcome.update(apply_channel_deliveries(tenant, replies))
     _record_outcomes(outcome, result)
 
 

@@ -91,6 +91,7 @@ class Customer:
     country: str = ""
     is_active: bool = True
     joined_at: datetime | None = None
+    phone: str = ""  # E.164, from the default billing (else shipping) address
     updated_at: datetime | None = None
 
 

@@ -80,7 +80,7 @@ def send_winbacks(tenant: Tenant, now: datetime | None = None, limit: int = 1000
             with transaction.atomic():
                 data: dict[str, Any] = {}
                 discount = found.for_channel(channel).winback_discount
-                if discount and not outbox.refusal(profile, Purpose.MARKETING, channel):
+                if discount and not outbox.refusal(profile, Purpose.MARKETING, channel, "win_back"):
                     issued = discounts.issue(
                         tenant,
                         discount,

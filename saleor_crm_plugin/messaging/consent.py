@@ -36,4 +36,5 @@ def ask_to_confirm(entry: ConsentEntry, now: datetime | None = None) -> Message 
         data={"confirm_url": confirm_url(entry)},
         store_channel=entry.channel,
         now=now,
+        media=("email",),  # it confirms an e-mail address, whatever the store texts
     )

@@ -6,6 +6,14 @@ from ..profiles.models import Profile
 from ..tenants.models import Tenant
 
 
+class Medium(models.TextChoices):
+    """How a message travels; each has its adapter in ``messaging/adapters.py``."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
 class Purpose(models.TextChoices):
     MARKETING = "marketing"  # needs consent, waits for the send window and the frequency cap
     TRANSACTIONAL = "transactional"  # goes out when due
@@ -76,6 +84,7 @@ class SuppressionReason(models.TextChoices):
     BOUNCE = "bounce"  # a hard bounce: the address does not exist
     COMPLAINT = "complaint"  # marked as spam
     UNSUBSCRIBE = "unsubscribe"
+    STOP = "stop"  # the customer texted STOP (or the carrier says they did: Twilio 21610)
 
 
 class Suppression(models.Model):
@@ -94,3 +103,24 @@ class Suppression(models.Model):
                 fields=["tenant", "address_hash"], name="crm_suppression_unique"
             ),
         ]
+
+
+class ChannelAccount(models.Model):
+    """A store's SMS (Twilio) and WhatsApp (Meta Cloud API) credentials. Secrets are encrypted
+    with ``tenants.crypto`` like the Saleor app token: a database dump alone must not let
+    anyone text the store's customers."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="+")
+    twilio_account_sid = models.CharField(max_length=64, default="", blank=True)
+    twilio_auth_token_encrypted = models.TextField(default="", blank=True)
+    twilio_from = models.CharField(max_length=32, default="", blank=True)  # E.164 number
+    twilio_messaging_service_sid = models.CharField(max_length=64, default="", blank=True)
+    whatsapp_phone_number_id = models.CharField(max_length=64, default="", blank=True)
+    whatsapp_token_encrypted = models.TextField(default="", blank=True)
+    whatsapp_app_secret_encrypted = models.TextField(default="", blank=True)
+    whatsapp_verify_token_encrypted = models.TextField(default="", blank=True)
+    updated_by = models.CharField(max_length=191, default="", blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "crm_channel_account"

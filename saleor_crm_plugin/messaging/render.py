@@ -36,6 +36,9 @@ KINDS = (
     "campaign",
 )
 
+# Kinds with a short text for SMS (``<kind>_sms.txt``, msgctxt "crm sms").
+SMS_KINDS = ("abandoned_checkout", "points_expiring")
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -153,6 +156,19 @@ def render(kind: str, locale: str, ctx: dict[str, Any]) -> Rendered:
             engine().get_template(f"{base}{kind}.html").render(Context({**ctx, "subject": subject}))
         )
     return Rendered(subject=subject, text=text.strip() + "\n", html=html)
+
+
+def render_sms(kind: str, locale: str, ctx: dict[str, Any], *, stop_hint: bool) -> str:
+    """A short text on one line; marketing texts end with how to stop them (a carrier rule)."""
+    if kind not in SMS_KINDS:
+        raise ValueError(f"no SMS text for message kind {kind!r}")
+    with translation.override(locale):
+        text = (
+            engine()
+            .get_template(f"saleor_crm_plugin/messages/{kind}_sms.txt")
+            .render(Context({**ctx, "stop_hint": stop_hint}, autoescape=False))
+        )
+    return " ".join(text.split())
 
 
 def shop_name(profile: Profile) -> str:

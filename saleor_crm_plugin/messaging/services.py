@@ -1,5 +1,9 @@
 """The outbox's verbs: enqueue a message, send the due ones, suppress bounced addresses.
 
+One outbox for every medium: what differs between e-mail, SMS and WhatsApp (address, consent
+purpose, text, provider) is in the medium's adapter (``adapters.py``); claiming, leases,
+consent, windows, the cap, retries and the timeline are here, once.
+
 Exactly once, and what we accept
 --------------------------------
 A flow step becomes one row: ``dedupe_key`` is unique per tenant, so enqueuing it again (a
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import smtplib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,10 +37,10 @@ from ..privacy.services import has_consent
 from ..privacy.tokens import make_token
 from ..profiles.models import Profile
 from ..tenants import store_settings
-from . import email, events
+from . import events
+from .adapters import ChannelAdapter, get_adapter
 from .locales import resolve
 from .models import Message, Purpose, Status, Suppression, SuppressionReason
-from .render import render_for
 from .schedule import customer_zone, marketing_due
 
 log = logging.getLogger(__name__)
@@ -60,15 +63,26 @@ def address_hash(tenant_id: int, address: str) -> str:
     return hashlib.sha256(f"{tenant_id}:{address.strip().lower()}".encode()).hexdigest()
 
 
+def suppression(tenant_id: int, address: str) -> str:
+    """Why ``address`` (an e-mail, or a medium's phone key) is suppressed, or ""."""
+    found = (
+        Suppression.objects.filter(
+            tenant_id=tenant_id, address_hash=address_hash(tenant_id, address)
+        )
+        .values_list("reason", flat=True)
+        .first()
+    )
+    return found or ""
+
+
 def is_suppressed(tenant_id: int, address: str) -> bool:
-    return Suppression.objects.filter(
-        tenant_id=tenant_id, address_hash=address_hash(tenant_id, address)
-    ).exists()
+    return bool(suppression(tenant_id, address))
 
 
 def record_bounce(tenant_id: int, address: str, kind: str, at: datetime | None = None) -> bool:
     """A hard bounce or a complaint: never e-mail the address again. Idempotent; True when it
-    was newly suppressed. Soft bounces are not suppressions (the sender retries those)."""
+    was newly suppressed. Soft bounces are not suppressions (the sender retries those).
+    ``kind`` "stop" with a medium's phone key (``sms:+49...``) ends SMS to that number."""
     reason = SuppressionReason(kind)
     _, created = Suppression.objects.get_or_create(
         tenant_id=tenant_id,
@@ -78,21 +92,42 @@ def record_bounce(tenant_id: int, address: str, kind: str, at: datetime | None =
     return created
 
 
-def _skip_reason(profile: Profile, purpose: str, store_channel: str) -> str:
-    """Why a message must not go to this customer now ("" when it may)."""
-    if not profile.email or not profile.is_active:
+def lift_stop(tenant_id: int, address: str) -> bool:
+    """The customer texted START: a STOP suppression of the key ends (bounces stay)."""
+    deleted, _ = Suppression.objects.filter(
+        tenant_id=tenant_id,
+        address_hash=address_hash(tenant_id, address),
+        reason=SuppressionReason.STOP,
+    ).delete()
+    return deleted > 0
+
+
+def _skip_reason(
+    profile: Profile, purpose: str, store_channel: str, adapter: ChannelAdapter, kind: str
+) -> str:
+    """Why a message must not go to this customer on this medium now ("" when it may)."""
+    address = adapter.address(profile)
+    if not address or not profile.is_active:
         return "no_address"
-    if is_suppressed(profile.tenant_id, profile.email):
-        return "suppressed"
-    if purpose == Purpose.MARKETING and not has_consent(profile, CONSENT_PURPOSE, store_channel):
+    suppressed = suppression(profile.tenant_id, adapter.suppression_key(address))
+    if suppressed:
+        return "stopped" if suppressed == SuppressionReason.STOP else "suppressed"
+    if purpose == Purpose.MARKETING and not has_consent(
+        profile, adapter.consent_purpose, store_channel
+    ):
         return "no_consent"
-    return ""
+    return adapter.unavailable(profile, kind)
 
 
-def refusal(profile: Profile, purpose: str, store_channel: str = "") -> str:
-    """Why a message of ``purpose`` would be refused for this customer now ("" when it would
-    go): lets a flow skip costly preparation, such as creating a voucher, for nothing."""
-    return _skip_reason(profile, purpose, store_channel)
+def refusal(
+    profile: Profile, purpose: str, store_channel: str = "", kind: str = "", step: object = None
+) -> str:
+    """Why a message of ``kind`` would be refused for this customer now ("" when it would go
+    on at least one of the media the store chose): lets a flow skip costly preparation, such
+    as creating a voucher, for nothing."""
+    media = store_settings.media_for(profile.tenant, kind, step) if kind else ("email",)
+    reasons = [_skip_reason(profile, purpose, store_channel, get_adapter(m), kind) for m in media]
+    return "" if "" in reasons else reasons[0]
 
 
 def enqueue(
@@ -105,29 +140,68 @@ def enqueue(
     store_channel: str = "",
     not_before: datetime | None = None,
     now: datetime | None = None,
+    media: tuple[str, ...] | None = None,
 ) -> Message:
-    """Put a message in the outbox, once per ``dedupe_key`` (a second call returns the first).
+    """Put a message in the outbox on each medium the store chose for ``kind`` (store setting
+    ``message_media``; e-mail unless set), once per ``dedupe_key`` and medium.
 
-    Marketing messages go only with consent and to an unsuppressed address (else the row is
-    ``skipped`` with the reason); their due time is the first instant the frequency cap and the
-    customer's send window allow: they wait, never drop. Atomic, with a ``crm.message.queued``
-    or ``crm.message.skipped`` timeline entry.
+    Returns the first message that is not skipped (else the first): a caller that ends a flow
+    when "the outbox refused" ends it only when every medium refused. See ``enqueue_one``.
+    """
+    chosen = media or store_settings.media_for(profile.tenant, kind, (data or {}).get("step"))
+    messages = [
+        enqueue_one(
+            profile,
+            kind,
+            purpose=purpose,
+            dedupe_key=dedupe_key if medium == "email" else f"{dedupe_key}:{medium}",
+            data=data,
+            store_channel=store_channel,
+            not_before=not_before,
+            now=now,
+            medium=medium,
+        )
+        for medium in chosen
+    ]
+    return next((m for m in messages if m.status != Status.SKIPPED), messages[0])
+
+
+def enqueue_one(
+    profile: Profile,
+    kind: str,
+    *,
+    purpose: Purpose,
+    dedupe_key: str,
+    data: dict[str, Any] | None = None,
+    store_channel: str = "",
+    not_before: datetime | None = None,
+    now: datetime | None = None,
+    medium: str = "email",
+) -> Message:
+    """Put one message in the outbox, once per ``dedupe_key`` (a second call returns the first).
+
+    Marketing messages go only with the medium's consent and to an unsuppressed address (else
+    the row is ``skipped`` with the reason); their due time is the first instant the frequency
+    cap (across media) and the customer's send window allow: they wait, never drop. Atomic,
+    with a ``crm.message.queued`` or ``crm.message.skipped`` timeline entry.
     """
     now = now or timezone.now()
     earliest = max(now, not_before) if not_before else now
+    adapter = get_adapter(medium)
     with transaction.atomic():
         # One enqueue at a time per customer, so two flows at once are spaced by the cap.
         Profile.objects.select_for_update().filter(pk=profile.pk).first()
         existing = Message.objects.filter(tenant_id=profile.tenant_id, dedupe_key=dedupe_key)
         if (found := existing.first()) is not None:
             return found
-        reason = _skip_reason(profile, purpose, store_channel)
+        reason = _skip_reason(profile, purpose, store_channel, adapter, kind)
         due, why = earliest, ""
         if not reason and purpose == Purpose.MARKETING:
             due, why = marketing_due(profile, store_channel, earliest)
         message = Message.objects.create(
             tenant_id=profile.tenant_id,
             profile=profile,
+            channel=medium,
             store_channel=store_channel,
             purpose=purpose,
             kind=kind,
@@ -198,19 +272,16 @@ def unsubscribe_url(message: Message) -> str:
     return f"{crm_settings.PUBLIC_URL}{path}"
 
 
-def _domain(sender: str) -> str:
-    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
-    return address.rsplit("@", 1)[-1] if "@" in address else "saleor-crm.invalid"
-
-
 def deliver(pk: int, now: datetime) -> int:
-    """Send one claimed message, or skip, defer or fail it with the reason. 1 when sent."""
+    """Send one claimed message through its medium's adapter, or skip, defer or fail it with
+    the reason. 1 when sent."""
     message = Message.objects.select_related("profile__tenant").get(pk=pk)
     profile = message.profile
     claimed_at = message.claimed_at
     assert claimed_at is not None
-    # Consent and suppression again: a withdrawal or a bounce since enqueue wins.
-    reason = _skip_reason(profile, message.purpose, message.store_channel)
+    adapter = get_adapter(message.channel)
+    # Consent and suppression again: a withdrawal, a STOP or a bounce since enqueue wins.
+    reason = _skip_reason(profile, message.purpose, message.store_channel, adapter, message.kind)
     if reason:
         reason = "consent_withdrawn" if reason == "no_consent" else reason
         if _finish(message, claimed_at, status=Status.SKIPPED, reason=reason):
@@ -232,46 +303,39 @@ def deliver(pk: int, now: datetime) -> int:
     zone = customer_zone(profile, message.store_channel)
     link = unsubscribe_url(message) if message.purpose == Purpose.MARKETING else ""
     try:
-        rendered = render_for(
-            message.kind,
-            message.locale,
-            message.context,
-            profile,
-            unsubscribe_url=link,
-            time_zone=zone,
-        )
+        rendered = adapter.render(message, profile, unsubscribe_url=link, time_zone=zone)
     except (KeyError, ValueError, TypeError, TemplateSyntaxError) as exc:
-        # A flow handed us data the template cannot use: retrying will not fix it.
+        # A flow handed us data the text cannot use: retrying will not fix it.
         log.error("message %s cannot be rendered: %s", message.pk, type(exc).__name__)
         if _finish(
             message, claimed_at, status=Status.FAILED, reason="bad_data", last_error=repr(exc)[:500]
         ):
             events.message_event(message, "failed", now)
         return 0
-    sender = (
-        store_settings.chosen(profile.tenant, message.store_channel, store_settings.SENDER)
-        or crm_settings.MESSAGE_SENDER
-    )
-    msg_id = email.message_id(message.pk, message.tenant_id, _domain(sender))
-    mail = email.build(rendered, profile.email, sender=sender, msg_id=msg_id, unsubscribe_url=link)
-    try:
-        mail.send()
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        if codes and all(500 <= code < 600 for code in codes):
-            record_bounce(message.tenant_id, profile.email, SuppressionReason.BOUNCE, now)
-            if _finish(message, claimed_at, status=Status.FAILED, reason="hard_bounce"):
-                events.message_event(message, "failed", now)
-            return 0
-        return _retry(message, claimed_at, now, f"recipient refused: {codes}")
-    except (smtplib.SMTPException, OSError) as exc:
-        return _retry(message, claimed_at, now, type(exc).__name__)
+    address = adapter.address(profile)
+    outcome = adapter.send(message, profile, address, rendered)
+    if outcome.outcome == "retry":
+        return _retry(message, claimed_at, now, outcome.error, adapter.exhausted_reason)
+    if outcome.outcome == "failed":
+        if outcome.suppress is not None:
+            record_bounce(
+                message.tenant_id, adapter.suppression_key(address), outcome.suppress, now
+            )
+        if _finish(
+            message,
+            claimed_at,
+            status=Status.FAILED,
+            reason=outcome.reason,
+            last_error=outcome.error[:500],
+        ):
+            events.message_event(message, "failed", now)
+        return 0
     if _finish(
         message,
         claimed_at,
         status=Status.SENT,
         sent_at=now,
-        provider_message_id=msg_id,
+        provider_message_id=outcome.provider_id,
         reason="",
     ):
         events.message_event(message, "sent", now)
@@ -280,13 +344,13 @@ def deliver(pk: int, now: datetime) -> int:
     return 1
 
 
-def _retry(message: Message, claimed_at: datetime, now: datetime, error: str) -> int:
+def _retry(
+    message: Message, claimed_at: datetime, now: datetime, error: str, exhausted: str
+) -> int:
     """A temporary failure: try again later (1, 2, 4 ... minutes), up to the attempts limit."""
     log.warning("sending message %s failed (attempt %s): %s", message.pk, message.attempts, error)
     if message.attempts >= crm_settings.MESSAGE_MAX_ATTEMPTS:
-        if _finish(
-            message, claimed_at, status=Status.FAILED, reason="smtp_error", last_error=error
-        ):
+        if _finish(message, claimed_at, status=Status.FAILED, reason=exhausted, last_error=error):
             events.message_event(message, "failed", now)
         return 0
     _finish(

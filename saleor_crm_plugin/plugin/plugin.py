@@ -35,7 +35,7 @@ class CRMPlugin(BasePlugin):
         name: {
             "type": (
                 ConfigurationTypeField.MULTILINE
-                if name == config.CHANNELS
+                if name in (config.CHANNELS, config.MEDIA, config.WHATSAPP_TEMPLATES)
                 else ConfigurationTypeField.STRING
             ),
             "label": label,

@@ -40,7 +40,11 @@ def _address(address: Any) -> dict[str, Any] | None:
         return None
     country = getattr(address, "country", None)
     code = getattr(country, "code", country)
-    return {"city": getattr(address, "city", ""), "country": {"code": str(code or "")}}
+    return {
+        "city": getattr(address, "city", ""),
+        "country": {"code": str(code or "")},
+        "phone": str(getattr(address, "phone", "") or ""),
+    }
 
 
 def _shipping(address: Any) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from ..tenants.models import Tenant
 class Purpose(models.TextChoices):
     MARKETING_EMAIL = "marketing_email"
     MARKETING_SMS = "marketing_sms"
+    MARKETING_WHATSAPP = "marketing_whatsapp"
     BEHAVIOUR_TRACKING = "behaviour_tracking"
     PROFILING = "profiling"
 
@@ -20,6 +21,7 @@ class Source(models.TextChoices):
     STAFF = "staff"
     UNSUBSCRIBE = "unsubscribe"  # the link in an e-mail
     CONFIRMATION = "confirmation"  # the double opt-in link
+    CUSTOMER = "customer"  # the customer's own reply: "STOP" or "START" by SMS or WhatsApp
 
 
 class Action(models.TextChoices):

@@ -292,16 +292,16 @@ def update_customers(tenant_id: int, customers: Sequence[tuple[Customer, datetim
             UPDATE crm_profile p SET
               email = CASE WHEN v.email <> '' THEN v.email ELSE p.email END,
               first_name = v.first_name, last_name = v.last_name,
-              customer_language = v.language, customer_country = v.country,
+              customer_language = v.language, customer_country = v.country, phone = v.phone,
               is_active = v.is_active, joined_at = COALESCE(v.joined_at, p.joined_at),
               customer_updated_at = v.updated_at, customer_issued_at = v.issued_at,
               updated_at = now()
             FROM unnest(%(user_id)s::text[], %(email)s::text[], %(first)s::text[], %(last)s::text[],
                         %(lang)s::text[], %(country)s::text[], %(active)s::bool[],
                         %(joined)s::timestamptz[], %(updated)s::timestamptz[],
-                        %(issued)s::timestamptz[])
+                        %(issued)s::timestamptz[], %(phone)s::text[])
               AS v(user_id, email, first_name, last_name, language, country, is_active, joined_at,
-                   updated_at, issued_at)
+                   updated_at, issued_at, phone)
             WHERE p.tenant_id = %(tenant)s AND p.user_id = v.user_id
               AND (p.customer_updated_at IS NULL
                    OR (v.updated_at, v.issued_at) > (p.customer_updated_at, p.customer_issued_at))
@@ -318,6 +318,7 @@ def update_customers(tenant_id: int, customers: Sequence[tuple[Customer, datetim
                 "joined": [c.joined_at for c, _ in rows],
                 "updated": [c.updated_at or i for c, i in rows],
                 "issued": [i for _, i in rows],
+                "phone": [c.phone for c, _ in rows],
             },
         )
 

@@ -25,6 +25,9 @@ class Profile(models.Model):
     joined_at = models.DateTimeField(null=True, blank=True)
     customer_language = models.CharField(max_length=16, default="")
     customer_country = models.CharField(max_length=2, default="")
+    # E.164 (+4915112345678), from the account's default billing (else shipping) address; SMS
+    # and WhatsApp go here. A database default too: identity.py inserts profiles in raw SQL.
+    phone = models.CharField(max_length=20, default="", db_default="", blank=True)
     customer_updated_at = models.DateTimeField(null=True, blank=True)
     customer_issued_at = models.DateTimeField(null=True, blank=True)
 
@@ -64,7 +67,13 @@ class Profile(models.Model):
                 name="crm_profile_guest_email",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "email"], name="crm_profile_email")]
+        indexes = [
+            models.Index(fields=["tenant", "email"], name="crm_profile_email"),
+            # Who sent "STOP": inbound SMS and WhatsApp name the customer by phone only.
+            models.Index(
+                fields=["tenant", "phone"], condition=~models.Q(phone=""), name="crm_profile_phone"
+            ),
+        ]
 
     @property
     def is_guest(self) -> bool:

@@ -71,7 +71,10 @@ def step_discount(profile: Profile, step: DueStep) -> dict[str, Any]:
     ``CRM_HTTP_TIMEOUT_SECONDS``)."""
     channel = store_settings.for_tenant(profile.tenant).for_channel(step.channel)
     discount = channel.step_discount(step.step)
-    if discount is None or messaging.refusal(profile, Purpose.MARKETING, step.channel):
+    kind = BROWSE_KIND if step.kind == FlowKind.BROWSE else CHECKOUT_KIND
+    if discount is None or messaging.refusal(
+        profile, Purpose.MARKETING, step.channel, kind, step.step
+    ):
         return {}
     key = f"recovery:{step.flow_id}:{step.step}"
     try:

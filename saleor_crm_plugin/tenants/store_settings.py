@@ -26,6 +26,9 @@ CHANNELS = "channel_settings"
 ENABLED = "enabled"
 RECOVERY_DISCOUNTS = "recovery_discounts"
 WINBACK_DISCOUNT = "winback_discount"
+MEDIA = "message_media"
+WHATSAPP_TEMPLATES = "whatsapp_templates"
+MEDIA_NAMES = ("email", "sms", "whatsapp")
 
 DEFAULT_CONFIGURATION = [
     {"name": BASE_CURRENCY, "value": "USD"},
@@ -36,6 +39,8 @@ DEFAULT_CONFIGURATION = [
     {"name": CHANNELS, "value": ""},
     {"name": RECOVERY_DISCOUNTS, "value": ""},
     {"name": WINBACK_DISCOUNT, "value": ""},
+    {"name": MEDIA, "value": ""},
+    {"name": WHATSAPP_TEMPLATES, "value": ""},
 ]
 
 # What a channel may set differently from the store. The base currency is one per store: every
@@ -90,6 +95,19 @@ HELP = {
         "Win-back discount",
         "An optional personal discount in the e-mail to customers who became dormant, e.g. "
         "15%/14 or 10.00/14 (value/validity days); empty for none.",
+    ),
+    MEDIA: (
+        "Message media",
+        "Optional: how each kind of message travels, as JSON from message kind to a list of "
+        'email, sms and whatsapp; "kind#step" for one recovery step, e.g. '
+        '{"abandoned_checkout#2": ["sms"], "points_expiring": ["email", "whatsapp"]}. '
+        "Kinds not listed go by e-mail.",
+    ),
+    WHATSAPP_TEMPLATES: (
+        "WhatsApp templates",
+        "Your approved WhatsApp message template for each message kind, as JSON, e.g. "
+        '{"abandoned_checkout": "cart_reminder"}. WhatsApp only delivers messages a business '
+        "starts with an approved template.",
     ),
 }
 
@@ -169,7 +187,78 @@ def errors(items: list[dict[str, Any]] | None) -> dict[str, str]:
     problem = _channel_errors(values[CHANNELS])
     if problem:
         found[CHANNELS] = problem
+    for name, check in ((MEDIA, media_map), (WHATSAPP_TEMPLATES, whatsapp_templates)):
+        try:
+            check(values[name])
+        except ValueError as exc:
+            found[name] = str(exc)
     return found
+
+
+def _json_object(text: str, example: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"This is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"Give a JSON object, e.g. {example}.")
+    return data
+
+
+_KIND_KEY = re.compile(r"^[a-z_]+(#[1-9]\d*)?$")
+_TEMPLATE = re.compile(r"^[a-z0-9_]{1,512}$")
+
+
+def media_map(text: str) -> dict[str, tuple[str, ...]]:
+    """``message_media`` as {kind or "kind#step": media}; ValueError says what is wrong."""
+    data = _json_object(text, '{"abandoned_checkout#2": ["sms"]}')
+    found: dict[str, tuple[str, ...]] = {}
+    for key, media in data.items():
+        if not _KIND_KEY.match(key):
+            raise ValueError(f"'{key}' is not a message kind such as abandoned_checkout#2.")
+        if (
+            not isinstance(media, list)
+            or not media
+            or not all(m in MEDIA_NAMES for m in media)
+            or len(set(media)) != len(media)
+        ):
+            raise ValueError(f"'{key}': give a list of email, sms, whatsapp, e.g. [\"sms\"].")
+        found[key] = tuple(media)
+    return found
+
+
+def whatsapp_templates(text: str) -> dict[str, str]:
+    """``whatsapp_templates`` as {kind: template name}; ValueError says what is wrong."""
+    data = _json_object(text, '{"abandoned_checkout": "cart_reminder"}')
+    for key, name in data.items():
+        if not isinstance(name, str) or not _TEMPLATE.match(name):
+            raise ValueError(
+                f"'{key}': a template name is lower-case letters, digits and _, as in "
+                "WhatsApp Manager."
+            )
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def media_for(tenant: Tenant, kind: str, step: object = None) -> tuple[str, ...]:
+    """How a message of ``kind`` (recovery step ``step``) travels; e-mail unless the merchant
+    chose otherwise. An unreadable saved value (validated when saved) falls back to e-mail."""
+    saved = {item.get("name"): item.get("value") for item in tenant.settings or []}
+    try:
+        mapping = media_map(str(saved.get(MEDIA) or "").strip())
+    except ValueError:
+        mapping = {}
+    return mapping.get(f"{kind}#{step}") or mapping.get(kind) or ("email",)
+
+
+def whatsapp_template(tenant: Tenant, kind: str) -> str:
+    """The merchant's approved template for ``kind``, or "" when there is none."""
+    saved = {item.get("name"): item.get("value") for item in tenant.settings or []}
+    try:
+        return whatsapp_templates(str(saved.get(WHATSAPP_TEMPLATES) or "").strip()).get(kind, "")
+    except ValueError:
+        return ""
 
 
 def _value_errors(values: dict[str, str]) -> dict[str, str]:

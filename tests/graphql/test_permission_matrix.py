@@ -92,6 +92,10 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         'mutation { crmStripeAccountSet(webhookSecret: "whsec_matrix") { hasWebhookSecret } }',
         {},
     ),
+    "crmMessagingChannelsSet": (
+        'mutation { crmMessagingChannelsSet(twilioFrom: "+4915112345678") { smsReady } }',
+        {},
+    ),
     "crmRedeemPoints": (
         'mutation { crmRedeemPoints(points: 10, channel: "channel-eur", '
         'idempotencyKey: "matrix-01") { voucherCode } }',
@@ -232,6 +236,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmCampaignCancel": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     # Stripe secrets: MANAGE_SETTINGS only, which none of these callers hold.
     "crmStripeAccountSet": (DENIED,) * 7,
+    # SMS and WhatsApp credentials: MANAGE_SETTINGS only, as the Stripe secrets.
+    "crmMessagingChannelsSet": (DENIED,) * 7,
 }
 
 

@@ -31,6 +31,7 @@ def _address(node: dict | None) -> Any:
         country=Model(code=node["country"]["code"]),
         street_address_1=node.get("streetAddress1", ""),
         postal_code=node.get("postalCode", ""),
+        phone=node.get("phone") or "",
     )
 
 

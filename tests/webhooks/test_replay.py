@@ -63,6 +63,7 @@ def test_registered_customer_spend_refund_language_and_country(replayed):
     }
     # Staff switched her language to English after her orders (scenario g).
     assert (anna.language, anna.country, anna.time_zone) == ("en", "DE", "Europe/Berlin")
+    assert anna.phone == "+493012345678"  # her billing address's, for SMS and WhatsApp
     assert anna.channels == ["channel-eur"]
     assert anna.categories == ["juices", "t-shirts"]
     assert anna.payment_methods == ["Recorder Pay"]
