@@ -90,3 +90,24 @@ def dashboard_page(request: Any, path: str) -> Any:
         return HttpResponseNotFound("No such CRM page.")
     response.xframe_options_exempt = True
     return response
+
+
+# The pages a customer or a messaging provider opens from outside: links in our messages
+# (``CRM_PUBLIC_URL`` set to ``https://<saleor>/plugins/saleor.crm``) and provider callbacks.
+PUBLIC_PAGES = frozenset(
+    {"unsubscribe", "consent_confirm", "feedback", "twilio-sms", "whatsapp-webhook"}
+)
+
+
+def public_page(request: Any, path: str) -> Any:
+    """The app's public pages under the plugin route, or None when ``path`` is none of them;
+    Saleor's own URLs do not include ours, so the plugin resolves them itself."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve("/" + path.strip("/"), urlconf="saleor_crm_plugin.webhooks.urls")
+    except Resolver404:
+        return None
+    if match.url_name not in PUBLIC_PAGES:
+        return None
+    return match.func(request, *match.args, **match.kwargs)

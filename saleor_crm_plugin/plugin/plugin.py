@@ -66,8 +66,9 @@ class CRMPlugin(BasePlugin):
 
     def webhook(self, request: Any, path: str, previous_value: Any) -> Any:
         """The CRM's GraphQL under ``/plugins/saleor.crm/graphql/`` (same resolvers as the app),
-        the dashboard pages under ``/plugins/saleor.crm/dashboard/`` and the Stripe door under
-        ``/plugins/saleor.crm/stripe/webhooks``."""
+        the dashboard pages under ``/plugins/saleor.crm/dashboard/``, the Stripe door under
+        ``/plugins/saleor.crm/stripe/webhooks``, and the pages our messages link to
+        (unsubscribe, consent confirmation, feedback) and the SMS/WhatsApp callbacks."""
         if not self.active:
             return previous_value
         if (path or "").strip("/") == "graphql":
@@ -82,7 +83,10 @@ class CRMPlugin(BasePlugin):
             from .door import stripe_webhook
 
             return stripe_webhook(request, self.settings)
-        return previous_value
+        from .door import public_page
+
+        page = public_page(request, path or "")
+        return previous_value if page is None else page
 
 
 def _hook(name: str) -> Callable[..., Any]:

@@ -184,3 +184,37 @@ def test_stripe_events_reach_the_plugin_tenant_through_the_plugin_webhook(settin
     assert call(signature(body)).status_code == 200
     stored = Delivery.objects.get()
     assert (stored.source, stored.tenant.saleor_api_url) == ("stripe", "plugin://saleor/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_link_under_the_plugin_route_unsubscribes(settings, rf):
+    """Inside Saleor, the links in our e-mails point at the plugin's route; opening one shows
+    the confirmation page (changing nothing) and the one-click POST unsubscribes."""
+    from saleor_crm_plugin.messaging import services
+    from saleor_crm_plugin.messaging.models import Purpose
+    from saleor_crm_plugin.plugin.door import public_page
+    from saleor_crm_plugin.privacy.models import Source
+    from saleor_crm_plugin.privacy.services import grant_consent, has_consent
+    from saleor_crm_plugin.tenants.services import plugin_tenant
+    from tests.messaging.conftest import make_profile
+
+    settings.CRM_PUBLIC_URL = "https://shop.example/plugins/saleor.crm"
+    profile = make_profile(plugin_tenant("EUR"))
+    grant_consent(profile, "marketing_email", source=Source.CHECKOUT, wording_version="v1")
+    message = services.enqueue_one(
+        profile, "welcome", purpose=Purpose.MARKETING, dedupe_key="welcome:1"
+    )
+    link = services.unsubscribe_url(message)
+    assert link.startswith("https://shop.example/plugins/saleor.crm/unsubscribe/")
+    path = link.removeprefix("https://shop.example/plugins/saleor.crm/")
+
+    shown = public_page(rf.get("/plugins/saleor.crm/" + path), path)
+    assert shown.status_code == 200 and has_consent(profile, "marketing_email")
+    done = public_page(
+        rf.post("/plugins/saleor.crm/" + path, data={"List-Unsubscribe": "One-Click"}), path
+    )
+    assert done.status_code == 200
+    assert not has_consent(profile, "marketing_email")
+    # Saleor's own plugin URLs and the app-only endpoints are not ours to answer here.
+    assert public_page(rf.post("/plugins/saleor.crm/api/register"), "api/register") is None
+    assert public_page(rf.get("/plugins/saleor.crm/nothing"), "nothing") is None
