@@ -242,13 +242,18 @@ def _reverse(
 
 def _disputes_to_settle(
     tenant_id: int, order_ids: Sequence[str]
-) -> list[tuple[str, int, str, str, int, datetime]]:
-    """(order, profile, dispute, stage, earned, earn available_at) of disputes on these orders'
-    Stripe payments (``crm_stripe_dispute``, linked through the order's PSP references)."""
+) -> list[tuple[str, int, str, str, int, datetime, int | None]]:
+    """(order, profile, dispute, stage, earned, earn available_at, disputed share) of disputes
+    on these orders' Stripe payments (``crm_stripe_dispute``, linked through the order's PSP
+    references). The disputed share is the points of the disputed amount, rounded down as a
+    refund's are; None when the dispute's currency is not the order's (then all is held)."""
     with connection.cursor() as cur:
         cur.execute(
             """
-            SELECT o.order_id, o.profile_id, d.dispute_id, d.stage, e.points, e.available_at
+            SELECT o.order_id, o.profile_id, d.dispute_id, d.stage, e.points, e.available_at,
+              CASE WHEN d.currency = o.currency AND d.amount_minor > 0 AND o.total_gross_minor > 0
+                THEN least(d.amount_minor, o.total_gross_minor) * e.points / o.total_gross_minor
+              END
             FROM crm_order o
             JOIN crm_points_entry e ON e.tenant_id = o.tenant_id AND e.source = 'order'
               AND e.source_id = o.order_id AND e.kind = 'earn'
@@ -271,9 +276,11 @@ def _settle_dispute(
     stage: str,
     earned: int,
     available_at: datetime,
+    disputed: int | None = None,
 ) -> None:
-    """An open or lost dispute holds what the order still has of its points (once); a won one
-    releases exactly what was held (once). A dispute first seen already won holds nothing."""
+    """An open or lost dispute holds the points of the disputed amount, at most what the order
+    still has (once); a won one releases exactly what was held (once). A dispute first seen
+    already won holds nothing."""
     _lock(profile_id)
     source_id = f"{order_id}@dispute:{dispute_id}"
     held = PointsEntry.objects.filter(
@@ -300,6 +307,8 @@ def _settle_dispute(
         return
     taken_back = _taken_back(tenant_id, order_id)
     due = max(0, earned - taken_back)
+    if disputed is not None:
+        due = min(due, disputed)
     taken = min(due, max(0, balance_of(profile_id).total))
     PointsEntry.objects.create(
         tenant_id=tenant_id,

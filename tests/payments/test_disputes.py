@@ -1,4 +1,5 @@
-"""A disputed Stripe payment holds the order's points; won gives them back, lost keeps them.
+"""A disputed Stripe payment holds the points of the disputed amount; won gives them back, lost
+keeps them.
 
 Recorded store (base EUR): Anna's order #21 (103.81 EUR, psp-anna-1) earned 103 points, 5 of
 them reversed by Saleor's 5.51 EUR refund; her order #23 earned 92. The refund.me customer's
@@ -36,6 +37,17 @@ def test_an_open_dispute_holds_what_the_order_still_has_and_winning_releases_it(
     stripe(tenant, "charge.dispute.updated", anna_dispute("under_review"), created=T0 + 5)
     stripe(tenant, "charge.dispute.closed", anna_dispute("won"), created=T0 + 10)
     assert ledger(ANNA)[-2:] == [("hold", -98), ("release", 98)]
+    assert total(ANNA) == 190
+
+
+def test_a_partial_dispute_holds_only_the_points_of_the_disputed_amount(tenant, rates):
+    replay(tenant, 1, 43)
+    part = dispute("dp_part", "psp-anna-1", status="needs_response", amount=2000)  # 20.00 EUR
+    stripe(tenant, "charge.dispute.created", part, created=T0)
+    assert ledger(ANNA)[-1] == ("hold", -19)  # floor(103 * 2000 / 10381), as a refund would
+    assert total(ANNA) == 190 - 19
+    stripe(tenant, "charge.dispute.closed", {**part, "status": "won"}, created=T0 + 10)
+    assert ledger(ANNA)[-2:] == [("hold", -19), ("release", 19)]
     assert total(ANNA) == 190
 
 
