@@ -70,7 +70,8 @@ PERMISSIONS: list[str] = [
 
 
 #: Fields the order queries select beyond the recording, as (recorded text, our text): the
-#: shipping street and the cards paid with, hashed for referral abuse checks (loyalty).
+#: shipping street and the cards paid with, hashed for referral abuse checks (loyalty), and the
+#: legacy payments' PSP reference, which links Stripe's refunds and disputes to the order.
 RECORDING_ADDITIONS: tuple[tuple[str, str], ...] = (
     (
         "shippingAddress { city postalCode country { code } }",
@@ -81,6 +82,10 @@ RECORDING_ADDITIONS: tuple[tuple[str, str], ...] = (
         "events { id type amount { amount currency } createdAt pspReference message }\n"
         "    paymentMethodDetails { __typename ... on CardPaymentMethodDetails "
         "{ brand firstDigits lastDigits expMonth expYear } } }",
+    ),
+    (
+        "payments { id gateway chargeStatus",
+        "payments { id gateway pspReference chargeStatus",
     ),
     (
         "capturedAmount { amount currency } }",

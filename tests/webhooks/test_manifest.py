@@ -242,3 +242,15 @@ def test_invalid_query_is_refused_and_named(manifest, tools_python, tmp_path, fo
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"Cannot query field '{bad_field}' on type 'Order'" in done.stdout
     assert "INVALID" in done.stdout and "order_created" in done.stdout
+
+
+def test_order_webhooks_carry_the_legacy_payments_psp_reference(manifest):
+    """Orders paid through Saleor's legacy payment plugins (Stripe, Adyen) are linked to the
+    provider's refunds and disputes by the payment's PSP reference, as transactions are."""
+    import re
+
+    orders = [w for w in manifest["webhooks"] if w["name"].startswith("order")]
+    assert orders
+    for webhook in orders:
+        selected = re.search(r"payments \{([^}]*)", webhook["query"])
+        assert selected and "pspReference" in selected.group(1).split(), webhook["name"]
