@@ -13,6 +13,7 @@ from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .payments.schema import PaymentsMutations
+from .privacy.export import PrivacyMutations, PrivacyQueries
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
 from .segments.schema import SegmentMutations, SegmentQueries
@@ -25,6 +26,7 @@ class Query(
     TierQueries,
     SettingsQueries,
     SegmentQueries,
+    PrivacyQueries,
     FederationQueries,
     graphene.ObjectType,
 ):
@@ -41,6 +43,7 @@ class Mutation(
     PaymentsMutations,
     ConsentMutations,
     SegmentMutations,
+    PrivacyMutations,
     graphene.ObjectType,
 ):
     pass

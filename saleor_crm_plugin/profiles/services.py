@@ -105,6 +105,7 @@ def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int
         + [(line, c.updated_at) for c, _, _ in checkouts for line in c.lines],
     )
     identity.forget_erased_guest_activity(t, guests)
+    identity.forget_erased_account_activity(t, dead)
     record_entries(t, [entry for _, e in usable for entry in entries_for(e)])
 
     with connection.cursor() as cur:
