@@ -14,7 +14,7 @@ from ..inbox.types import Event, Kind, Order
 from ..money.errors import MissingRate
 from ..money.rates import RateBook
 from ..tenants.models import Tenant
-from . import identity, records
+from . import identity, records, traces
 from .aggregates import refresh_profiles
 from .events import entries_for, record_entries
 
@@ -52,6 +52,14 @@ def _fix_rates(
         if o.order_id in missing
     }
     return rows, failures
+
+
+def _user_ids(event: Event) -> set[str]:
+    return {
+        x.user_id
+        for x in (event.customer, event.order, event.checkout)
+        if x is not None and x.user_id
+    }
 
 
 def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int, PayloadError]:
@@ -106,6 +114,9 @@ def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int
     )
     identity.forget_erased_guest_activity(t, guests)
     identity.forget_erased_account_activity(t, dead)
+    # Their deliveries name them (e-mail, names): keep only the hash, as erasure does.
+    with connection.cursor() as cur:
+        traces.empty_bodies(cur, [d for d, e in usable if _user_ids(e) & dead])
     record_entries(t, [entry for _, e in usable for entry in entries_for(e)])
 
     with connection.cursor() as cur:

@@ -89,3 +89,13 @@ def forget_as_friend(cur: Any, tenant_id: int, emails: Iterable[str]) -> None:
         """,
         {"tenant": tenant_id, "emails": wanted},
     )
+
+
+def empty_bodies(cur: Any, delivery_ids: list[int]) -> None:
+    """Deliveries being applied that name an erased customer keep only their hash."""
+    if delivery_ids:
+        cur.execute(
+            "UPDATE crm_inbox_delivery SET body = ''::bytea, headers = '{}'::jsonb "
+            "WHERE id = ANY(%s)",
+            [sorted(set(delivery_ids))],
+        )

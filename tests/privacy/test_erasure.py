@@ -116,6 +116,22 @@ def test_a_replay_after_erasure_brings_nothing_back(anna, issuer, gql):
     assert not Profile.objects.filter(user_id=ANNA).exists()
 
 
+def test_an_erased_account_still_shopping_in_saleor_is_kept_anonymous(anna, issuer, gql):
+    """Erased in the CRM, the account lives on in Saleor: its new events rebuild nothing and
+    leave no address behind, but its orders still count for the store."""
+    gql(ERASE, {"email": ANNA_EMAIL, "reason": "ticket 4711"}, staff_token(issuer))
+    orders = OrderRecord.objects.count()
+    late = [d for d in recordings.deliveries() if d.event in ("customer_updated", "order_updated")]
+    for item in late:  # newer versions of what Saleor sent about her
+        body = item.body.replace(b'"issuedAt": "2026-', b'"issuedAt": "2027-')
+        assert body != item.body
+        assert not accept(anna.tenant, event=item.event, body=body, headers={}).duplicate
+    drain()
+    assert tables_mentioning(ANNA_EMAIL) == {}
+    assert not Profile.objects.filter(user_id=ANNA).exists()
+    assert OrderRecord.objects.count() == orders
+
+
 def test_erasure_needs_a_reason_without_an_address_and_changes_nothing_when_refused(
     anna, issuer, gql
 ):
