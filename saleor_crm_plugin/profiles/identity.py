@@ -189,16 +189,17 @@ def _forget_fingerprints(cur: Any, tenant_id: int) -> None:
     )
 
 
-def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
+def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> dict[str, datetime]:
     """Guest activity from before a deletion that arrived after it is attached to no one.
 
     A late guest event re-creates a guest profile for the e-mail of a deleted customer; its
     orders and checkouts from before the deletion are detached (and lose the e-mail), and the
-    profile goes if nothing newer than the deletion is left on it.
+    profile goes if nothing newer than the deletion is left on it. Returns the erased e-mails
+    among ``emails`` with the time of their erasure.
     """
     wanted = sorted({e for e in emails if e})
     if not wanted:
-        return
+        return {}
     erased = EMAIL_HASH.format(tenant="%(tenant)s", email="e")
     params: dict[str, Any] = {"tenant": tenant_id, "emails": wanted}
     with connection.cursor() as cur:
@@ -213,7 +214,7 @@ def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
         )
         found = cur.fetchall()
         if not found:
-            return
+            return {}
         params.update(
             erased_emails=[e for e, _, _ in found],
             deleted_at=[d for _, d, _ in found],
@@ -239,6 +240,7 @@ def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
               AND NOT EXISTS (SELECT 1 FROM crm_checkout c WHERE c.profile_id = p.id)""",
             params,
         )
+    return {e: d for e, d, _ in found}
 
 
 def ensure_registered(tenant_id: int, identities: Sequence[tuple[str, str]]) -> None:

@@ -62,6 +62,13 @@ def _user_ids(event: Event) -> set[str]:
     }
 
 
+def _guest_email(event: Event) -> str:
+    for x in (event.order, event.checkout):
+        if x is not None and not x.user_id:
+            return x.email
+    return ""
+
+
 def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int, PayloadError]:
     """Apply canonical events (tagged with their delivery id) to the tenant's profiles.
 
@@ -112,11 +119,19 @@ def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int
         [(line, o.updated_at) for o, _, _ in order_rows for line in o.lines]
         + [(line, c.updated_at) for c, _, _ in checkouts for line in c.lines],
     )
-    identity.forget_erased_guest_activity(t, guests)
+    erased = identity.forget_erased_guest_activity(t, guests)
     identity.forget_erased_account_activity(t, dead)
     # Their deliveries name them (e-mail, names): keep only the hash, as erasure does.
     with connection.cursor() as cur:
-        traces.empty_bodies(cur, [d for d, e in usable if _user_ids(e) & dead])
+        traces.empty_bodies(
+            cur,
+            [
+                d
+                for d, e in usable
+                if _user_ids(e) & dead
+                or (_guest_email(e) in erased and e.issued_at <= erased[_guest_email(e)])
+            ],
+        )
     record_entries(t, [entry for _, e in usable for entry in entries_for(e)])
 
     with connection.cursor() as cur:

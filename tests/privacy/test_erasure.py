@@ -147,3 +147,23 @@ def test_customers_saleor_deleted_are_named_nowhere_once_the_deletion_is_applied
     """The recording deletes Piotr and Jan after they shopped."""
     assert tables_mentioning("piotr.nowak@example.pl", "jan.kowalski@example.pl") == {}
     assert Delivery.objects.filter(body=b"", state="processed").exists()
+
+
+def test_a_guest_is_erased_by_email_and_their_late_guest_orders_attach_to_no_one(
+    store, issuer, gql
+):
+    from saleor_crm_plugin.models import DeletedCustomer
+
+    guest = Profile.objects.get(email="fahad@example.kw")
+    assert guest.user_id is None and guest.orders.exists()
+    result = gql(ERASE, {"email": "Fahad@Example.kw", "reason": "by letter"}, staff_token(issuer))
+    assert result["data"]["crmCustomerErase"]["erased"] is True, result
+    assert tables_mentioning("fahad@example.kw") == {}
+    tombstone = DeletedCustomer.objects.get(reason="by letter")
+    assert tombstone.user_id.startswith("guest:") and len(tombstone.email_hash) == 64
+    # A retried order of theirs from before the erasure, newer version: attached to no one.
+    late = next(d for d in recordings.deliveries() if b"fahad@example.kw" in d.body)
+    accept(store, event=late.event, body=late.body + b" ", headers={})
+    drain()
+    assert not Profile.objects.filter(email="fahad@example.kw").exists()
+    assert tables_mentioning("fahad@example.kw") == {}
