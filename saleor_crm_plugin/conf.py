@@ -424,5 +424,28 @@ class CRMSettings:
         """How long the rating links of a post-purchase e-mail work."""
         return int(self._get("FEEDBACK_LINK_DAYS", 60))
 
+    @property
+    def RETENTION_INBOX_DAYS(self) -> int:
+        """Days the raw body of an applied webhook delivery is kept; after that only its hash
+        stays (replays remain no-ops). 0 keeps bodies for ever."""
+        return int(self._get("RETENTION_INBOX_DAYS", 30))
+
+    @property
+    def RETENTION_BEHAVIOUR_DAYS(self) -> int:
+        """Days tracked storefront behaviour is kept (timeline entries derived from it go
+        with it). 0 keeps it for ever."""
+        return int(self._get("RETENTION_BEHAVIOUR_DAYS", 365))
+
+    @property
+    def RETENTION_MESSAGE_DAYS(self) -> int:
+        """Days a sent, skipped or failed message (its data, recipient profile and error) is
+        kept in the outbox. 0 keeps them for ever."""
+        return int(self._get("RETENTION_MESSAGE_DAYS", 730))
+
+    @property
+    def RETENTION_BATCH_SIZE(self) -> int:
+        """Rows one retention statement deletes or empties, so no statement holds locks long."""
+        return int(self._get("RETENTION_BATCH_SIZE", 5000))
+
 
 crm_settings = CRMSettings()

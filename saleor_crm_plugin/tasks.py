@@ -14,10 +14,12 @@ from .loyalty.tasks import (
     remind_expiring_points,
 )
 from .messaging.tasks import send_due_messages
+from .privacy.tasks import apply_retention
 from .recovery.tasks import run_recovery
 from .segments.tasks import recompute_all
 
 __all__ = [
+    "apply_retention",
     "apply_tiers",
     "drain_inbox",
     "expire_points",
@@ -47,4 +49,5 @@ PERIODIC = {
     "crm-lifecycle-winback": {"task": "saleor_crm.lifecycle.winback", "schedule": 3600.0},
     "crm-recovery": {"task": "saleor_crm.recovery.run", "schedule": 300.0},
     "crm-segments-recompute": {"task": "saleor_crm.segments.recompute", "schedule": 24 * 3600.0},
+    "crm-privacy-retention": {"task": "saleor_crm.privacy.retention", "schedule": 24 * 3600.0},
 }

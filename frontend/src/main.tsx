@@ -8,7 +8,8 @@ import { createRoot } from "react-dom/client";
 
 import type { Session } from "./api";
 import { isRtl, resolveLocale, translator } from "./i18n";
-import { AdjustPoints, CRMPage, CustomerWidget, NotAvailable } from "./views";
+import { EraseData, ExportData } from "./privacy";
+import { AdjustPoints, CRMPage, CustomerWidget } from "./views";
 
 const root = document.getElementById("root")!;
 const VIEW = root.dataset.view ?? "crm";
@@ -61,8 +62,10 @@ function App({ bridge }: { bridge: AppBridge }) {
     body = <CustomerWidget session={session} t={t} locale={locale} userId={params.get("customerId")} />;
   } else if (VIEW === "actions/adjust-points") {
     body = <AdjustPoints session={session} t={t} locale={locale} userId={params.get("customerId")} />;
-  } else if (VIEW === "actions/export" || VIEW === "actions/erase") {
-    body = <NotAvailable t={t} />;
+  } else if (VIEW === "actions/export") {
+    body = <ExportData session={session} t={t} userId={params.get("customerId")} />;
+  } else if (VIEW === "actions/erase") {
+    body = <EraseData session={session} t={t} userId={params.get("customerId")} />;
   } else if (VIEW === "widgets/order") {
     // Loyalty per order has no GraphQL field yet: show nothing rather than a guess.
     body = null;

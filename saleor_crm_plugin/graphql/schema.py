@@ -17,6 +17,7 @@ from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .messaging.schema import MessagingMutations
 from .payments.schema import PaymentsMutations
+from .privacy.export import PrivacyMutations, PrivacyQueries
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
 from .segments.schema import SegmentMutations, SegmentQueries
@@ -32,6 +33,7 @@ class Query(
     SegmentQueries,
     FeedbackQueries,
     CampaignQueries,
+    PrivacyQueries,
     FederationQueries,
     graphene.ObjectType,
 ):
@@ -52,6 +54,7 @@ class Mutation(
     SegmentMutations,
     FeedbackMutations,
     CampaignMutations,
+    PrivacyMutations,
     graphene.ObjectType,
 ):
     pass

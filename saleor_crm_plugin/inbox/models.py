@@ -50,4 +50,10 @@ class Delivery(models.Model):
                 condition=models.Q(state="pending"),
             ),
             models.Index(fields=["tenant", "state", "received_at"], name="crm_inbox_tenant_state"),
+            # Retention: bodies of applied rows not emptied yet, oldest first.
+            models.Index(
+                fields=["received_at"],
+                name="crm_inbox_unscrubbed",
+                condition=models.Q(state__in=["processed", "ignored"]) & ~models.Q(body=b""),
+            ),
         ]

@@ -77,6 +77,12 @@ class Message(models.Model):
                 condition=models.Q(purpose="marketing", status__in=["queued", "sending", "sent"]),
                 name="crm_message_cap",
             ),
+            # Retention: finished messages, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status__in=["sent", "skipped", "failed"]),
+                name="crm_message_finished",
+            ),
         ]
 
 

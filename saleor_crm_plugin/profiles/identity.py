@@ -15,19 +15,24 @@ from django.db import connection
 
 from ..inbox.types import Customer
 from .sql import EMAIL_HASH
+from .traces import forget_as_friend, scrub_deliveries
 
 
 def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
     """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, tracked
-    behaviour (personal data), points, tier, scores and segment stays, recovery flows, messages,
-    consents and memberships, and detach their orders and checkouts. Django's ``CASCADE`` lives
+    behaviour (personal data; also the same visitor's events never joined to anyone), points,
+    tier, scores and segment stays, recovery flows, messages, consents and memberships, and
+    detach their orders and checkouts. Django's ``CASCADE`` lives
     in the ORM, not in the database, so set-based
     deletes take the dependants along."""
     cur.execute(
         f"""
         WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
         gone AS (DELETE FROM crm_timeline WHERE profile_id IN (SELECT id FROM doomed)),
-        behaviour AS (DELETE FROM crm_tracked_event WHERE profile_id IN (SELECT id FROM doomed)),
+        behaviour AS (DELETE FROM crm_tracked_event t WHERE t.profile_id IN (SELECT id FROM doomed)
+          OR (t.profile_id IS NULL AND (t.tenant_id, t.visitor_id) IN (
+                SELECT v.tenant_id, v.visitor_id FROM crm_tracked_event v
+                WHERE v.profile_id IN (SELECT id FROM doomed)))),
         points AS (DELETE FROM crm_points_entry WHERE profile_id IN (SELECT id FROM doomed)),
         tiers AS (DELETE FROM crm_tier_status WHERE profile_id IN (SELECT id FROM doomed)),
         codes AS (DELETE FROM crm_referral_code WHERE profile_id IN (SELECT id FROM doomed)),
@@ -109,39 +114,69 @@ def deleted_user_ids(tenant_id: int, user_ids: Iterable[str]) -> set[str]:
         return {row[0] for row in cur.fetchall()}
 
 
-def delete_customers(tenant_id: int, deletions: Sequence[tuple[str, str, datetime]]) -> None:
+def delete_customers(
+    tenant_id: int,
+    deletions: Sequence[tuple[str, str, datetime]],
+    *,
+    reason: str = "saleor_deleted",
+    actor: str = "",
+) -> None:
     """Forget deleted customers: profile, timeline, and the e-mail on their orders.
 
     ``deletions`` are (user id, e-mail, when). The guest profile with the same e-mail goes too:
-    it is the same person's history from before they registered. Order amounts stay (anonymous)
-    for the store's figures. A tombstone keeps a late or replayed event from bringing anything back.
+    it is the same person's history from before they registered. Order amounts stay (anonymous,
+    with no user id) for the store's figures. Raw inbox bodies naming the person are emptied and
+    a referral naming them as the friend keeps only a hash. A tombstone keeps a late or replayed
+    event from bringing anything back.
     """
     if not deletions:
         return
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "users": [u for u, _, _ in deletions],
-        "emails": [e for _, e, _ in deletions],
+        "emails": [e.lower() for _, e, _ in deletions],
         "at": [d for _, _, d in deletions],
+        "reason": reason[:255],
+        "actor": actor[:191],
     }
     with connection.cursor() as cur:
         cur.execute(
             f"""
-            INSERT INTO crm_deleted_customer (tenant_id, user_id, email_hash, deleted_at)
+            INSERT INTO crm_deleted_customer (tenant_id, user_id, email_hash, deleted_at, reason,
+                                              actor)
             SELECT %(tenant)s, u,
                    CASE WHEN e <> '' THEN {EMAIL_HASH.format(tenant="%(tenant)s", email="e")}
-                        ELSE '' END, d
+                        ELSE '' END, d, %(reason)s, %(actor)s
             FROM unnest(%(users)s::text[], %(emails)s::text[], %(at)s::timestamptz[]) AS x(u, e, d)
             ON CONFLICT (tenant_id, user_id) DO NOTHING
             """,
             params,
         )
+        # Every address the person's records carried (an account's e-mail may have changed).
+        cur.execute(
+            """
+            SELECT DISTINCT email FROM (
+              SELECT email FROM crm_order WHERE tenant_id = %(tenant)s AND user_id = ANY(%(users)s)
+              UNION ALL
+              SELECT email FROM crm_checkout
+              WHERE tenant_id = %(tenant)s AND user_id = ANY(%(users)s)
+              UNION ALL
+              SELECT email FROM crm_profile
+              WHERE tenant_id = %(tenant)s AND user_id = ANY(%(users)s)
+            ) e WHERE email <> ''
+            """,
+            params,
+        )
+        emails = {e for (e,) in cur.fetchall()} | {e for e in params["emails"] if e}
         for table in ("crm_order", "crm_checkout"):
             cur.execute(
-                f"UPDATE {table} SET profile_id = NULL, email = '' WHERE tenant_id = %(tenant)s "
+                f"UPDATE {table} SET profile_id = NULL, email = '', user_id = NULL "
+                "WHERE tenant_id = %(tenant)s "
                 "AND (user_id = ANY(%(users)s) OR (user_id IS NULL AND email = ANY(%(emails)s)))",
                 params,
             )
+        scrub_deliveries(cur, tenant_id, emails, params["users"])
+        forget_as_friend(cur, tenant_id, emails)
         _forget_fingerprints(cur, tenant_id)
         _delete_profiles(
             cur,
@@ -149,6 +184,22 @@ def delete_customers(tenant_id: int, deletions: Sequence[tuple[str, str, datetim
             "OR (p.user_id IS NULL AND p.email = ANY(%(emails)s)))",
             params,
         )
+
+
+def forget_erased_account_activity(tenant_id: int, user_ids: Iterable[str]) -> None:
+    """Orders and checkouts of a deleted account that arrive after the deletion are kept for
+    the store's figures, anonymous: no profile, no e-mail, no user id."""
+    dead = sorted(set(user_ids))
+    if not dead:
+        return
+    with connection.cursor() as cur:
+        for table in ("crm_order", "crm_checkout"):
+            cur.execute(
+                f"UPDATE {table} SET profile_id = NULL, email = '', user_id = NULL "
+                "WHERE tenant_id = %s AND user_id = ANY(%s)",
+                [tenant_id, dead],
+            )
+        _forget_fingerprints(cur, tenant_id)
 
 
 def _forget_fingerprints(cur: Any, tenant_id: int) -> None:
@@ -161,16 +212,17 @@ def _forget_fingerprints(cur: Any, tenant_id: int) -> None:
     )
 
 
-def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
+def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> dict[str, datetime]:
     """Guest activity from before a deletion that arrived after it is attached to no one.
 
     A late guest event re-creates a guest profile for the e-mail of a deleted customer; its
     orders and checkouts from before the deletion are detached (and lose the e-mail), and the
-    profile goes if nothing newer than the deletion is left on it.
+    profile goes if nothing newer than the deletion is left on it. Returns the erased e-mails
+    among ``emails`` with the time of their erasure.
     """
     wanted = sorted({e for e in emails if e})
     if not wanted:
-        return
+        return {}
     erased = EMAIL_HASH.format(tenant="%(tenant)s", email="e")
     params: dict[str, Any] = {"tenant": tenant_id, "emails": wanted}
     with connection.cursor() as cur:
@@ -185,7 +237,7 @@ def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
         )
         found = cur.fetchall()
         if not found:
-            return
+            return {}
         params.update(
             erased_emails=[e for e, _, _ in found],
             deleted_at=[d for _, d, _ in found],
@@ -211,6 +263,7 @@ def forget_erased_guest_activity(tenant_id: int, emails: Iterable[str]) -> None:
               AND NOT EXISTS (SELECT 1 FROM crm_checkout c WHERE c.profile_id = p.id)""",
             params,
         )
+    return {e: d for e, d, _ in found}
 
 
 def ensure_registered(tenant_id: int, identities: Sequence[tuple[str, str]]) -> None:

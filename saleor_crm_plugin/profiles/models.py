@@ -199,7 +199,8 @@ class TimelineEntry(models.Model):
 
 
 class DeletedCustomer(models.Model):
-    """A customer Saleor deleted: late or replayed events must not bring the profile back.
+    """A customer Saleor deleted, or erased on request: late or replayed events must not bring
+    the profile back.
 
     Keeps the Saleor user id (an opaque key), a salted hash of the e-mail (so guest activity from
     before the deletion, arriving late, is not attached to anyone) and when it happened.
@@ -209,6 +210,10 @@ class DeletedCustomer(models.Model):
     user_id = models.CharField(max_length=128)
     email_hash = models.CharField(max_length=64, default="")
     deleted_at = models.DateTimeField()
+    # Why: ``saleor_deleted`` when Saleor deleted the customer, else the staff member's reason
+    # for an erasure on request, and who asked (a Saleor user id or app).
+    reason = models.CharField(max_length=255, default="", blank=True)
+    actor = models.CharField(max_length=191, default="", blank=True)
 
     class Meta:
         db_table = "crm_deleted_customer"

@@ -14,7 +14,7 @@ from ..inbox.types import Event, Kind, Order
 from ..money.errors import MissingRate
 from ..money.rates import RateBook
 from ..tenants.models import Tenant
-from . import identity, records
+from . import identity, records, traces
 from .aggregates import refresh_profiles
 from .events import entries_for, record_entries
 
@@ -52,6 +52,21 @@ def _fix_rates(
         if o.order_id in missing
     }
     return rows, failures
+
+
+def _user_ids(event: Event) -> set[str]:
+    return {
+        x.user_id
+        for x in (event.customer, event.order, event.checkout)
+        if x is not None and x.user_id
+    }
+
+
+def _guest_email(event: Event) -> str:
+    for x in (event.order, event.checkout):
+        if x is not None and not x.user_id:
+            return x.email
+    return ""
 
 
 def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int, PayloadError]:
@@ -104,7 +119,19 @@ def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int
         [(line, o.updated_at) for o, _, _ in order_rows for line in o.lines]
         + [(line, c.updated_at) for c, _, _ in checkouts for line in c.lines],
     )
-    identity.forget_erased_guest_activity(t, guests)
+    erased = identity.forget_erased_guest_activity(t, guests)
+    identity.forget_erased_account_activity(t, dead)
+    # Their deliveries name them (e-mail, names): keep only the hash, as erasure does.
+    with connection.cursor() as cur:
+        traces.empty_bodies(
+            cur,
+            [
+                d
+                for d, e in usable
+                if _user_ids(e) & dead
+                or (_guest_email(e) in erased and e.issued_at <= erased[_guest_email(e)])
+            ],
+        )
     record_entries(t, [entry for _, e in usable for entry in entries_for(e)])
 
     with connection.cursor() as cur:

@@ -36,4 +36,5 @@ class TrackedEvent(models.Model):
                 condition=models.Q(kind="product_viewed", profile__isnull=False),
                 name="crm_tracked_recent_views",
             ),
+            models.Index(fields=["occurred_at"], name="crm_tracked_occurred"),  # retention
         ]

@@ -289,8 +289,28 @@ def test_arabic_dark_dashboard_is_right_to_left_and_dark(browser, shop):
     page.close()
 
 
-def test_export_and_erase_say_they_are_not_available_rather_than_pretend(browser, shop):
-    for view in ("actions/export", "actions/erase"):
-        page, frame, _errors = open_page(browser, shop, view, locale="fr", customerId=ANNA)
-        frame.get_by_text("Cette action n'est pas disponible").wait_for()
-        page.close()
+def test_staff_export_a_customers_data_in_their_language(browser, shop):
+    page, frame, errors = open_page(browser, shop, "actions/export", locale="fr", customerId=ANNA)
+    frame.get_by_role("button", name="Préparer l'export").click()
+    summary = frame.frame_locator("[data-testid=export-summary]")
+    summary.get_by_text("anna.mueller@example.de").first.wait_for()
+    frame.get_by_role("button", name="Télécharger le JSON").wait_for()
+    check_accessibility(page)
+    assert errors == []
+    page.close()
+
+
+def test_staff_erase_a_customer_after_confirming(browser, shop):
+    from saleor_crm_plugin.models import DeletedCustomer, Profile
+
+    page, frame, errors = open_page(browser, shop, "actions/erase", locale="de", customerId=ANNA)
+    erase = frame.get_by_role("button", name="Daten löschen")
+    frame.get_by_label("Grund").fill("Ticket 4711")
+    assert erase.is_disabled()  # not before confirming
+    frame.get_by_role("checkbox").check()
+    erase.click()
+    frame.get_by_test_id("erase-result").wait_for()
+    assert not Profile.objects.filter(user_id=ANNA).exists()
+    assert DeletedCustomer.objects.get(user_id=ANNA).reason == "Ticket 4711"
+    assert errors == []
+    page.close()

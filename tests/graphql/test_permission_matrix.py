@@ -150,6 +150,16 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "crmCampaignLaunch": (f'mutation {{ crmCampaignLaunch(id: "{CAMPAIGN}") {{ status }} }}', {}),
     "crmCampaignCancel": (f'mutation {{ crmCampaignCancel(id: "{CAMPAIGN}") {{ status }} }}', {}),
+    "crmCustomerExport": (
+        "query($email: String) { crmCustomerExport(email: $email) { version summaryHtml } }",
+        {"email": ANNA_EMAIL},
+    ),
+    "crmMeExport": ("{ crmMeExport { version } }", {}),
+    "crmCustomerErase": (
+        'mutation { crmCustomerErase(email: "anna.mueller@example.de", reason: "matrix") '
+        "{ erased } }",
+        {},
+    ),
     "crmTrack": (
         'mutation($e: [CRMTrackEventInput!]!, $api: String) { crmTrack(visitorId: "visitor-0001", '
         "consent: true, events: $e, saleorApiUrl: $api) { accepted } }",
@@ -234,6 +244,11 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmCampaignSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmCampaignLaunch": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmCampaignCancel": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    # Export and erasure of any customer: staff and apps holding MANAGE_USERS.
+    "crmCustomerExport": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCustomerErase": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    # A customer's own export (staff have no profile of their own: null).
+    "crmMeExport": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
     # Stripe secrets: MANAGE_SETTINGS only, which none of these callers hold.
     "crmStripeAccountSet": (DENIED,) * 7,
     # SMS and WhatsApp credentials: MANAGE_SETTINGS only, as the Stripe secrets.
