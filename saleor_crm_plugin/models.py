@@ -7,6 +7,13 @@ from .loyalty.models import PointsEntry
 from .messaging.models import Message, Suppression
 from .money.models import FxRate
 from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
+from .predictions.models import (
+    CategoryAffinity,
+    CategoryBestseller,
+    CustomerPrediction,
+    PredictionModel,
+    ProductPair,
+)
 from .privacy.models import ConsentEntry
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .recovery.models import RecoveryFlow, RecoveryStep
@@ -22,8 +29,11 @@ from .tracking.models import TrackedEvent
 
 __all__ = [
     "BackfillCursor",
+    "CategoryAffinity",
+    "CategoryBestseller",
     "CheckoutRecord",
     "ConsentEntry",
+    "CustomerPrediction",
     "CustomerScores",
     "DeletedCustomer",
     "Delivery",
@@ -34,7 +44,9 @@ __all__ = [
     "Message",
     "OrderRecord",
     "PointsEntry",
+    "PredictionModel",
     "Product",
+    "ProductPair",
     "Profile",
     "RecoveryFlow",
     "RecoveryStep",

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from ..predictions.recommendations import compute_recommendations
+from ..predictions.services import predict_store
 from ..tenants.models import Tenant
 from .models import LifecycleSettings, Segment
 from .rules import Compiled, RuleError, compile_rules
@@ -128,9 +130,11 @@ def refresh_segments(tenant: Tenant, now: datetime) -> int:
 
 
 def recompute_store(tenant: Tenant, now: datetime, progress: Progress | None = None) -> Recomputed:
-    """Re-score every customer of the store as of ``now`` (atomic, safe to repeat), then
-    refresh its segments against the new scores."""
+    """Re-score every customer of the store as of ``now`` (atomic, safe to repeat), refit its
+    predictions and recommendations, then refresh its segments against the new scores."""
     changed = recompute(tenant, now, progress)
+    predict_store(tenant, now)
+    compute_recommendations(tenant, now)
     with transaction.atomic():
         segments = refresh_segments(tenant, now)
     return Recomputed(changed=changed, segments=segments)
