@@ -13,6 +13,7 @@ from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .payments.schema import PaymentsMutations
+from .predictions.schema import PredictionQueries
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
 from .segments.schema import SegmentMutations, SegmentQueries
@@ -25,6 +26,7 @@ class Query(
     TierQueries,
     SettingsQueries,
     SegmentQueries,
+    PredictionQueries,
     FederationQueries,
     graphene.ObjectType,
 ):

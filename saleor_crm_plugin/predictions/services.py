@@ -199,10 +199,10 @@ def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
 def _too_little(facts: Facts) -> str:
     need = crm_settings.PREDICTION_MIN_REPEAT_CUSTOMERS
     if facts.repeat_customers < need:
-        return f"{facts.repeat_customers} customers bought twice or more (BG/NBD needs {need})"
+        return f"customers who bought twice or more: {facts.repeat_customers} (BG/NBD needs {need})"
     days = crm_settings.PREDICTION_MIN_HISTORY_DAYS
     if facts.history_days < days:
-        return f"{facts.history_days:.0f} days of purchases (BG/NBD needs {days})"
+        return f"days of purchases: {facts.history_days:.0f} (BG/NBD needs {days})"
     return ""
 
 

@@ -40,7 +40,7 @@ def test_small_store_gets_the_cadence_heuristic_worked_out_by_hand(tenant):
     recompute_store(tenant, NOW)
     model = PredictionModel.objects.get(tenant=tenant)
     assert (model.method, model.customers, model.repeat_customers) == ("heuristic", 5, 3)
-    assert model.reason == "3 customers bought twice or more (BG/NBD needs 50)"
+    assert model.reason == "customers who bought twice or more: 3 (BG/NBD needs 50)"
     assert model.store_gap_days == 30.0
     found = {
         e: (p.method, p.churn_risk, p.expected_orders_12m, p.expected_order_value_minor,
