@@ -52,7 +52,7 @@ GROUP BY o.profile_id
 _FACTS = """
 SELECT count(*), count(*) FILTER (WHERE x > 0), COALESCE(max(age), 0),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY t_x / x) FILTER (WHERE x > 0),
-       avg(mean_value)
+       avg(mean_value), COALESCE(sum(x) / nullif(sum(greatest(age, 1)), 0), 0)
 FROM crm_tmp_prediction
 """
 
@@ -100,15 +100,20 @@ CROSS JOIN LATERAL (
 ) k
 """
 
-# The customer's own average gap (else the store's median): no risk until one gap has passed,
-# then 1 - exp(-(d - gap) / (2 gap)): 0.39 at twice the gap, 0.78 at four, 0.97 at eight.
+# Gap: the customer's own average gap (else the store's median). Activity decays once one gap
+# has passed: exp(-(d - gap) / (2 gap)), so churn risk is 0.39 at twice the gap, 0.78 at four,
+# 0.97 at eight; someone who bought once is, at best, as likely to come back as the store's
+# buyers so far were (the share who bought again). Purchases: their own rate of repeat
+# purchases since their first (x / T, which counts a lapse), else the store's, times the decay.
 _HEURISTIC_SCORED = f"""
-SELECT profile_id, alive, alive * {HORIZON_DAYS} / gap AS orders,
+SELECT profile_id, CASE WHEN x > 0 THEN 1.0 ELSE %(repeat_share)s END * decay AS alive,
+  decay * {HORIZON_DAYS} * CASE WHEN x > 0 THEN x / greatest(age, gap)
+                                ELSE %(store_rate)s END AS orders,
   COALESCE(mean_value, %(store_value)s) AS order_value,
   greatest(last_at + make_interval(secs => gap * 86400), %(now)s) AS next_at
 FROM (
   SELECT g.*, CASE WHEN d <= gap THEN 1.0::float8
-                   ELSE exp(-least((d - gap) / (2 * gap), 700.0)) END AS alive
+                   ELSE exp(-least((d - gap) / (2 * gap), 700.0)) END AS decay
   FROM (
     SELECT s.*, greatest(CASE WHEN s.x > 0 THEN s.t_x / s.x ELSE %(store_gap)s END,
                          {MIN_GAP_DAYS})::float8 AS gap,
@@ -131,6 +136,7 @@ class Facts:
     history_days: float
     store_gap_days: float | None
     store_value: float | None
+    store_rate: float  # repeat purchases per customer-day since each first purchase
 
 
 def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
@@ -143,7 +149,7 @@ def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
         cur.execute(_FACTS)
         row = cur.fetchone()
         assert row is not None
-        facts = Facts(row[0], row[1], float(row[2]), row[3], row[4])
+        facts = Facts(row[0], row[1], float(row[2]), row[3], row[4], float(row[5]))
         reason = _too_little(facts)
         model: BGNBD | None = None
         if not reason:
@@ -162,7 +168,11 @@ def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
             "tenant": tenant.pk,
             "now": now,
             "store_value": facts.store_value or 0.0,
-            "store_gap": facts.store_gap_days or float(crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS),
+            "store_gap": (
+                facts.store_gap_days or float(crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS)
+            ),
+            "store_rate": facts.store_rate,
+            "repeat_share": facts.repeat_customers / facts.customers if facts.customers else 0.0,
         }
         if model is not None and not reason:
             method = BGNBD_METHOD

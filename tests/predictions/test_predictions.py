@@ -3,15 +3,19 @@ BG/NBD fit on a synthetic store drawn from known parameters, checked on a held-o
 
 Hand-built store (tests/segments/store.py), NOW = Nov 28 12:00, five buyers, so the heuristic.
 Store gap = median of buyers' average gaps: ann 20 days / 2 = 10, bob 30, dan 30 -> 30.
+Share who bought again: 3 of 5 = 0.6. Days since first purchase: ann 27, bob 88, cem 3,
+dan 322, eve 180 (620 in all) with 4 repeat purchases: store rate 4 / 620 per day.
 Store order value = mean of customers' means: (300 + 200 + 50 + 100 + 500) / 5 = 230 EUR.
-  ann gap 10, last Nov 21 (7 days): risk 0; 365 / 10 = 36.5 orders x 300 = 10950 EUR;
+  ann gap 10, last Nov 21 (7 days): risk 0; 365 x 2 / 27 = 27.037 orders x 300 = 8111.11 EUR;
       next Dec 1.
-  bob gap 30, last Oct 1 (58 days): alive exp(-(58 - 30) / 60) = 0.627089; 7.629583 orders
-      x 200 = 1525.92 EUR; next Oct 31 is past, so now.
-  cem one order (store gap 30), Nov 25 (3 days): risk 0; 12.1667 x 50 = 608.33; next Dec 25.
-  dan gap 30, last Feb 9 (292 days): alive exp(-262 / 60) = 0.012693;
-      0.154432 orders x 100 = 15.44 EUR.
-  eve one order, Jun 1 (180 days): alive exp(-150 / 60) = 0.082085; 0.998701 x 500 net = 499.35.
+  bob gap 30, last Oct 1 (58 days): decay exp(-(58 - 30) / 60) = 0.627089, risk 0.3729;
+      0.627089 x 365 x 1 / 88 = 2.600993 orders x 200 = 520.20 EUR; next Oct 31 is past: now.
+  cem one order (store gap 30), Nov 25 (3 days): decay 1, risk 1 - 0.6; 365 x 4 / 620
+      = 2.354839 orders x 50 = 117.74 EUR; next Dec 25.
+  dan gap 30, last Feb 9 (292 days): decay exp(-262 / 60) = 0.012693, risk 0.9873;
+      0.012693 x 365 / 322 = 0.014388 orders x 100 = 1.44 EUR.
+  eve one order, Jun 1 (180 days): decay exp(-150 / 60) = 0.082085, risk 1 - 0.6 x 0.082085
+      = 0.9507; 0.082085 x 2.354839 = 0.193297 orders x 500 net = 96.65 EUR.
 """
 
 from __future__ import annotations
@@ -48,11 +52,11 @@ def test_small_store_gets_the_cadence_heuristic_worked_out_by_hand(tenant):
         for e, p in predictions().items()
     }  # fmt: skip
     assert found == {
-        "ann@example.de": ("heuristic", 0.0, 36.5, 30000, 1095000, day(12, 1)),
-        "bob@example.at": ("heuristic", 0.3729, 7.6296, 20000, 152592, NOW),
-        "cem@example.ch": ("heuristic", 0.0, 12.1667, 5000, 60833, day(12, 25)),
-        "dan@example.fr": ("heuristic", 0.9873, 0.1544, 10000, 1544, NOW),
-        "eve@example.de": ("heuristic", 0.9179, 0.9987, 50000, 49935, NOW),
+        "ann@example.de": ("heuristic", 0.0, 27.037, 30000, 811111, day(12, 1)),
+        "bob@example.at": ("heuristic", 0.3729, 2.601, 20000, 52020, NOW),
+        "cem@example.ch": ("heuristic", 0.4, 2.3548, 5000, 11774, day(12, 25)),
+        "dan@example.fr": ("heuristic", 0.9873, 0.0144, 10000, 144, NOW),
+        "eve@example.de": ("heuristic", 0.9507, 0.1933, 50000, 9665, NOW),
     }  # fay never bought (two cancelled orders): no prediction
 
 

@@ -50,11 +50,12 @@ def test_staff_see_the_prediction_and_recommendations_of_a_customer(store):
         "recommendations(first: 3) { productId name reason because } } }",
     )
     assert errors == []
-    # Heuristic: the store's gap is ann's 30 days; fay is 5 days into it.
+    # Heuristic: the store's gap is ann's 30 days and fay is 5 days into it; 1 of 6 buyers
+    # came back (risk 5/6); 1 repeat purchase in 60 + 50 + 40 + 20 + 10 + 5 = 185 customer-days.
     assert data["crmCustomer"]["prediction"] == {
-        "method": "heuristic", "churnRisk": 0.0,
-        "nextOrderAt": (NOW + timedelta(days=25)).isoformat(), "expectedOrders12m": 12.1667,
-        "expectedOrderValue": {"amount": 10.0, "currency": "EUR"}, "value12m": {"amount": 121.67},
+        "method": "heuristic", "churnRisk": 0.8333,
+        "nextOrderAt": (NOW + timedelta(days=25)).isoformat(), "expectedOrders12m": 1.973,
+        "expectedOrderValue": {"amount": 10.0, "currency": "EUR"}, "value12m": {"amount": 19.73},
     }  # fmt: skip
     assert data["crmCustomer"]["recommendations"] == [
         {"productId": "P-lamp", "name": "Lamp", "reason": "viewed", "because": ""},
