@@ -55,12 +55,15 @@ def run(customers: int, seed: int) -> dict[str, object]:
     naive = [len({int(d) for d, _ in orders if d < 365}) - 1 for orders in store]
     spent = sum(v for orders in store for d, v in orders if d >= 365)
 
+    def mae(guess: list[float] | list[int]) -> float:
+        return sum(abs(g - a) for g, a in zip(guess, actual, strict=True)) / customers
+
     def measure() -> dict[str, float]:
         found = dict(CustomerPrediction.objects.values_list("profile_id", "expected_orders_12m"))
         value = sum(CustomerPrediction.objects.values_list("value_12m_minor", flat=True))
         predicted = [found[pk] for pk in ids]
         return {
-            "mae": round(sum(abs(p - a) for p, a in zip(predicted, actual)) / customers, 3),
+            "mae": round(mae(predicted), 3),
             "purchases_error": round(sum(predicted) / sum(actual) - 1, 3),
             "value_error": round(value / spent - 1, 3),
         }
@@ -81,7 +84,7 @@ def run(customers: int, seed: int) -> dict[str, object]:
         },
         "fit_and_score_s": round(seconds, 2),
         "bgnbd": fitted,
-        "naive_mae": round(sum(abs(n - a) for n, a in zip(naive, actual)) / customers, 3),
+        "naive_mae": round(mae(naive), 3),
         "heuristic": heuristic,
         "held_out_purchases": sum(actual),
     }

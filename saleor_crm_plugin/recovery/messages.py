@@ -10,6 +10,7 @@ from django.db import connection
 from ..catalogue.services import names
 from ..messaging import services as messaging
 from ..messaging.models import Purpose, Status
+from ..predictions.recommendations import recommendations_for
 from ..profiles.models import Profile
 from ..tenants import store_settings
 from ..tenants.models import Tenant
@@ -18,6 +19,7 @@ from .services import DueStep, Outcome
 
 CHECKOUT_KIND = "abandoned_checkout"
 BROWSE_KIND = "browse_reminder"
+RECOMMENDED = 3  # "you might also like" under a reminder
 
 
 def checkout_url(tenant: Tenant, channel: str, checkout_id: str) -> str:
@@ -40,7 +42,10 @@ def step_data(tenant: Tenant, step: DueStep) -> dict[str, Any]:
     if step.kind == FlowKind.BROWSE:
         ids = [str(product) for product in step.lines]
         known = names(tenant.pk, ids)
-        return {"products": [known[i] for i in ids if known.get(i)]}
+        return {
+            "products": [known[i] for i in ids if known.get(i)],
+            "recommended": recommended(tenant, step, set(ids)),
+        }
     lines = [
         {
             "name": line.get("product_name") or line.get("sku") or "",
@@ -55,7 +60,18 @@ def step_data(tenant: Tenant, step: DueStep) -> dict[str, Any]:
         "total_minor": step.total_gross_minor,
         "checkout_url": checkout_url(tenant, step.channel, step.checkout_id),
         "step": step.step + 1,
+        "recommended": recommended(
+            tenant, step, {str(line.get("product_id") or "") for line in step.lines}
+        ),
     }
+
+
+def recommended(tenant: Tenant, step: DueStep, shown: set[str]) -> list[str]:
+    """Names of a few products recommended to the customer (predictions/recommendations.py),
+    other than those the reminder shows anyway; unnamed products are left out."""
+    found = recommendations_for(tenant, [step.profile_id], RECOMMENDED + len(shown), step.at)
+    picks = [r.name for r in found.get(step.profile_id, []) if r.product_id not in shown and r.name]
+    return picks[:RECOMMENDED]
 
 
 def send_step(step: DueStep) -> Outcome:

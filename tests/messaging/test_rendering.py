@@ -26,6 +26,7 @@ DATA = {
     ],
     "total_minor": 7570,
     "products": ["Teekanne Kyoto", "Matcha-Schale"],
+    "recommended": ["Bambus-Besen"],
     "tier": "Platin",
     "points": 1250,
     "expires_on": "2026-12-31",
@@ -130,6 +131,8 @@ def test_every_locale_renders_translated_and_well_formatted(kind, locale):
         assert POINTS[locale] in visible(rendered.text)
     if kind == "browse_reminder":
         assert "Teekanne Kyoto" in rendered.text and "Matcha-Schale" in rendered.html
+    if kind in ("browse_reminder", "abandoned_checkout"):  # "you might also like"
+        assert "- Bambus-Besen" in rendered.text and ">Bambus-Besen</li>" in rendered.html
     if kind == "abandoned_checkout":
         assert TOTALS[locale] in visible(rendered.text)
         assert EXPIRIES[locale] in visible(rendered.text)

@@ -155,3 +155,20 @@ def test_rebuilding_gives_the_same_tables(tenant):
     compute_recommendations(tenant, NOW)
     assert sorted(ProductPair.objects.values_list("product_id", "other_id", "orders")) == before
     assert CategoryAffinity.objects.filter(tenant=tenant).count() == 7  # cem has two
+
+
+def test_reminders_suggest_a_few_recommended_products_they_do_not_show_already(tenant):
+    from saleor_crm_plugin.recovery.messages import step_data
+    from saleor_crm_plugin.recovery.services import DueStep
+
+    build(tenant)
+    fay = profile_id("fay@example.de")
+    common = dict(flow_id=1, tenant_id=tenant.pk, profile_id=fay, step=0, last=True,
+                  channel="default", currency="EUR", total_gross_minor=1000, due_at=NOW,
+                  at=NOW)  # fmt: skip
+    browse = step_data(tenant, DueStep(kind="browse", checkout_id="", lines=["P-lamp"], **common))
+    assert browse == {"products": ["Lamp"], "recommended": ["Tent", "Bottle", "Diapers"]}
+    cart = [{"product_id": "P-tent", "product_name": "Tent", "quantity": 1,
+             "total_gross_minor": 1000}]  # fmt: skip
+    checkout = step_data(tenant, DueStep(kind="checkout", checkout_id="c1", lines=cart, **common))
+    assert checkout["recommended"] == ["Lamp", "Bottle", "Diapers"]
