@@ -172,3 +172,18 @@ def test_reminders_suggest_a_few_recommended_products_they_do_not_show_already(t
              "total_gross_minor": 1000}]  # fmt: skip
     checkout = step_data(tenant, DueStep(kind="checkout", checkout_id="c1", lines=cart, **common))
     assert checkout["recommended"] == ["Lamp", "Bottle", "Diapers"]
+
+
+def test_a_deleted_customer_takes_their_prediction_and_affinities_along(tenant):
+    from saleor_crm_plugin.models import CustomerPrediction
+    from saleor_crm_plugin.predictions.services import predict_store
+    from saleor_crm_plugin.profiles.identity import delete_customers
+
+    build(tenant)
+    predict_store(tenant, NOW)
+    fay = profile_id("fay@example.de")
+    assert CustomerPrediction.objects.filter(profile_id=fay).exists()
+    delete_customers(tenant.pk, [("VXNlcjo5OTk=", "fay@example.de", NOW)])
+    assert not CustomerPrediction.objects.filter(profile_id=fay).exists()
+    assert not CategoryAffinity.objects.filter(profile_id=fay).exists()
+    assert CustomerPrediction.objects.count() == 5 and CategoryAffinity.objects.count() == 6
