@@ -60,6 +60,15 @@ def test_small_store_gets_the_cadence_heuristic_worked_out_by_hand(tenant):
     }  # fay never bought (two cancelled orders): no prediction
 
 
+def test_the_recompute_command_reports_the_method(tenant, capsys):
+    from saleor_crm_plugin.cli import main
+
+    build_store(tenant)
+    assert main(["recompute"]) == 0
+    assert "predictions by heuristic" in capsys.readouterr().out
+    assert CustomerPrediction.objects.filter(tenant=tenant).count() == 5
+
+
 def test_a_customer_whose_only_purchase_is_cancelled_loses_the_prediction(tenant):
     build_store(tenant)
     predict_store(tenant, NOW)
