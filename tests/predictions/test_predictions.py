@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from saleor_crm_plugin.models import CustomerPrediction, PredictionModel
+from saleor_crm_plugin.models import CustomerPrediction, PredictionModel, Profile
 from saleor_crm_plugin.predictions.services import predict_store
 from saleor_crm_plugin.segments.services import recompute_store
 from tests.segments.store import NOW, build_store, day, place
@@ -121,3 +121,19 @@ def test_bgnbd_fit_recovers_known_parameters_and_predicts_the_holdout(tenant):
     spent = sum(v for orders in store for d, v in orders if d >= 365)
     value = sum(CustomerPrediction.objects.values_list("value_12m_minor", flat=True))
     assert value == pytest.approx(spent, rel=0.15)
+
+
+def test_segments_select_on_churn_risk_and_predicted_value(tenant):
+    from saleor_crm_plugin.segments.queries import preview
+
+    build_store(tenant)
+    recompute_store(tenant, NOW)
+    risky = preview(tenant, {"all": [{"field": "churn_risk", "op": "gt", "value": 0.9}]}, NOW, 10)
+    assert sorted(Profile.objects.filter(pk__in=risky.first).values_list("email", flat=True)) == [
+        "dan@example.fr", "eve@example.de"
+    ]  # fmt: skip
+    rich = {"all": [{"field": "predicted_value_12m", "op": "gte", "value": "500"}]}
+    found = preview(tenant, rich, NOW, 10)  # ann 8111.11, bob 520.20 EUR
+    assert sorted(Profile.objects.filter(pk__in=found.first).values_list("email", flat=True)) == [
+        "ann@example.de", "bob@example.at"
+    ]  # fmt: skip
