@@ -210,7 +210,7 @@ def cmd_recompute(args: argparse.Namespace) -> int:
             result = recompute_store(tenant, now, progress)
             console.print(
                 f"{tenant}: scores of {result.changed} customers changed; "
-                f"{result.segments} segments refreshed"
+                f"{result.segments} segments refreshed; predictions by {result.prediction_method}"
             )
     return 0
 

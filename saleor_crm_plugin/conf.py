@@ -383,6 +383,27 @@ class CRMSettings:
         return int(self._get("RISK_CANCELLED_ORDERS", 2))
 
     @property
+    def PREDICTION_MIN_REPEAT_CUSTOMERS(self) -> int:
+        """Customers with two or more purchases a store needs before BG/NBD is fitted; with
+        fewer, predictions use the cadence heuristic (docs/predictions.md)."""
+        return int(self._get("PREDICTION_MIN_REPEAT_CUSTOMERS", 50))
+
+    @property
+    def PREDICTION_MIN_HISTORY_DAYS(self) -> int:
+        """Days between a store's first purchase and now before BG/NBD is fitted."""
+        return int(self._get("PREDICTION_MIN_HISTORY_DAYS", 90))
+
+    @property
+    def RECOMMENDATION_MIN_PAIR_ORDERS(self) -> int:
+        """Purchases two products must share before they count as bought together."""
+        return int(self._get("RECOMMENDATION_MIN_PAIR_ORDERS", 2))
+
+    @property
+    def RECOMMENDATION_VIEWED_DAYS(self) -> int:
+        """How far back product views count for "viewed but not bought"."""
+        return int(self._get("RECOMMENDATION_VIEWED_DAYS", 30))
+
+    @property
     def SEGMENT_PREVIEW_SIZE(self) -> int:
         """How many members a segment preview lists with its count."""
         return int(self._get("SEGMENT_PREVIEW_SIZE", 10))

@@ -9,6 +9,13 @@ from .loyalty.models import EarningProgram, PointsEntry
 from .messaging.models import ChannelAccount, Message, Suppression
 from .money.models import FxRate
 from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
+from .predictions.models import (
+    CategoryAffinity,
+    CategoryBestseller,
+    CustomerPrediction,
+    PredictionModel,
+    ProductPair,
+)
 from .privacy.models import ConsentEntry
 from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
 from .recovery.models import RecoveryFlow, RecoveryStep
@@ -28,9 +35,12 @@ __all__ = [
     "CampaignMessage",
     "CampaignRecipient",
     "CampaignStep",
+    "CategoryAffinity",
+    "CategoryBestseller",
     "ChannelAccount",
     "CheckoutRecord",
     "ConsentEntry",
+    "CustomerPrediction",
     "CustomerScores",
     "DeletedCustomer",
     "Delivery",
@@ -43,7 +53,9 @@ __all__ = [
     "Message",
     "OrderRecord",
     "PointsEntry",
+    "PredictionModel",
     "Product",
+    "ProductPair",
     "Profile",
     "RecoveryFlow",
     "RecoveryStep",

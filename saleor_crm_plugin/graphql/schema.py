@@ -17,6 +17,7 @@ from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
 from .messaging.schema import MessagingMutations
 from .payments.schema import PaymentsMutations
+from .predictions.schema import PredictionQueries
 from .privacy.export import PrivacyMutations, PrivacyQueries
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
@@ -34,6 +35,7 @@ class Query(
     FeedbackQueries,
     CampaignQueries,
     PrivacyQueries,
+    PredictionQueries,
     FederationQueries,
     graphene.ObjectType,
 ):

@@ -96,6 +96,8 @@ def template_context(
     if kind == "points_expiring":
         ctx["points"] = formatting.number(int(data["points"]), locale)
         ctx["date"] = formatting.day(date.fromisoformat(str(data["expires_on"])), locale)
+    if kind in ("browse_reminder", "abandoned_checkout"):
+        ctx["recommended"] = [str(name) for name in data.get("recommended", [])]
     if kind == "browse_reminder":
         ctx["products"] = [str(name) for name in data.get("products", [])]
     if kind == "post_purchase":

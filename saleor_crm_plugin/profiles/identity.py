@@ -21,10 +21,9 @@ from .traces import forget_as_friend, scrub_deliveries
 def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
     """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, tracked
     behaviour (personal data; also the same visitor's events never joined to anyone), points,
-    tier, scores and segment stays, recovery flows, messages, consents and memberships, and
-    detach their orders and checkouts. Django's ``CASCADE`` lives
-    in the ORM, not in the database, so set-based
-    deletes take the dependants along."""
+    tier, scores, predictions, category affinities and segment stays, recovery flows, messages,
+    consents and memberships, and detach their orders and checkouts. Django's ``CASCADE`` lives
+    in the ORM, not in the database, so set-based deletes take the dependants along."""
     cur.execute(
         f"""
         WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
@@ -39,6 +38,10 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         birthdays AS (DELETE FROM crm_birthday WHERE profile_id IN (SELECT id FROM doomed)),
         referred AS (DELETE FROM crm_referral WHERE advocate_id IN (SELECT id FROM doomed)),
         scores AS (DELETE FROM crm_customer_scores WHERE profile_id IN (SELECT id FROM doomed)),
+        predicted AS (DELETE FROM crm_customer_prediction
+                      WHERE profile_id IN (SELECT id FROM doomed)),
+        affinity AS (DELETE FROM crm_category_affinity
+                     WHERE profile_id IN (SELECT id FROM doomed)),
         segments AS (DELETE FROM crm_segment_member WHERE profile_id IN (SELECT id FROM doomed)),
         steps AS (DELETE FROM crm_recovery_step WHERE flow_id IN (
                     SELECT id FROM crm_recovery_flow WHERE profile_id IN (SELECT id FROM doomed))),

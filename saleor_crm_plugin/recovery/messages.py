@@ -10,6 +10,7 @@ from django.db import connection
 from ..catalogue.services import names
 from ..messaging import services as messaging
 from ..messaging.models import Purpose, Status
+from ..predictions.recommendations import recommendations_for
 from ..profiles.models import Profile
 from ..tenants import store_settings
 from ..tenants.models import Tenant
@@ -19,6 +20,7 @@ from .services import DueStep, Outcome, TryLater
 
 CHECKOUT_KIND = "abandoned_checkout"
 BROWSE_KIND = "browse_reminder"
+RECOMMENDED = 3  # "you might also like" under a reminder
 
 
 def checkout_url(tenant: Tenant, channel: str, checkout_id: str) -> str:
@@ -41,7 +43,10 @@ def step_data(tenant: Tenant, step: DueStep) -> dict[str, Any]:
     if step.kind == FlowKind.BROWSE:
         ids = [str(product) for product in step.lines]
         known = names(tenant.pk, ids)
-        return {"products": [known[i] for i in ids if known.get(i)]}
+        return {
+            "products": [known[i] for i in ids if known.get(i)],
+            "recommended": recommended(tenant, step, set(ids)),
+        }
     lines = [
         {
             "name": line.get("product_name") or line.get("sku") or "",
@@ -56,6 +61,9 @@ def step_data(tenant: Tenant, step: DueStep) -> dict[str, Any]:
         "total_minor": step.total_gross_minor,
         "checkout_url": checkout_url(tenant, step.channel, step.checkout_id),
         "step": step.step + 1,
+        "recommended": recommended(
+            tenant, step, {str(line.get("product_id") or "") for line in step.lines}
+        ),
     }
 
 
@@ -95,6 +103,12 @@ def step_discount(profile: Profile, step: DueStep) -> dict[str, Any]:
         discount_expires_at=issued.expires_at,
     )
     return discounts.message_data(discount, issued, step.currency)
+def recommended(tenant: Tenant, step: DueStep, shown: set[str]) -> list[str]:
+    """Names of a few products recommended to the customer (predictions/recommendations.py),
+    other than those the reminder shows anyway; unnamed products are left out."""
+    found = recommendations_for(tenant, [step.profile_id], RECOMMENDED + len(shown), step.at)
+    picks = [r.name for r in found.get(step.profile_id, []) if r.product_id not in shown and r.name]
+    return picks[:RECOMMENDED]
 
 
 def send_step(step: DueStep) -> Outcome:

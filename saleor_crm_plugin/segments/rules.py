@@ -80,6 +80,14 @@ FIELDS: dict[str, Field] = {
     "frequency_score": Field("s.frequency", "score"),
     "monetary_score": Field("s.monetary", "score"),
     "risk_flags": Field("s.risk_flags", "list", RISK_FLAGS),
+    # From the last recompute's predictions (docs/predictions.md); none before a purchase.
+    "churn_risk": Field(
+        "(SELECT c.churn_risk FROM crm_customer_prediction c WHERE c.profile_id = p.id)", "rate"
+    ),
+    "predicted_value_12m": Field(
+        "(SELECT c.value_12m_minor FROM crm_customer_prediction c WHERE c.profile_id = p.id)",
+        "money",
+    ),
     "orders_in_period": Field(
         f"(SELECT count(*) FROM crm_order o WHERE o.profile_id = p.id AND {_PURCHASES} "
         f"AND {_PERIOD})",

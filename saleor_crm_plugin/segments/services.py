@@ -8,10 +8,12 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from ..predictions.recommendations import compute_recommendations
+from ..predictions.services import predict_store
 from ..tenants.models import Tenant
 from .models import LifecycleSettings, Segment
 from .rules import Compiled, RuleError, compile_rules
-from .scores import Lifecycle, Progress, recompute
+from .scores import STEPS, Lifecycle, Progress, recompute
 
 
 class SegmentError(ValueError):
@@ -26,6 +28,7 @@ class SegmentError(ValueError):
 class Recomputed:
     changed: int  # customers whose scores changed
     segments: int
+    prediction_method: str = ""  # bgnbd or heuristic (docs/predictions.md)
 
 
 def matching_sql(compiled: Compiled) -> str:
@@ -128,12 +131,17 @@ def refresh_segments(tenant: Tenant, now: datetime) -> int:
 
 
 def recompute_store(tenant: Tenant, now: datetime, progress: Progress | None = None) -> Recomputed:
-    """Re-score every customer of the store as of ``now`` (atomic, safe to repeat), then
-    refresh its segments against the new scores."""
+    """Re-score every customer of the store as of ``now`` (atomic, safe to repeat), refit its
+    predictions and recommendations, then refresh its segments against the new scores."""
+    report = progress or (lambda step, done, total: None)
     changed = recompute(tenant, now, progress)
+    report("predictions", len(STEPS), len(STEPS))
+    model = predict_store(tenant, now)
+    report("recommendations", len(STEPS), len(STEPS))
+    compute_recommendations(tenant, now)
     with transaction.atomic():
         segments = refresh_segments(tenant, now)
-    return Recomputed(changed=changed, segments=segments)
+    return Recomputed(changed=changed, segments=segments, prediction_method=model.method)
 
 
 def save_lifecycle(tenant: Tenant, lifecycle: Lifecycle) -> LifecycleSettings:

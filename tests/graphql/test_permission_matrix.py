@@ -114,6 +114,7 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         'mutation { crmFeedbackGive(orderId: "T3JkZXI6bm90LW1pbmU=", rating: 5) { rating } }',
         {},
     ),
+    "crmPredictionModel": ("{ crmPredictionModel { method reason } }", {}),
     "crmSegmentSave": (
         'mutation($r: JSONString!) { crmSegmentSave(name: "Matrix", rules: $r) { name } }',
         {"r": json.dumps({"all": [{"field": "orders_count", "op": "gte", "value": 1}]})},
@@ -231,6 +232,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmSegmentPreview": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmSegmentExport": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmLifecycleSettings": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmPredictionModel": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmSegmentSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmSegmentDelete": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmLifecycleSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),

@@ -26,6 +26,7 @@ DATA = {
     ],
     "total_minor": 7570,
     "products": ["Teekanne Kyoto", "Matcha-Schale"],
+    "recommended": ["Bambus-Besen"],
     "tier": "Platin",
     "points": 1250,
     "expires_on": "2026-12-31",
@@ -167,6 +168,8 @@ def test_every_locale_renders_translated_and_well_formatted(kind, locale):
         assert '<a href="https://nordwind.example/">Nordwind</a>' in rendered.html
         assert "-20 % Nordwind (https://nordwind.example/)" in rendered.text
         assert "<li>Teekanne Kyoto</li>" in rendered.html
+    if kind in ("browse_reminder", "abandoned_checkout"):  # "you might also like"
+        assert "- Bambus-Besen" in rendered.text and ">Bambus-Besen</li>" in rendered.html
     if kind == "abandoned_checkout":
         assert TOTALS[locale] in visible(rendered.text)
         assert 'href="https://nordwind.example/checkout?token=abc"' in rendered.html

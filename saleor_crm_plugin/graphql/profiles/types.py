@@ -12,6 +12,14 @@ from ..loyalty.referrals import CRMReferral, resolve_referral
 from ..loyalty.tiers import CRMTier, resolve_tier
 from ..loyalty.types import points_field, resolve_points, resolve_rewards, rewards_field
 from ..payments.schema import CRMMembership, resolve_membership
+from ..predictions.types import (
+    next_order_field,
+    prediction_field,
+    recommendations_field,
+    resolve_next_order,
+    resolve_prediction,
+    resolve_recommendations,
+)
 from ..privacy.schema import consents_field, resolve_consents
 from ..segments.types import (
     lifecycle_stage_field,
@@ -86,6 +94,10 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     resolve_scores = staticmethod(resolve_scores)
     feedback = feedback_summary_field()
     resolve_feedback = staticmethod(resolve_feedback_summary)
+    prediction = prediction_field()
+    resolve_prediction = staticmethod(resolve_prediction)
+    recommendations = recommendations_field()
+    resolve_recommendations = staticmethod(resolve_recommendations)
     timeline = graphene.List(
         graphene.NonNull(CRMTimelineEvent),
         required=True,
@@ -159,6 +171,10 @@ class CRMMe(graphene.ObjectType, _ProfileFields):
     resolve_consents = staticmethod(resolve_consents)
     lifecycle_stage = lifecycle_stage_field()
     resolve_lifecycle_stage = staticmethod(resolve_lifecycle_stage)
+    next_order_at = next_order_field()
+    resolve_next_order_at = staticmethod(resolve_next_order)
+    recommendations = recommendations_field()
+    resolve_recommendations = staticmethod(resolve_recommendations)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."
