@@ -299,6 +299,64 @@ def _memberships(profile: Profile) -> list[dict[str, Any]]:
     )
 
 
+@section("feedback", "crm_feedback")
+def _feedback(profile: Profile) -> list[dict[str, Any]]:
+    from ..feedback.models import Feedback
+
+    return _rows(
+        Feedback.objects.filter(profile=profile).order_by("created_at", "id"),
+        ["order_number", "rating", "comment", "flagged", "source", "created_at", "updated_at"],
+    )
+
+
+@section("campaigns", "crm_campaign_recipient", "crm_campaign_message")
+def _campaigns(profile: Profile) -> list[dict[str, Any]]:
+    from ..campaigns.models import CampaignMessage, CampaignRecipient
+
+    sent = {
+        (m["step__campaign_id"], m["step__position"]): m["message__status"]
+        for m in CampaignMessage.objects.filter(profile=profile).values(
+            "step__campaign_id", "step__position", "message__status"
+        )
+    }
+    return [
+        {
+            "campaign": r["campaign__name"],
+            "wave": r["wave"],
+            "steps": {
+                str(pos): status for (cid, pos), status in sent.items() if cid == r["campaign_id"]
+            },
+        }
+        for r in CampaignRecipient.objects.filter(profile=profile)
+        .order_by("campaign_id")
+        .values("campaign_id", "campaign__name", "wave")
+    ]
+
+
+@section("predictions", "crm_customer_prediction", "crm_category_affinity")
+def _predictions(profile: Profile) -> dict[str, Any]:
+    from ..predictions.models import CategoryAffinity, CustomerPrediction
+
+    return {
+        "prediction": _one(
+            CustomerPrediction.objects.filter(profile=profile),
+            [
+                "method",
+                "churn_risk",
+                "expected_orders_12m",
+                "expected_order_value_minor",
+                "value_12m_minor",
+                "next_order_at",
+                "computed_at",
+            ],
+        ),
+        "category_affinity": _rows(
+            CategoryAffinity.objects.filter(profile=profile).order_by("-share"),
+            ["category_slug", "orders", "share"],
+        ),
+    }
+
+
 def export_customer(profile: Profile, now: datetime | None = None) -> dict[str, Any]:
     """The export document: ``format``, ``version``, ``generated_at`` and one key per section,
     in plain JSON types (times in ISO 8601 UTC, amounts in minor units, decimals as strings)."""

@@ -25,6 +25,9 @@ TITLES = {
     "segments": pgettext_lazy("crm export", "Scores and customer groups"),
     "recovery": pgettext_lazy("crm export", "Cart reminders"),
     "memberships": pgettext_lazy("crm export", "Memberships"),
+    "feedback": pgettext_lazy("crm export", "Ratings of orders"),
+    "campaigns": pgettext_lazy("crm export", "Campaigns received"),
+    "predictions": pgettext_lazy("crm export", "Predictions"),
 }
 
 
