@@ -9,6 +9,7 @@ from __future__ import annotations
 import graphene
 
 from .federation import FederationQueries
+from .kpis.schema import KpiQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
@@ -25,6 +26,7 @@ class Query(
     TierQueries,
     SettingsQueries,
     SegmentQueries,
+    KpiQueries,
     FederationQueries,
     graphene.ObjectType,
 ):

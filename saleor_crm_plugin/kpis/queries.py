@@ -1,0 +1,215 @@
+"""KPIs of a store over a period, per channel and country, in the base currency.
+
+Each figure is one set-based statement over the stored orders (FX fixed at order time), so the
+figures are a function of the orders we hold: replays and late deliveries cannot double-count.
+Definitions are in docs/kpis.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection
+
+from ..conf import crm_settings
+from ..segments.models import ScoreBoundaries
+from ..segments.scores import MIN_CADENCE_DAYS, lifecycle_for
+from ..tenants.models import Tenant
+from .errors import InvalidReport
+from .sql import IN_PERIOD, IN_SLICE, PURCHASE, local, params
+from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice
+
+# Customers of the period with their purchases ever (any channel) before its end: first one,
+# how many, net spend. One scan of the store's orders before the end.
+_SUMMARY = f"""
+WITH before_end AS (
+  SELECT o.profile_id, o.created_at, o.total_gross_base_minor AS gross,
+         o.refunded_base_minor AS refunded,
+         ({IN_SLICE}) AND o.created_at >= %(start)s AS counted
+  FROM crm_order o WHERE {PURCHASE} AND o.created_at < %(end)s
+),
+customers AS (
+  SELECT profile_id, min(created_at) AS first_at, count(*) AS purchases,
+         sum(gross - refunded) AS value
+  FROM before_end WHERE profile_id IS NOT NULL GROUP BY profile_id
+  HAVING bool_or(counted)
+)
+SELECT
+  (SELECT count(*) FROM before_end WHERE counted),
+  (SELECT COALESCE(sum(gross), 0) FROM before_end WHERE counted),
+  (SELECT COALESCE(sum(refunded), 0) FROM before_end WHERE counted),
+  count(*), count(*) FILTER (WHERE first_at >= %(start)s),
+  count(*) FILTER (WHERE purchases >= 2), COALESCE(sum(value), 0)
+FROM customers
+"""
+
+# One row per local day, week or month with a purchase in the slice. A customer is new in the
+# bucket holding their first purchase ever (any channel).
+_SERIES = f"""
+WITH firsts AS (
+  SELECT o.profile_id, min(o.created_at) AS first_at FROM crm_order o
+  WHERE {PURCHASE} AND o.profile_id IS NOT NULL AND o.created_at < %(end)s
+  GROUP BY o.profile_id
+)
+SELECT {local("o.created_at")}::date AS bucket,
+  count(DISTINCT o.profile_id),
+  count(DISTINCT o.profile_id) FILTER (WHERE {local("f.first_at")} = {local("o.created_at")}),
+  count(*), sum(o.total_gross_base_minor), sum(o.refunded_base_minor)
+FROM crm_order o LEFT JOIN firsts f ON f.profile_id = o.profile_id
+WHERE {PURCHASE} AND {IN_PERIOD} AND {IN_SLICE}
+GROUP BY 1 ORDER BY 1
+"""
+
+# Who could be counted at all: customers with a purchase in the slice, ever.
+_SLICE_CUSTOMERS = f"""
+SELECT DISTINCT o.profile_id FROM crm_order o
+WHERE {PURCHASE} AND {IN_SLICE} AND o.profile_id IS NOT NULL
+"""
+
+# A customer becomes lost `lost * unit` days after a purchase not followed by another by then
+# (unit: their cadence, the store's, or 1 in days mode, as the recompute measures it now).
+_CHURN = f"""
+WITH visits AS (
+  SELECT o.profile_id, o.created_at,
+         lead(o.created_at) OVER (PARTITION BY o.profile_id ORDER BY o.created_at) AS next_at
+  FROM crm_order o
+  WHERE {PURCHASE} AND o.created_at <= %(now)s
+    AND o.profile_id IN ({_SLICE_CUSTOMERS})
+),
+timed AS (
+  SELECT v.*, v.created_at + make_interval(secs => %(lost)s * 86400 *
+           CASE WHEN %(mode)s = 'days' THEN 1
+                ELSE greatest(COALESCE(cs.cadence_days, %(store_cadence)s), %(min_cadence)s)
+           END) AS lost_at
+  FROM visits v LEFT JOIN crm_customer_scores cs ON cs.profile_id = v.profile_id
+)
+SELECT
+  count(DISTINCT profile_id) FILTER (
+    WHERE lost_at >= %(start)s AND lost_at < least(%(end)s, %(now)s)
+      AND (next_at IS NULL OR next_at > lost_at)),
+  count(DISTINCT profile_id) FILTER (
+    WHERE (created_at < %(start)s AND (next_at IS NULL OR next_at >= %(start)s)
+           AND lost_at >= %(start)s)
+       OR (created_at >= %(start)s AND created_at < %(end)s))
+FROM timed
+"""
+
+_STAGES = f"""
+SELECT cs.stage, count(*) FROM crm_customer_scores cs
+WHERE cs.tenant_id = %(tenant)s AND cs.stage <> ''
+  AND (%(channel)s = '' AND %(country)s = '' OR cs.profile_id IN ({_SLICE_CUSTOMERS}))
+GROUP BY 1
+"""
+
+_TIERS = f"""
+SELECT t.tier, count(*) FROM crm_tier_status t
+WHERE t.tenant_id = %(tenant)s
+  AND (%(channel)s = '' AND %(country)s = '' OR t.profile_id IN ({_SLICE_CUSTOMERS}))
+GROUP BY 1
+"""
+
+# Flows started in the period; the channel is the cart's, the country the customer's.
+_RECOVERY = """
+SELECT count(*),
+  count(*) FILTER (WHERE EXISTS (
+    SELECT 1 FROM crm_recovery_step s WHERE s.flow_id = f.id AND s.sent_at IS NOT NULL)),
+  count(*) FILTER (WHERE f.status = 'recovered'),
+  COALESCE(sum(f.recovered_base_minor) FILTER (WHERE f.status = 'recovered'), 0)
+FROM crm_recovery_flow f JOIN crm_profile p ON p.id = f.profile_id
+WHERE f.tenant_id = %(tenant)s AND f.started_at >= %(start)s AND f.started_at < %(end)s
+  AND (%(channel)s = '' OR f.channel = %(channel)s)
+  AND (%(country)s = '' OR p.country = %(country)s)
+"""
+
+
+def _one(sql: str, values: dict[str, Any]) -> tuple[Any, ...]:
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+        row = cur.fetchone()
+    assert row is not None  # aggregates without GROUP BY always return a row
+    return tuple(row)
+
+
+def _counts(sql: str, values: dict[str, Any]) -> dict[str, int]:
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+        return {str(k): int(n) for k, n in cur.fetchall()}
+
+
+def _bucket_starts(where: Slice, interval: str) -> list[date]:
+    """Every local day, week (from Monday) or month the period touches, empty ones included."""
+    first = where.start.date()
+    last = (where.end - timedelta(microseconds=1)).date()
+    if interval == "week":
+        first -= timedelta(days=first.weekday())
+    elif interval == "month":
+        first = first.replace(day=1)
+    starts = []
+    current = first
+    while current <= last:
+        starts.append(current)
+        if interval == "day":
+            current += timedelta(days=1)
+        elif interval == "week":
+            current += timedelta(days=7)
+        else:
+            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return starts
+
+
+def series(tenant: Tenant, where: Slice, interval: str = "month") -> list[Bucket]:
+    """Customers, new customers, orders and revenue per local day, week or month."""
+    if interval not in INTERVALS:
+        raise InvalidReport(f"interval is one of {', '.join(INTERVALS)}.", field="interval")
+    with connection.cursor() as cur:
+        cur.execute(_SERIES, params(tenant, where, unit=interval))
+        found = {
+            row[0]: Bucket(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]))
+            for row in cur.fetchall()
+        }
+    return [found.get(s) or Bucket(s, 0, 0, 0, 0, 0) for s in _bucket_starts(where, interval)]
+
+
+def churn(tenant: Tenant, where: Slice, now: datetime) -> Churn:
+    lifecycle = lifecycle_for(tenant)
+    boundaries = ScoreBoundaries.objects.filter(tenant=tenant).first()
+    store_cadence = (boundaries.store_cadence_days if boundaries else None) or (
+        crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS
+    )
+    churned, could = _one(
+        _CHURN,
+        params(
+            tenant,
+            where,
+            now=now,
+            mode=lifecycle.mode,
+            lost=lifecycle.lost_after,
+            store_cadence=store_cadence,
+            min_cadence=MIN_CADENCE_DAYS,
+        ),
+    )
+    return Churn(churned=int(churned), could_churn=int(could))
+
+
+def kpis(tenant: Tenant, where: Slice, now: datetime, interval: str = "month") -> Kpis:
+    """Every KPI of the slice, as of ``now`` (churn cannot happen after ``now``; stages and
+    tiers are the current ones, since neither keeps a history)."""
+    values = params(tenant, where)
+    orders, revenue, refunded, customers, new, repeat, value = _one(_SUMMARY, values)
+    started, reminded, recovered, recovered_minor = _one(_RECOVERY, values)
+    return Kpis(
+        currency=tenant.base_currency,
+        customers=int(customers),
+        new_customers=int(new),
+        repeat_customers=int(repeat),
+        orders=int(orders),
+        revenue_minor=int(revenue),
+        refunded_minor=int(refunded),
+        lifetime_value_minor=int(value),
+        churn=churn(tenant, where, now),
+        recovery=Recovery(int(started), int(reminded), int(recovered), int(recovered_minor)),
+        stages=_counts(_STAGES, values),
+        tiers=_counts(_TIERS, values),
+        series=series(tenant, where, interval),
+    )
