@@ -7,7 +7,7 @@ Definitions are in docs/kpis.md.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
@@ -18,6 +18,7 @@ from ..segments.scores import MIN_CADENCE_DAYS, lifecycle_for
 from ..tenants.models import Tenant
 from .errors import InvalidReport
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, local, params
+from .stages import stage_series
 from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice
 
 # Customers of the period with their purchases ever (any channel) before its end: first one,
@@ -137,38 +138,44 @@ def _counts(sql: str, values: dict[str, Any]) -> dict[str, int]:
         return {str(k): int(n) for k, n in cur.fetchall()}
 
 
-def _bucket_starts(where: Slice, interval: str) -> list[date]:
-    """Every local day, week (from Monday) or month the period touches, empty ones included."""
+def _next(day: date, interval: str) -> date:
+    if interval == "day":
+        return day + timedelta(days=1)
+    if interval == "week":
+        return day + timedelta(days=7)
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def buckets(where: Slice, interval: str) -> list[tuple[date, datetime]]:
+    """Every local day, week (from Monday) or month the period touches, empty ones included,
+    with the moment it ends (local midnight, or the period's end if sooner)."""
+    if interval not in INTERVALS:
+        raise InvalidReport(f"interval is one of {', '.join(INTERVALS)}.", field="interval")
+    zone = where.start.tzinfo
     first = where.start.date()
-    last = (where.end - timedelta(microseconds=1)).date()
     if interval == "week":
         first -= timedelta(days=first.weekday())
     elif interval == "month":
         first = first.replace(day=1)
-    starts = []
+    found = []
     current = first
-    while current <= last:
-        starts.append(current)
-        if interval == "day":
-            current += timedelta(days=1)
-        elif interval == "week":
-            current += timedelta(days=7)
-        else:
-            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return starts
+    while datetime.combine(current, time(), zone) < where.end:
+        following = _next(current, interval)
+        found.append((current, min(datetime.combine(following, time(), zone), where.end)))
+        current = following
+    return found
 
 
 def series(tenant: Tenant, where: Slice, interval: str = "month") -> list[Bucket]:
     """Customers, new customers, orders and revenue per local day, week or month."""
-    if interval not in INTERVALS:
-        raise InvalidReport(f"interval is one of {', '.join(INTERVALS)}.", field="interval")
+    steps = buckets(where, interval)
     with connection.cursor() as cur:
         cur.execute(_SERIES, params(tenant, where, unit=interval))
         found = {
             row[0]: Bucket(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]))
             for row in cur.fetchall()
         }
-    return [found.get(s) or Bucket(s, 0, 0, 0, 0, 0) for s in _bucket_starts(where, interval)]
+    return [found.get(s) or Bucket(s, 0, 0, 0, 0, 0) for s, _ in steps]
 
 
 def churn(tenant: Tenant, where: Slice, now: datetime) -> Churn:
@@ -192,6 +199,10 @@ def churn(tenant: Tenant, where: Slice, now: datetime) -> Churn:
     return Churn(churned=int(churned), could_churn=int(could))
 
 
+def _begun(day: date, where: Slice, now: datetime) -> bool:
+    return datetime.combine(day, time(), where.start.tzinfo) < now
+
+
 def kpis(tenant: Tenant, where: Slice, now: datetime, interval: str = "month") -> Kpis:
     """Every KPI of the slice, as of ``now`` (churn cannot happen after ``now``; stages and
     tiers are the current ones, since neither keeps a history)."""
@@ -212,4 +223,13 @@ def kpis(tenant: Tenant, where: Slice, now: datetime, interval: str = "month") -
         stages=_counts(_STAGES, values),
         tiers=_counts(_TIERS, values),
         series=series(tenant, where, interval),
+        stage_series=stage_series(
+            tenant,
+            where,
+            [
+                (day, min(end, now))
+                for day, end in buckets(where, interval)
+                if _begun(day, where, now)
+            ],
+        ),
     )

@@ -75,6 +75,15 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class StagePoint:
+    """Customers per lifecycle stage at one moment: a bucket's end, or now for the current one."""
+
+    starts: date
+    at: datetime
+    stages: dict[str, int]
+
+
+@dataclass(frozen=True)
 class Churn:
     """Customers who went from not lost to lost (the lifecycle stage) within the period."""
 
@@ -113,6 +122,7 @@ class Kpis:
     stages: dict[str, int] = field(default_factory=dict)
     tiers: dict[str, int] = field(default_factory=dict)
     series: list[Bucket] = field(default_factory=list)
+    stage_series: list[StagePoint] = field(default_factory=list)
     # Figures other capabilities will provide; None until they exist (never guessed).
     predicted_value_minor: int | None = None
     campaign_response: list[object] | None = None

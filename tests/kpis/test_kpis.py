@@ -98,6 +98,24 @@ def test_churn_counts_customers_who_became_lost_in_the_period(store):
     # Stages now (days since the last purchase): bob 10 active, ann 25 at risk, fay 51
     # dormant, cem 61, dan 71 and gus 135 lost.
     assert found.stages == {"active": 1, "at_risk": 1, "dormant": 1, "lost": 3}
+    # Stages at each month's end (Tokyo midnight, 15:00 UTC the day before), rebuilt from the
+    # orders with the same thresholds; days since the last purchase before that moment:
+    #  Jan 31: ann 16.1 (new), gus 31 (at risk), fay 52.1 (dormant)
+    #  Feb 28: cem 18.1 (new), ann 44.1 and gus 59 (dormant), fay 80.1 (lost)
+    #  Mar 31: fay 6.1 and cem 16.1 (active, second purchase), ann 21.1 and dan 26.1 (at risk),
+    #          gus lost; bob's first order is at 20:00 UTC, after the moment
+    #  Apr 30: ann 10.1 (active), fay 36.1 and bob 29.8 (at risk), cem 46.1 and dan 56.1
+    #          (dormant), gus lost
+    #  May: now (May 15 12:00 UTC), as the scores above.
+    year = kpis(store, Slice.of_days(date(2026, 1, 1), date(2026, 7, 1), TOKYO), NOW)
+    assert [(p.starts, p.stages) for p in year.stage_series] == [
+        (date(2026, 1, 1), {"new": 1, "at_risk": 1, "dormant": 1}),
+        (date(2026, 2, 1), {"new": 1, "dormant": 2, "lost": 1}),
+        (date(2026, 3, 1), {"active": 2, "at_risk": 2, "lost": 1}),
+        (date(2026, 4, 1), {"active": 1, "at_risk": 2, "dormant": 2, "lost": 1}),
+        (date(2026, 5, 1), found.stages),
+    ]  # June has not begun: no point
+    assert year.stage_series[-1].at == NOW
     # The same period a day earlier: cem is not lost yet.
     earlier = kpis(
         store, Slice.of_days(date(2026, 3, 1), date(2026, 6, 1), TOKYO), NOW - timedelta(days=1)

@@ -83,6 +83,14 @@ class CRMKpiBucket(graphene.ObjectType):
         )
 
 
+class CRMStagePoint(graphene.ObjectType):
+    starts = graphene.Date(required=True, description="First local day of the bucket.")
+    at = graphene.DateTime(
+        required=True, description="The moment counted: the bucket's end or now."
+    )
+    stages = graphene.List(graphene.NonNull(CRMCount), required=True)
+
+
 class CRMKpis(graphene.ObjectType):
     currency = graphene.String(required=True, description="The store's base currency.")
     time_zone = graphene.String(required=True)
@@ -119,6 +127,13 @@ class CRMKpis(graphene.ObjectType):
         graphene.NonNull(CRMKpiBucket), required=True, description="Per day, week or month."
     )
 
+    stage_series = graphene.List(
+        graphene.NonNull(CRMStagePoint),
+        required=True,
+        description="Customers by lifecycle stage at the end of each bucket, rebuilt from the "
+        "orders (see docs/kpis.md); none for buckets that have not begun.",
+    )
+
     @staticmethod
     def from_kpis(found: k.Kpis, time_zone: str) -> CRMKpis:
         c = found.currency
@@ -152,6 +167,14 @@ class CRMKpis(graphene.ObjectType):
             ),
             campaign_response=None,
             series=[CRMKpiBucket.from_bucket(b, c) for b in found.series],
+            stage_series=[
+                CRMStagePoint(
+                    starts=p.starts,
+                    at=p.at,
+                    stages=[CRMCount(name=s, customers=n) for s, n in sorted(p.stages.items())],
+                )
+                for p in found.stage_series
+            ],
         )
 
 

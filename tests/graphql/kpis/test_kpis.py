@@ -32,6 +32,7 @@ KPIS = """query ($p: CRMPeriodInput!, $c: String, $tz: String) {
     churn { churned couldChurn rate } campaignResponse { segmentName }
     recovery { started rate revenue { amount } }
     series { starts customers newCustomers returningCustomers revenue { amount } }
+    stageSeries { starts stages { name customers } }
   } }"""
 
 
@@ -55,6 +56,12 @@ def test_quarter_kpis_in_the_stores_time_zone(store):
         ("2026-02-01", 1, 0),
         ("2026-03-01", 1, 3),
     ]
+    # At the end of March (cadence mode, nobody recomputed yet: every gap is measured against
+    # the default 60 days, so nobody is at risk before 120 days): gus, ann, cem, dan, fay.
+    assert k["stageSeries"][2] == {
+        "starts": "2026-03-01",
+        "stages": [{"name": "active", "customers": 3}, {"name": "new", "customers": 2}],
+    }
     # Asked in UTC, gus's New Year's Eve order falls in December and bob's in March.
     data, errors = run(staff(store), KPIS, p=Q1, tz="UTC")
     assert (data["crmKpis"]["orders"], data["crmKpis"]["revenue"]["amount"]) == (7, 765.0)
