@@ -17,7 +17,7 @@ from ..segments.models import ScoreBoundaries
 from ..segments.scores import MIN_CADENCE_DAYS, lifecycle_for
 from ..tenants.models import Tenant
 from .errors import InvalidReport
-from .sql import IN_PERIOD, IN_SLICE, PURCHASE, local, params
+from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params
 from .stages import stage_series
 from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice
 
@@ -62,11 +62,6 @@ WHERE {PURCHASE} AND {IN_PERIOD} AND {IN_SLICE}
 GROUP BY 1 ORDER BY 1
 """
 
-# Who could be counted at all: customers with a purchase in the slice, ever.
-_SLICE_CUSTOMERS = f"""
-SELECT DISTINCT o.profile_id FROM crm_order o
-WHERE {PURCHASE} AND {IN_SLICE} AND o.profile_id IS NOT NULL
-"""
 
 # A customer becomes lost `lost * unit` days after a purchase not followed by another by then
 # (unit: their cadence, the store's, or 1 in days mode, as the recompute measures it now).
@@ -75,8 +70,8 @@ WITH visits AS (
   SELECT o.profile_id, o.created_at,
          lead(o.created_at) OVER (PARTITION BY o.profile_id ORDER BY o.created_at) AS next_at
   FROM crm_order o
-  WHERE {PURCHASE} AND o.created_at <= %(now)s
-    AND o.profile_id IN ({_SLICE_CUSTOMERS})
+  WHERE {PURCHASE} AND o.created_at <= %(now)s AND o.profile_id IS NOT NULL
+    AND (%(channel)s = '' AND %(country)s = '' OR o.profile_id IN ({SLICE_CUSTOMERS}))
 ),
 timed AS (
   SELECT v.*, v.created_at + make_interval(secs => %(lost)s * 86400 *
@@ -99,14 +94,14 @@ FROM timed
 _STAGES = f"""
 SELECT cs.stage, count(*) FROM crm_customer_scores cs
 WHERE cs.tenant_id = %(tenant)s AND cs.stage <> ''
-  AND (%(channel)s = '' AND %(country)s = '' OR cs.profile_id IN ({_SLICE_CUSTOMERS}))
+  AND (%(channel)s = '' AND %(country)s = '' OR cs.profile_id IN ({SLICE_CUSTOMERS}))
 GROUP BY 1
 """
 
 _TIERS = f"""
 SELECT t.tier, count(*) FROM crm_tier_status t
 WHERE t.tenant_id = %(tenant)s
-  AND (%(channel)s = '' AND %(country)s = '' OR t.profile_id IN ({_SLICE_CUSTOMERS}))
+  AND (%(channel)s = '' AND %(country)s = '' OR t.profile_id IN ({SLICE_CUSTOMERS}))
 GROUP BY 1
 """
 

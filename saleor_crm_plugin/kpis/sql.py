@@ -18,6 +18,11 @@ IN_SLICE = (
     "(%(channel)s = '' OR o.channel = %(channel)s)"
     " AND (%(country)s = '' OR o.country = %(country)s)"
 )
+# Who a report about customers may count: anyone with a purchase in the slice, at any time.
+SLICE_CUSTOMERS = (
+    f"SELECT o.profile_id FROM crm_order o WHERE {PURCHASE} AND {IN_SLICE}"
+    " AND o.profile_id IS NOT NULL"
+)
 IN_PERIOD = "o.created_at >= %(start)s AND o.created_at < %(end)s"
 
 

@@ -16,7 +16,7 @@ from ..conf import crm_settings
 from ..segments.models import ScoreBoundaries
 from ..segments.scores import MIN_CADENCE_DAYS, Lifecycle, lifecycle_for
 from ..tenants.models import Tenant
-from .sql import IN_SLICE, PURCHASE, params
+from .sql import PURCHASE, SLICE_CUSTOMERS, params
 from .types import Slice, StagePoint
 
 # Each purchase stands for its customer from its moment until their next purchase: it covers the
@@ -28,8 +28,7 @@ WITH visits AS (
          lead(o.created_at) OVER w AS next_at, row_number() OVER w AS n
   FROM crm_order o
   WHERE {PURCHASE} AND o.profile_id IS NOT NULL AND o.created_at < %(last)s
-    AND (%(channel)s = '' AND %(country)s = '' OR o.profile_id IN (
-      SELECT o.profile_id FROM crm_order o WHERE {PURCHASE} AND {IN_SLICE}))
+    AND (%(channel)s = '' AND %(country)s = '' OR o.profile_id IN ({SLICE_CUSTOMERS}))
   WINDOW w AS (PARTITION BY o.profile_id ORDER BY o.created_at)
 ),
 points AS (

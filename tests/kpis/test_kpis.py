@@ -116,6 +116,11 @@ def test_churn_counts_customers_who_became_lost_in_the_period(store):
         (date(2026, 5, 1), found.stages),
     ]  # June has not begun: no point
     assert year.stage_series[-1].at == NOW
+    # Customers who bought in Japan: cem only, lost on May 14.
+    jp = kpis(store, Slice.of_days(date(2026, 3, 1), date(2026, 6, 1), TOKYO, country="JP"), NOW)
+    assert (jp.churn.churned, jp.churn.could_churn, jp.stages) == (1, 1, {"lost": 1})
+    # Mar 31: 16.1 days after his second purchase; Apr 30: 46.1; now: 61.
+    assert [p.stages for p in jp.stage_series] == [{"active": 1}, {"dormant": 1}, {"lost": 1}]
     # The same period a day earlier: cem is not lost yet.
     earlier = kpis(
         store, Slice.of_days(date(2026, 3, 1), date(2026, 6, 1), TOKYO), NOW - timedelta(days=1)
