@@ -8,6 +8,7 @@ Definitions are in docs/kpis.md.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.db import connection
@@ -17,32 +18,32 @@ from ..segments.models import ScoreBoundaries
 from ..segments.scores import MIN_CADENCE_DAYS, lifecycle_for
 from ..tenants.models import Tenant
 from .errors import InvalidReport
-from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params
+from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params, reporting
 from .stages import stage_series
-from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice
+from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice, StagePoint
 
-# Customers of the period with their purchases ever (any channel) before its end: first one,
-# how many, net spend. One scan of the store's orders before the end.
+# Per customer (orders without one in a group of their own): the period's purchases in the slice,
+# and their purchases ever (any channel) before its end: first one, how many, net spend. One
+# scan of the store's orders before the end, one grouping.
 _SUMMARY = f"""
-WITH before_end AS (
-  SELECT o.profile_id, o.created_at, o.total_gross_base_minor AS gross,
-         o.refunded_base_minor AS refunded,
-         ({IN_SLICE}) AND o.created_at >= %(start)s AS counted
-  FROM crm_order o WHERE {PURCHASE} AND o.created_at < %(end)s
-),
-customers AS (
-  SELECT profile_id, min(created_at) AS first_at, count(*) AS purchases,
-         sum(gross - refunded) AS value
-  FROM before_end WHERE profile_id IS NOT NULL GROUP BY profile_id
-  HAVING bool_or(counted)
+WITH per_customer AS (
+  SELECT o.profile_id,
+    count(*) FILTER (WHERE counted) AS orders,
+    COALESCE(sum(o.total_gross_base_minor) FILTER (WHERE counted), 0) AS gross,
+    COALESCE(sum(o.refunded_base_minor) FILTER (WHERE counted), 0) AS refunded,
+    min(o.created_at) AS first_at, count(*) AS purchases,
+    sum(o.total_gross_base_minor - o.refunded_base_minor) AS value
+  FROM crm_order o,
+    LATERAL (SELECT ({IN_SLICE}) AND o.created_at >= %(start)s AS counted) c
+  WHERE {PURCHASE} AND o.created_at < %(end)s
+  GROUP BY o.profile_id
 )
-SELECT
-  (SELECT count(*) FROM before_end WHERE counted),
-  (SELECT COALESCE(sum(gross), 0) FROM before_end WHERE counted),
-  (SELECT COALESCE(sum(refunded), 0) FROM before_end WHERE counted),
-  count(*), count(*) FILTER (WHERE first_at >= %(start)s),
-  count(*) FILTER (WHERE purchases >= 2), COALESCE(sum(value), 0)
-FROM customers
+SELECT COALESCE(sum(orders), 0), COALESCE(sum(gross), 0), COALESCE(sum(refunded), 0),
+  count(*) FILTER (WHERE customer),
+  count(*) FILTER (WHERE customer AND first_at >= %(start)s),
+  count(*) FILTER (WHERE customer AND purchases >= 2),
+  COALESCE(sum(value) FILTER (WHERE customer), 0)
+FROM (SELECT *, profile_id IS NOT NULL AND orders > 0 AS customer FROM per_customer) x
 """
 
 # One row per local day, week or month with a purchase in the slice. A customer is new in the
@@ -194,37 +195,87 @@ def churn(tenant: Tenant, where: Slice, now: datetime) -> Churn:
     return Churn(churned=int(churned), could_churn=int(could))
 
 
-def _begun(day: date, where: Slice, now: datetime) -> bool:
-    return datetime.combine(day, time(), where.start.tzinfo) < now
+class Report:
+    """The KPIs of one slice as of ``now``, each figure computed when first asked for (one
+    statement each, in a transaction with report settings), so a chart of revenue does not pay
+    for churn. Stages and tiers are the current ones: neither keeps a history.
+
+    Figures other capabilities will provide (predicted value, campaign response) are None until
+    they exist: adding one is a property here and a field in the API, nothing else moves.
+    """
+
+    predicted_value_minor: int | None = None
+    campaign_response: list[object] | None = None
+
+    def __init__(self, tenant: Tenant, where: Slice, now: datetime, interval: str = "month"):
+        self.tenant, self.where, self.now, self.interval = tenant, where, now, interval
+        self.buckets = buckets(where, interval)  # checks the interval before anything runs
+        self.values = params(tenant, where)
+
+    @cached_property
+    def summary(self) -> tuple[int, ...]:
+        """orders, revenue, refunded, customers, new, repeat customers, their value ever."""
+        with reporting():
+            return tuple(int(x) for x in _one(_SUMMARY, self.values))
+
+    @cached_property
+    def churn(self) -> Churn:
+        with reporting():
+            return churn(self.tenant, self.where, self.now)
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        with reporting():
+            started, reminded, recovered, revenue = _one(_RECOVERY, self.values)
+        return Recovery(int(started), int(reminded), int(recovered), int(revenue))
+
+    @cached_property
+    def stages(self) -> dict[str, int]:
+        with reporting():
+            return _counts(_STAGES, self.values)
+
+    @cached_property
+    def tiers(self) -> dict[str, int]:
+        with reporting():
+            return _counts(_TIERS, self.values)
+
+    @cached_property
+    def series(self) -> list[Bucket]:
+        with reporting():
+            return series(self.tenant, self.where, self.interval)
+
+    @cached_property
+    def stage_series(self) -> list[StagePoint]:
+        begun = [
+            (day, min(end, self.now))
+            for day, end in self.buckets
+            if datetime.combine(day, time(), self.where.start.tzinfo) < self.now
+        ]
+        with reporting():
+            return stage_series(self.tenant, self.where, begun)
+
+    def everything(self) -> Kpis:
+        orders, revenue, refunded, customers, new, repeat, value = self.summary
+        return Kpis(
+            currency=self.tenant.base_currency,
+            customers=customers,
+            new_customers=new,
+            repeat_customers=repeat,
+            orders=orders,
+            revenue_minor=revenue,
+            refunded_minor=refunded,
+            lifetime_value_minor=value,
+            churn=self.churn,
+            recovery=self.recovery,
+            stages=self.stages,
+            tiers=self.tiers,
+            series=self.series,
+            stage_series=self.stage_series,
+            predicted_value_minor=self.predicted_value_minor,
+            campaign_response=self.campaign_response,
+        )
 
 
 def kpis(tenant: Tenant, where: Slice, now: datetime, interval: str = "month") -> Kpis:
-    """Every KPI of the slice, as of ``now`` (churn cannot happen after ``now``; stages and
-    tiers are the current ones, since neither keeps a history)."""
-    values = params(tenant, where)
-    orders, revenue, refunded, customers, new, repeat, value = _one(_SUMMARY, values)
-    started, reminded, recovered, recovered_minor = _one(_RECOVERY, values)
-    return Kpis(
-        currency=tenant.base_currency,
-        customers=int(customers),
-        new_customers=int(new),
-        repeat_customers=int(repeat),
-        orders=int(orders),
-        revenue_minor=int(revenue),
-        refunded_minor=int(refunded),
-        lifetime_value_minor=int(value),
-        churn=churn(tenant, where, now),
-        recovery=Recovery(int(started), int(reminded), int(recovered), int(recovered_minor)),
-        stages=_counts(_STAGES, values),
-        tiers=_counts(_TIERS, values),
-        series=series(tenant, where, interval),
-        stage_series=stage_series(
-            tenant,
-            where,
-            [
-                (day, min(end, now))
-                for day, end in buckets(where, interval)
-                if _begun(day, where, now)
-            ],
-        ),
-    )
+    """Every KPI of the slice as of ``now`` (see ``Report``)."""
+    return Report(tenant, where, now, interval).everything()

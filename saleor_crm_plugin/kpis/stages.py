@@ -20,8 +20,11 @@ from .sql import PURCHASE, SLICE_CUSTOMERS, params
 from .types import Slice, StagePoint
 
 # Each purchase stands for its customer from its moment until their next purchase: it covers the
-# moments E[k] with created_at < E[k] <= next_at, found by ``width_bucket`` on the sorted array
-# of moments, so the cost is the orders plus the (customer, moment) pairs, not their product.
+# moments E[k] with created_at < E[k] <= next_at, i.e. k in (lo, hi] with ``width_bucket`` on the
+# sorted array of moments. Within that range the stage changes only when the thresholds pass, so
+# a purchase gives at most four ranges of k (young, at risk, dormant, lost), each sent as +1 at
+# its first moment and -1 after its last; summing them per moment gives the counts. The cost is
+# one pass over the orders, however many moments are charted.
 _STAGES = f"""
 WITH visits AS (
   SELECT o.profile_id, o.created_at,
@@ -31,27 +34,36 @@ WITH visits AS (
     AND (%(channel)s = '' AND %(country)s = '' OR o.profile_id IN ({SLICE_CUSTOMERS}))
   WINDOW w AS (PARTITION BY o.profile_id ORDER BY o.created_at)
 ),
-points AS (
-  SELECT v.profile_id, v.created_at, v.n, k
-  FROM visits v, generate_series(
-    width_bucket(v.created_at, %(moments)s::timestamptz[]) + 1,
+timed AS (
+  SELECT v.n,
+    width_bucket(v.created_at, %(moments)s::timestamptz[]) AS lo,
     CASE WHEN v.next_at IS NULL THEN cardinality(%(moments)s::timestamptz[])
-         ELSE width_bucket(v.next_at, %(moments)s::timestamptz[]) END) AS k
+         ELSE width_bucket(v.next_at, %(moments)s::timestamptz[]) END AS hi,
+    v.created_at, 86400 * CASE WHEN %(mode)s = 'days' THEN 1
+      ELSE greatest(COALESCE(cs.cadence_days, %(store_cadence)s), %(min_cadence)s) END AS unit
+  FROM visits v LEFT JOIN crm_customer_scores cs ON cs.profile_id = v.profile_id
 ),
-aged AS (
-  SELECT p.k, p.n,
-    extract(epoch FROM (%(moments)s::timestamptz[])[p.k] - p.created_at) / 86400.0 AS days,
-    CASE WHEN %(mode)s = 'days' THEN 1
-         ELSE greatest(COALESCE(cs.cadence_days, %(store_cadence)s), %(min_cadence)s) END AS unit
-  FROM points p LEFT JOIN crm_customer_scores cs ON cs.profile_id = p.profile_id
+passes AS MATERIALIZED (  -- each threshold computed once, not in every range below
+  SELECT n, lo, hi,
+    width_bucket(created_at + make_interval(secs => %(at_risk)s * unit),
+                 %(moments)s::timestamptz[]) AS b1,
+    width_bucket(created_at + make_interval(secs => %(dormant)s * unit),
+                 %(moments)s::timestamptz[]) AS b2,
+    width_bucket(created_at + make_interval(secs => %(lost)s * unit),
+                 %(moments)s::timestamptz[]) AS b3
+  FROM timed WHERE hi > lo
 )
-SELECT k,
-  CASE WHEN days > %(lost)s * unit THEN 'lost'
-       WHEN days > %(dormant)s * unit THEN 'dormant'
-       WHEN days > %(at_risk)s * unit THEN 'at_risk'
-       WHEN n = 1 THEN 'new' ELSE 'active' END,
-  count(*)
-FROM aged GROUP BY 1, 2
+SELECT s.stage, d.k, sum(d.delta)
+FROM passes p
+CROSS JOIN LATERAL (VALUES
+  (CASE WHEN p.n = 1 THEN 'new' ELSE 'active' END, p.lo, least(p.hi, p.b1)),
+  ('at_risk', greatest(p.lo, p.b1), least(p.hi, p.b2)),
+  ('dormant', greatest(p.lo, p.b2), least(p.hi, p.b3)),
+  ('lost', greatest(p.lo, p.b3), p.hi)
+) AS s(stage, after, upto)
+CROSS JOIN LATERAL (VALUES (s.after + 1, 1), (s.upto + 1, -1)) AS d(k, delta)
+WHERE s.upto > s.after
+GROUP BY 1, 2
 """
 
 
@@ -67,7 +79,7 @@ def stage_series(
     store_cadence = (boundaries.store_cadence_days if boundaries else None) or (
         crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS
     )
-    counts: dict[int, dict[str, int]] = {}
+    deltas: dict[str, dict[int, int]] = {}
     with connection.cursor() as cur:
         cur.execute(
             _STAGES,
@@ -84,9 +96,14 @@ def stage_series(
                 min_cadence=MIN_CADENCE_DAYS,
             ),
         )
-        for k, stage, n in cur.fetchall():
-            counts.setdefault(int(k), {})[str(stage)] = int(n)
-    return [
-        StagePoint(starts=start, at=moment, stages=counts.get(i, {}))
-        for i, (start, moment) in enumerate(points, start=1)
-    ]
+        for stage, k, delta in cur.fetchall():
+            deltas.setdefault(str(stage), {})[int(k)] = int(delta)
+    running = dict.fromkeys(deltas, 0)
+    found = []
+    for k, (start, moment) in enumerate(points, start=1):
+        for stage, by_k in deltas.items():
+            running[stage] += by_k.get(k, 0)
+        found.append(
+            StagePoint(starts=start, at=moment, stages={s: n for s, n in running.items() if n})
+        )
+    return found

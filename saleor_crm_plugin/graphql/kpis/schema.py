@@ -11,7 +11,7 @@ from ...conf import crm_settings
 from ...kpis.cohorts import cohorts
 from ...kpis.errors import InvalidReport
 from ...kpis.exposure import currency_exposure
-from ...kpis.queries import kpis
+from ...kpis.queries import Report
 from ...kpis.types import Slice
 from ...tenants.models import Tenant
 from ..core.errors import InvalidInput
@@ -22,6 +22,7 @@ from .types import (
     CRMKpiInterval,
     CRMKpis,
     CRMPeriodInput,
+    KpiView,
 )
 
 
@@ -84,13 +85,12 @@ class KpiQueries(graphene.ObjectType):
         channel: str | None = None,
         country: str | None = None,
         time_zone: str | None = None,
-    ) -> CRMKpis:
+    ) -> KpiView:
         tenant, where = _slice(info, period, channel, country, time_zone)
         try:
-            found = kpis(tenant, where, timezone.now(), interval)
+            return KpiView(Report(tenant, where, timezone.now(), interval))
         except InvalidReport as exc:
             raise InvalidInput(str(exc), field=exc.field) from exc
-        return CRMKpis.from_kpis(found, where.time_zone)
 
     @staticmethod
     def resolve_crm_cohorts(

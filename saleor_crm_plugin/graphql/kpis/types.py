@@ -7,6 +7,7 @@ from typing import Any
 import graphene
 
 from ...kpis import types as k
+from ...kpis.queries import Report
 from ..core.money import CRMMoney, money
 
 
@@ -134,48 +135,79 @@ class CRMKpis(graphene.ObjectType):
         "orders (see docs/kpis.md); none for buckets that have not begun.",
     )
 
-    @staticmethod
-    def from_kpis(found: k.Kpis, time_zone: str) -> CRMKpis:
-        c = found.currency
-        return CRMKpis(
-            currency=c,
-            time_zone=time_zone,
-            customers=found.customers,
-            new_customers=found.new_customers,
-            returning_customers=found.returning_customers,
-            orders=found.orders,
-            revenue=money(found.revenue_minor, c),
-            refunded=money(found.refunded_minor, c),
-            net_revenue=money(found.net_revenue_minor, c),
-            average_order_value=_money(found.average_order_minor, c),
-            repeat_purchase_rate=_rate(found.repeat_purchase_rate),
-            historical_customer_value=_money(found.historical_value_minor, c),
-            predicted_customer_value=_money(found.predicted_value_minor, c),
-            churn=CRMChurn(
-                churned=found.churn.churned,
-                could_churn=found.churn.could_churn,
-                rate=_rate(found.churn.rate),
-            ),
-            stages=[CRMCount(name=s, customers=n) for s, n in sorted(found.stages.items())],
-            tiers=[CRMCount(name=t, customers=n) for t, n in sorted(found.tiers.items())],
-            recovery=CRMRecoveryKpis(
-                started=found.recovery.started,
-                reminded=found.recovery.reminded,
-                recovered=found.recovery.recovered,
-                rate=_rate(found.recovery.rate),
-                revenue=money(found.recovery.revenue_minor, c),
-            ),
-            campaign_response=None,
-            series=[CRMKpiBucket.from_bucket(b, c) for b in found.series],
-            stage_series=[
-                CRMStagePoint(
-                    starts=p.starts,
-                    at=p.at,
-                    stages=[CRMCount(name=s, customers=n) for s, n in sorted(p.stages.items())],
-                )
-                for p in found.stage_series
-            ],
+
+class KpiView:
+    """What ``CRMKpis`` resolves from: every field reads the ``Report`` only when the query asks
+    for it, so each figure's statement runs only if selected."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.currency = report.tenant.base_currency
+        self.time_zone = report.where.time_zone
+
+    def _m(self, amount: int | None) -> CRMMoney | None:
+        return _money(amount, self.currency)
+
+    def _summary(self) -> k.Kpis:
+        orders, revenue, refunded, customers, new, repeat, value = self.report.summary
+        return k.Kpis(
+            self.currency, customers, new, repeat, orders, revenue, refunded, value,
+            churn=k.Churn(0, 0), recovery=k.Recovery(0, 0, 0, 0),
+        )  # fmt: skip
+
+    customers = property(lambda self: self._summary().customers)
+    new_customers = property(lambda self: self._summary().new_customers)
+    returning_customers = property(lambda self: self._summary().returning_customers)
+    orders = property(lambda self: self._summary().orders)
+    revenue = property(lambda self: self._m(self._summary().revenue_minor))
+    refunded = property(lambda self: self._m(self._summary().refunded_minor))
+    net_revenue = property(lambda self: self._m(self._summary().net_revenue_minor))
+    average_order_value = property(lambda self: self._m(self._summary().average_order_minor))
+    repeat_purchase_rate = property(lambda self: _rate(self._summary().repeat_purchase_rate))
+    historical_customer_value = property(
+        lambda self: self._m(self._summary().historical_value_minor)
+    )
+    predicted_customer_value = property(lambda self: self._m(self.report.predicted_value_minor))
+    campaign_response = property(lambda self: self.report.campaign_response)
+
+    @property
+    def churn(self) -> CRMChurn:
+        c = self.report.churn
+        return CRMChurn(churned=c.churned, could_churn=c.could_churn, rate=_rate(c.rate))
+
+    @property
+    def stages(self) -> list[CRMCount]:
+        return [CRMCount(name=s, customers=n) for s, n in sorted(self.report.stages.items())]
+
+    @property
+    def tiers(self) -> list[CRMCount]:
+        return [CRMCount(name=t, customers=n) for t, n in sorted(self.report.tiers.items())]
+
+    @property
+    def recovery(self) -> CRMRecoveryKpis:
+        r = self.report.recovery
+        return CRMRecoveryKpis(
+            started=r.started,
+            reminded=r.reminded,
+            recovered=r.recovered,
+            rate=_rate(r.rate),
+            revenue=money(r.revenue_minor, self.currency),
         )
+
+    @property
+    def series(self) -> list[CRMKpiBucket]:
+        return [CRMKpiBucket.from_bucket(b, self.currency) for b in self.report.series]
+
+    @property
+    def stage_series(self) -> list[CRMStagePoint]:
+        return [
+            CRMStagePoint(
+                starts=p.starts,
+                at=p.at,
+                stages=[CRMCount(name=s, customers=n) for s, n in sorted(p.stages.items())],
+            )
+            for p in self.report.stage_series
+        ]
 
 
 class CRMCohortCell(graphene.ObjectType):

@@ -143,3 +143,16 @@ def test_customers_filtered_by_lifecycle_stage_and_rfm_group(store):
     data, errors = run(staff(store), CUSTOMERS, f={"rfmGroups": ["champions", "vip"]})
     assert data is None
     assert errors[0]["field"] == "rfmGroups" and "vip" in errors[0]["message"]
+
+
+def test_only_the_figures_asked_for_are_computed(store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as revenue_only:
+        data, errors = run(staff(store), "{ crmKpis(period: {from: \"2026-01-01\", "
+                           "to: \"2026-04-01\"}) { revenue { amount } orders } }")  # fmt: skip
+    assert errors == [] and data["crmKpis"] == {"revenue": {"amount": 695.0}, "orders": 7}
+    statements = [q["sql"] for q in revenue_only.captured_queries]
+    assert sum("per_customer" in s for s in statements) == 1  # revenue and orders: one query
+    assert not any("lead(" in s for s in statements)  # no churn, no stage chart
