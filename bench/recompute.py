@@ -16,8 +16,9 @@ quintiles, groups, quadrants, stages, flags for every profile) three times: the 
 customer written), a repeat at the same moment (nothing moved) and one a day later (what the
 nightly run meets). Also: the incremental refresh of one customer's scores (what each inbox
 batch adds), a segment preview ("spent over 500 EUR in the last 90 days and country in DE,
-AT, CH"), and the KPI reports for the last year (monthly) and quarter (weekly): ``crmKpis``,
-``crmCohorts`` and ``crmCurrencyExposure`` (median of three each).
+AT, CH"), and the KPI reports (median of three each): the headline figures of a year (customers,
+new, repeat, orders, revenue), every figure of ``crmKpis`` for a year by month and a quarter by
+week, ``crmCohorts`` and ``crmCurrencyExposure`` for a year.
 """
 
 from __future__ import annotations
@@ -191,14 +192,15 @@ def kpi_latencies(tenant) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
     from saleor_crm_plugin.kpis.cohorts import cohorts
     from saleor_crm_plugin.kpis.exposure import currency_exposure
-    from saleor_crm_plugin.kpis.queries import kpis
+    from saleor_crm_plugin.kpis.queries import Report, kpis
     from saleor_crm_plugin.kpis.types import Slice
 
     year = Slice.of_days(date(2025, 11, 1), date(2026, 11, 1), "Europe/Berlin")
     quarter = Slice.of_days(date(2026, 8, 1), date(2026, 11, 1), "Europe/Berlin")
     runs = {
-        "kpis_year_monthly": lambda: kpis(tenant, year, NOW, "month"),
-        "kpis_quarter_weekly": lambda: kpis(tenant, quarter, NOW, "week"),
+        "kpis_year_headline": lambda: Report(tenant, year, NOW).summary,
+        "kpis_year_monthly_all": lambda: kpis(tenant, year, NOW, "month"),
+        "kpis_quarter_weekly_all": lambda: kpis(tenant, quarter, NOW, "week"),
         "cohorts_year": lambda: cohorts(tenant, year, NOW),
         "currency_exposure_year": lambda: currency_exposure(tenant, year, NOW),
     }

@@ -58,7 +58,7 @@ class KpiQueries(graphene.ObjectType):
     crm_kpis = graphene.Field(
         CRMKpis,
         required=True,
-        interval=CRMKpiInterval(default_value="month", description="Step of the series."),
+        interval=CRMKpiInterval(description="Step of the charts; MONTH when omitted."),
         description="KPIs of a period in the base currency; see docs/kpis.md. MANAGE_USERS.",
         **_slice_arguments(),
     )
@@ -81,14 +81,14 @@ class KpiQueries(graphene.ObjectType):
         root: Any,
         info: Any,
         period: dict[str, Any],
-        interval: str = "month",
+        interval: str | None = None,
         channel: str | None = None,
         country: str | None = None,
         time_zone: str | None = None,
     ) -> KpiView:
         tenant, where = _slice(info, period, channel, country, time_zone)
         try:
-            return KpiView(Report(tenant, where, timezone.now(), interval))
+            return KpiView(Report(tenant, where, timezone.now(), interval or "month"))
         except InvalidReport as exc:
             raise InvalidInput(str(exc), field=exc.field) from exc
 

@@ -156,3 +156,16 @@ def test_only_the_figures_asked_for_are_computed(store):
     statements = [q["sql"] for q in revenue_only.captured_queries]
     assert sum("per_customer" in s for s in statements) == 1  # revenue and orders: one query
     assert not any("lead(" in s for s in statements)  # no churn, no stage chart
+
+
+def test_weekly_charts(store):
+    data, errors = run(
+        staff(store),
+        '{ crmKpis(period: {from: "2026-02-09", to: "2026-02-23"}, interval: WEEK) '
+        "{ series { starts orders } } }",
+    )
+    assert errors == []
+    assert data["crmKpis"]["series"] == [
+        {"starts": "2026-02-09", "orders": 1},  # cem, Feb 10
+        {"starts": "2026-02-16", "orders": 0},
+    ]
