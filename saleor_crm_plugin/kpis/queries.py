@@ -20,7 +20,7 @@ from ..tenants.models import Tenant
 from .errors import InvalidReport
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params, reporting
 from .stages import stage_series
-from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice, StagePoint
+from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice, StagePoint, Summary
 
 # Per customer (orders without one in a group of their own): the period's purchases in the slice,
 # and their purchases ever (any channel) before its end: first one, how many, net spend. One
@@ -213,10 +213,13 @@ class Report:
         self.values = params(tenant, where)
 
     @cached_property
-    def summary(self) -> tuple[int, ...]:
-        """orders, revenue, refunded, customers, new, repeat customers, their value ever."""
+    def summary(self) -> Summary:
         with reporting():
-            return tuple(int(x) for x in _one(_SUMMARY, self.values))
+            row = [int(x) for x in _one(_SUMMARY, self.values)]
+        orders, revenue, refunded, customers, new, repeat, value = row
+        return Summary(
+            self.tenant.base_currency, customers, new, repeat, orders, revenue, refunded, value
+        )
 
     @cached_property
     def churn(self) -> Churn:
@@ -255,16 +258,8 @@ class Report:
             return stage_series(self.tenant, self.where, begun)
 
     def everything(self) -> Kpis:
-        orders, revenue, refunded, customers, new, repeat, value = self.summary
         return Kpis(
-            currency=self.tenant.base_currency,
-            customers=customers,
-            new_customers=new,
-            repeat_customers=repeat,
-            orders=orders,
-            revenue_minor=revenue,
-            refunded_minor=refunded,
-            lifetime_value_minor=value,
+            **vars(self.summary),
             churn=self.churn,
             recovery=self.recovery,
             stages=self.stages,

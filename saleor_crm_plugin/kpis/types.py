@@ -108,7 +108,9 @@ class Recovery:
 
 
 @dataclass(frozen=True)
-class Kpis:
+class Summary:
+    """The headline figures, from one statement."""
+
     currency: str
     customers: int
     new_customers: int
@@ -117,15 +119,6 @@ class Kpis:
     revenue_minor: int  # gross
     refunded_minor: int
     lifetime_value_minor: int  # the period's customers' net spend ever, before the end, summed
-    churn: Churn
-    recovery: Recovery
-    stages: dict[str, int] = field(default_factory=dict)
-    tiers: dict[str, int] = field(default_factory=dict)
-    series: list[Bucket] = field(default_factory=list)
-    stage_series: list[StagePoint] = field(default_factory=list)
-    # Figures other capabilities will provide; None until they exist (never guessed).
-    predicted_value_minor: int | None = None
-    campaign_response: list[object] | None = None
 
     @property
     def returning_customers(self) -> int:
@@ -146,6 +139,19 @@ class Kpis:
     @property
     def historical_value_minor(self) -> int | None:
         return _average(self.lifetime_value_minor, self.customers)
+
+
+@dataclass(frozen=True)
+class Kpis(Summary):
+    churn: Churn
+    recovery: Recovery
+    stages: dict[str, int] = field(default_factory=dict)
+    tiers: dict[str, int] = field(default_factory=dict)
+    series: list[Bucket] = field(default_factory=list)
+    stage_series: list[StagePoint] = field(default_factory=list)
+    # Figures other capabilities will provide; None until they exist (never guessed).
+    predicted_value_minor: int | None = None
+    campaign_response: list[object] | None = None
 
 
 @dataclass(frozen=True)

@@ -148,12 +148,8 @@ class KpiView:
     def _m(self, amount: int | None) -> CRMMoney | None:
         return _money(amount, self.currency)
 
-    def _summary(self) -> k.Kpis:
-        orders, revenue, refunded, customers, new, repeat, value = self.report.summary
-        return k.Kpis(
-            self.currency, customers, new, repeat, orders, revenue, refunded, value,
-            churn=k.Churn(0, 0), recovery=k.Recovery(0, 0, 0, 0),
-        )  # fmt: skip
+    def _summary(self) -> k.Summary:
+        return self.report.summary
 
     customers = property(lambda self: self._summary().customers)
     new_customers = property(lambda self: self._summary().new_customers)
