@@ -13,13 +13,10 @@ from typing import Any
 
 from django.db import connection
 
-from ..conf import crm_settings
-from ..segments.models import ScoreBoundaries
-from ..segments.scores import MIN_CADENCE_DAYS, lifecycle_for
 from ..tenants.models import Tenant
 from .errors import InvalidReport
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params, reporting
-from .stages import stage_series
+from .stages import lifecycle_pass
 from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice, StagePoint, Summary
 
 # Per customer (orders without one in a group of their own): the period's purchases in the slice,
@@ -63,34 +60,6 @@ WHERE {PURCHASE} AND {IN_PERIOD} AND {IN_SLICE}
 GROUP BY 1 ORDER BY 1
 """
 
-
-# A customer becomes lost `lost * unit` days after a purchase not followed by another by then
-# (unit: their cadence, the store's, or 1 in days mode, as the recompute measures it now).
-_CHURN = f"""
-WITH visits AS (
-  SELECT o.profile_id, o.created_at,
-         lead(o.created_at) OVER (PARTITION BY o.profile_id ORDER BY o.created_at) AS next_at
-  FROM crm_order o
-  WHERE {PURCHASE} AND o.created_at <= %(now)s AND o.profile_id IS NOT NULL
-    AND (%(channel)s = '' AND %(country)s = '' OR o.profile_id IN ({SLICE_CUSTOMERS}))
-),
-timed AS (
-  SELECT v.*, v.created_at + make_interval(secs => %(lost)s * 86400 *
-           CASE WHEN %(mode)s = 'days' THEN 1
-                ELSE greatest(COALESCE(cs.cadence_days, %(store_cadence)s), %(min_cadence)s)
-           END) AS lost_at
-  FROM visits v LEFT JOIN crm_customer_scores cs ON cs.profile_id = v.profile_id
-)
-SELECT
-  count(DISTINCT profile_id) FILTER (
-    WHERE lost_at >= %(start)s AND lost_at < least(%(end)s, %(now)s)
-      AND (next_at IS NULL OR next_at > lost_at)),
-  count(DISTINCT profile_id) FILTER (
-    WHERE (created_at < %(start)s AND (next_at IS NULL OR next_at >= %(start)s)
-           AND lost_at >= %(start)s)
-       OR (created_at >= %(start)s AND created_at < %(end)s))
-FROM timed
-"""
 
 _STAGES = f"""
 SELECT cs.stage, count(*) FROM crm_customer_scores cs
@@ -174,27 +143,6 @@ def series(tenant: Tenant, where: Slice, interval: str = "month") -> list[Bucket
     return [found.get(s) or Bucket(s, 0, 0, 0, 0, 0) for s, _ in steps]
 
 
-def churn(tenant: Tenant, where: Slice, now: datetime) -> Churn:
-    lifecycle = lifecycle_for(tenant)
-    boundaries = ScoreBoundaries.objects.filter(tenant=tenant).first()
-    store_cadence = (boundaries.store_cadence_days if boundaries else None) or (
-        crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS
-    )
-    churned, could = _one(
-        _CHURN,
-        params(
-            tenant,
-            where,
-            now=now,
-            mode=lifecycle.mode,
-            lost=lifecycle.lost_after,
-            store_cadence=store_cadence,
-            min_cadence=MIN_CADENCE_DAYS,
-        ),
-    )
-    return Churn(churned=int(churned), could_churn=int(could))
-
-
 class Report:
     """The KPIs of one slice as of ``now``, each figure computed when first asked for (one
     statement each, in a transaction with report settings), so a chart of revenue does not pay
@@ -222,9 +170,18 @@ class Report:
         )
 
     @cached_property
-    def churn(self) -> Churn:
+    def _lifecycle(self) -> tuple[list[StagePoint], Churn]:
+        begun = [
+            (day, min(end, self.now))
+            for day, end in self.buckets
+            if datetime.combine(day, time(), self.where.start.tzinfo) < self.now
+        ]
         with reporting():
-            return churn(self.tenant, self.where, self.now)
+            return lifecycle_pass(self.tenant, self.where, begun, self.now)
+
+    @property
+    def churn(self) -> Churn:
+        return self._lifecycle[1]
 
     @cached_property
     def recovery(self) -> Recovery:
@@ -247,15 +204,9 @@ class Report:
         with reporting():
             return series(self.tenant, self.where, self.interval)
 
-    @cached_property
+    @property
     def stage_series(self) -> list[StagePoint]:
-        begun = [
-            (day, min(end, self.now))
-            for day, end in self.buckets
-            if datetime.combine(day, time(), self.where.start.tzinfo) < self.now
-        ]
-        with reporting():
-            return stage_series(self.tenant, self.where, begun)
+        return self._lifecycle[0]
 
     def everything(self) -> Kpis:
         return Kpis(
