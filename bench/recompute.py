@@ -15,8 +15,10 @@ spend) written into a temporary table (median of three), and the **full recomput
 quintiles, groups, quadrants, stages, flags for every profile) three times: the first (every
 customer written), a repeat at the same moment (nothing moved) and one a day later (what the
 nightly run meets). Also: the incremental refresh of one customer's scores (what each inbox
-batch adds) and a segment preview ("spent over 500 EUR in the last 90 days and country in DE,
-AT, CH").
+batch adds), a segment preview ("spent over 500 EUR in the last 90 days and country in DE,
+AT, CH"), and the KPI reports (median of three each): the headline figures of a year (customers,
+new, repeat, orders, revenue), every figure of ``crmKpis`` for a year by month and a quarter by
+week, ``crmCohorts`` and ``crmCurrencyExposure`` for a year.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ def run(customers: int) -> dict[str, object]:
     incremental = [timed(lambda pk=pk: refresh_scores(tenant, [pk], NOW)) for pk in ids]
     previews = [timed(lambda: preview(tenant, DACH, NOW, 10)) for _ in range(5)]
     found = preview(tenant, DACH, NOW, 10).count
+    reports = kpi_latencies(tenant)
     floor_s = statistics.median(floors)
     return {
         "customers": customers,
@@ -180,6 +183,30 @@ def run(customers: int) -> dict[str, object]:
         "incremental_ms_median": round(statistics.median(incremental) * 1000, 1),
         "preview_ms_median": round(statistics.median(previews) * 1000, 1),
         "preview_count": found,
+        **reports,
+    }
+
+
+def kpi_latencies(tenant) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from saleor_crm_plugin.kpis.cohorts import cohorts
+    from saleor_crm_plugin.kpis.exposure import currency_exposure
+    from saleor_crm_plugin.kpis.queries import Report, kpis
+    from saleor_crm_plugin.kpis.types import Slice
+
+    year = Slice.of_days(date(2025, 11, 1), date(2026, 11, 1), "Europe/Berlin")
+    quarter = Slice.of_days(date(2026, 8, 1), date(2026, 11, 1), "Europe/Berlin")
+    runs = {
+        "kpis_year_headline": lambda: Report(tenant, year, NOW).summary,
+        "kpis_year_monthly_all": lambda: kpis(tenant, year, NOW, "month"),
+        "kpis_quarter_weekly_all": lambda: kpis(tenant, quarter, NOW, "week"),
+        "cohorts_year": lambda: cohorts(tenant, year, NOW),
+        "currency_exposure_year": lambda: currency_exposure(tenant, year, NOW),
+    }
+    return {
+        f"{name}_s": round(statistics.median(timed(work) for _ in range(3)), 2)
+        for name, work in runs.items()
     }
 
 

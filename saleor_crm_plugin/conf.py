@@ -368,6 +368,12 @@ class CRMSettings:
         return Decimal(str(self._get("LIFECYCLE_DEFAULT_CADENCE_DAYS", "60")))
 
     @property
+    def STORE_TIME_ZONE(self) -> str:
+        """IANA time zone whose midnights bound the days, weeks and months of KPI reports;
+        Saleor does not tell us the store's own, so the merchant does."""
+        return str(self._get("STORE_TIME_ZONE", "UTC"))
+
+    @property
     def RISK_REFUND_RATE(self) -> Decimal:
         """Share of spend refunded from which a customer is flagged ``refunds``."""
         return Decimal(str(self._get("RISK_REFUND_RATE", "0.25")))

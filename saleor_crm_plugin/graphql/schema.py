@@ -11,6 +11,7 @@ import graphene
 from .campaigns.schema import CampaignMutations, CampaignQueries
 from .federation import FederationQueries
 from .feedback.schema import FeedbackMutations, FeedbackQueries
+from .kpis.schema import KpiQueries
 from .loyalty.earning import EarningMutations, EarningQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
@@ -36,6 +37,7 @@ class Query(
     CampaignQueries,
     PrivacyQueries,
     PredictionQueries,
+    KpiQueries,
     FederationQueries,
     graphene.ObjectType,
 ):

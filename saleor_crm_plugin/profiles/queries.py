@@ -101,6 +101,8 @@ class ProfileFilter:
     first_order_to: datetime | None = None
     search: str = ""
     is_guest: bool | None = None
+    rfm_groups: tuple[str, ...] = ()  # from the customer's scores (segments/)
+    stages: tuple[str, ...] = ()
 
 
 @dataclass
@@ -133,6 +135,10 @@ def _filtered(tenant: Tenant, f: ProfileFilter) -> QuerySet[Profile]:
         rows = rows.filter(channels__overlap=list(f.channels))
     if f.is_guest is not None:
         rows = rows.filter(user_id__isnull=f.is_guest)
+    if f.rfm_groups:
+        rows = rows.filter(scores__rfm_group__in=list(f.rfm_groups))
+    if f.stages:
+        rows = rows.filter(scores__stage__in=list(f.stages))
     if f.search:
         term = f.search.strip()
         rows = rows.filter(

@@ -115,6 +115,20 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         {},
     ),
     "crmPredictionModel": ("{ crmPredictionModel { method reason } }", {}),
+    "crmKpis": (
+        '{ crmKpis(period: {from: "2020-01-01", to: "2030-01-01"}) '
+        "{ customers revenue { amount } } }",
+        {},
+    ),
+    "crmCohorts": (
+        '{ crmCohorts(period: {from: "2020-01-01", to: "2030-01-01"}) { month customers } }',
+        {},
+    ),
+    "crmCurrencyExposure": (
+        '{ crmCurrencyExposure(period: {from: "2020-01-01", to: "2030-01-01"}) '
+        "{ totals { currency atOrderRates { amount } } } }",
+        {},
+    ),
     "crmSegmentSave": (
         'mutation($r: JSONString!) { crmSegmentSave(name: "Matrix", rules: $r) { name } }',
         {"r": json.dumps({"all": [{"field": "orders_count", "op": "gte", "value": 1}]})},
@@ -233,6 +247,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmSegmentExport": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmLifecycleSettings": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmPredictionModel": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmKpis": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCohorts": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCurrencyExposure": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmSegmentSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmSegmentDelete": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmLifecycleSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),

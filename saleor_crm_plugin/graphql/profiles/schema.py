@@ -7,6 +7,7 @@ import graphene
 from ...money.currencies import minor_units
 from ...profiles import queries
 from ...profiles.models import Profile
+from ...segments.groups import GROUPS, STAGES
 from ..core.errors import InvalidInput, PermissionDenied
 from ..core.limits import MAX_PAGE
 from ..core.permissions import MANAGE_USERS, require_customer, require_permission
@@ -56,12 +57,31 @@ class CRMCustomerFilterInput(graphene.InputObjectType):
     last_order = graphene.Field(CRMDateRangeInput)
     first_order = graphene.Field(CRMDateRangeInput)
     is_guest = graphene.Boolean()
+    rfm_groups = graphene.List(
+        graphene.NonNull(graphene.String),
+        description="Any of these RFM groups, e.g. champions, at_risk (docs/segments.md).",
+    )
+    stages = graphene.List(
+        graphene.NonNull(graphene.String),
+        description="Any of these lifecycle stages: new, active, at_risk, dormant, lost.",
+    )
 
 
 def _to_minor(value: float | None, currency: str) -> int | None:
     if value is None:
         return None
     return round(value * 10 ** minor_units(currency))
+
+
+def _names(given: list[str] | None, known: tuple[str, ...], field: str) -> tuple[str, ...]:
+    """Names checked against the known ones, so a typo is an error, not an empty list."""
+    wanted = tuple(dict.fromkeys(n.strip().lower() for n in given or ()))
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown {field} {', '.join(unknown)}; use {', '.join(known)}.", field=field
+        )
+    return wanted
 
 
 def _filter(data: dict[str, Any] | None, currency: str) -> queries.ProfileFilter:
@@ -84,6 +104,8 @@ def _filter(data: dict[str, Any] | None, currency: str) -> queries.ProfileFilter
         first_order_to=first.get("lt"),
         search=data.get("search") or "",
         is_guest=data.get("is_guest"),
+        rfm_groups=_names(data.get("rfm_groups"), GROUPS, "rfmGroups"),
+        stages=_names(data.get("stages"), STAGES, "stages"),
     )
 
 

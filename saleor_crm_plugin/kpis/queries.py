@@ -1,0 +1,227 @@
+"""KPIs of a store over a period, per channel and country, in the base currency.
+
+Each figure is one set-based statement over the stored orders (FX fixed at order time), so the
+figures are a function of the orders we hold: replays and late deliveries cannot double-count.
+Definitions are in docs/kpis.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from typing import Any
+
+from django.db import connection
+
+from ..tenants.models import Tenant
+from .errors import InvalidReport
+from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params, reporting
+from .stages import lifecycle_pass
+from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice, StagePoint, Summary
+
+# Per customer (orders without one in a group of their own): the period's purchases in the slice,
+# and their purchases ever (any channel) before its end: first one, how many, net spend. One
+# scan of the store's orders before the end, one grouping.
+_SUMMARY = f"""
+WITH per_customer AS (
+  SELECT o.profile_id,
+    count(*) FILTER (WHERE counted) AS orders,
+    COALESCE(sum(o.total_gross_base_minor) FILTER (WHERE counted), 0) AS gross,
+    COALESCE(sum(o.refunded_base_minor) FILTER (WHERE counted), 0) AS refunded,
+    min(o.created_at) AS first_at, count(*) AS purchases,
+    sum(o.total_gross_base_minor - o.refunded_base_minor) AS value
+  FROM crm_order o,
+    LATERAL (SELECT ({IN_SLICE}) AND o.created_at >= %(start)s AS counted) c
+  WHERE {PURCHASE} AND o.created_at < %(end)s
+  GROUP BY o.profile_id
+)
+SELECT COALESCE(sum(orders), 0), COALESCE(sum(gross), 0), COALESCE(sum(refunded), 0),
+  count(*) FILTER (WHERE customer),
+  count(*) FILTER (WHERE customer AND first_at >= %(start)s),
+  count(*) FILTER (WHERE customer AND purchases >= 2),
+  COALESCE(sum(value) FILTER (WHERE customer), 0)
+FROM (SELECT *, profile_id IS NOT NULL AND orders > 0 AS customer FROM per_customer) x
+"""
+
+# One row per local day, week or month with a purchase in the slice. A customer is new in the
+# bucket holding their first purchase ever (any channel).
+_SERIES = f"""
+WITH firsts AS (
+  SELECT o.profile_id, min(o.created_at) AS first_at FROM crm_order o
+  WHERE {PURCHASE} AND o.profile_id IS NOT NULL AND o.created_at < %(end)s
+  GROUP BY o.profile_id
+)
+SELECT {local("o.created_at")}::date AS bucket,
+  count(DISTINCT o.profile_id),
+  count(DISTINCT o.profile_id) FILTER (WHERE {local("f.first_at")} = {local("o.created_at")}),
+  count(*), sum(o.total_gross_base_minor), sum(o.refunded_base_minor)
+FROM crm_order o LEFT JOIN firsts f ON f.profile_id = o.profile_id
+WHERE {PURCHASE} AND {IN_PERIOD} AND {IN_SLICE}
+GROUP BY 1 ORDER BY 1
+"""
+
+
+_STAGES = f"""
+SELECT cs.stage, count(*) FROM crm_customer_scores cs
+WHERE cs.tenant_id = %(tenant)s AND cs.stage <> ''
+  AND (%(channel)s = '' AND %(country)s = '' OR cs.profile_id IN ({SLICE_CUSTOMERS}))
+GROUP BY 1
+"""
+
+_TIERS = f"""
+SELECT t.tier, count(*) FROM crm_tier_status t
+WHERE t.tenant_id = %(tenant)s
+  AND (%(channel)s = '' AND %(country)s = '' OR t.profile_id IN ({SLICE_CUSTOMERS}))
+GROUP BY 1
+"""
+
+# Flows started in the period; the channel is the cart's, the country the customer's.
+_RECOVERY = """
+SELECT count(*),
+  count(*) FILTER (WHERE EXISTS (
+    SELECT 1 FROM crm_recovery_step s WHERE s.flow_id = f.id AND s.sent_at IS NOT NULL)),
+  count(*) FILTER (WHERE f.status = 'recovered'),
+  COALESCE(sum(f.recovered_base_minor) FILTER (WHERE f.status = 'recovered'), 0)
+FROM crm_recovery_flow f JOIN crm_profile p ON p.id = f.profile_id
+WHERE f.tenant_id = %(tenant)s AND f.started_at >= %(start)s AND f.started_at < %(end)s
+  AND (%(channel)s = '' OR f.channel = %(channel)s)
+  AND (%(country)s = '' OR p.country = %(country)s)
+"""
+
+
+def _one(sql: str, values: dict[str, Any]) -> tuple[Any, ...]:
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+        row = cur.fetchone()
+    assert row is not None  # aggregates without GROUP BY always return a row
+    return tuple(row)
+
+
+def _counts(sql: str, values: dict[str, Any]) -> dict[str, int]:
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+        return {str(k): int(n) for k, n in cur.fetchall()}
+
+
+def _next(day: date, interval: str) -> date:
+    if interval == "day":
+        return day + timedelta(days=1)
+    if interval == "week":
+        return day + timedelta(days=7)
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def buckets(where: Slice, interval: str) -> list[tuple[date, datetime]]:
+    """Every local day, week (from Monday) or month the period touches, empty ones included,
+    with the moment it ends (local midnight, or the period's end if sooner)."""
+    if interval not in INTERVALS:
+        raise InvalidReport(f"interval is one of {', '.join(INTERVALS)}.", field="interval")
+    zone = where.start.tzinfo
+    first = where.start.date()
+    if interval == "week":
+        first -= timedelta(days=first.weekday())
+    elif interval == "month":
+        first = first.replace(day=1)
+    found = []
+    current = first
+    while datetime.combine(current, time(), zone) < where.end:
+        following = _next(current, interval)
+        found.append((current, min(datetime.combine(following, time(), zone), where.end)))
+        current = following
+    return found
+
+
+def series(tenant: Tenant, where: Slice, interval: str = "month") -> list[Bucket]:
+    """Customers, new customers, orders and revenue per local day, week or month."""
+    steps = buckets(where, interval)
+    with connection.cursor() as cur:
+        cur.execute(_SERIES, params(tenant, where, unit=interval))
+        found = {
+            row[0]: Bucket(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]))
+            for row in cur.fetchall()
+        }
+    return [found.get(s) or Bucket(s, 0, 0, 0, 0, 0) for s, _ in steps]
+
+
+class Report:
+    """The KPIs of one slice as of ``now``, each figure computed when first asked for (one
+    statement each, in a transaction with report settings), so a chart of revenue does not pay
+    for churn. Stages and tiers are the current ones: neither keeps a history.
+
+    Figures other capabilities will provide (predicted value, campaign response) are None until
+    they exist: adding one is a property here and a field in the API, nothing else moves.
+    """
+
+    predicted_value_minor: int | None = None
+    campaign_response: list[object] | None = None
+
+    def __init__(self, tenant: Tenant, where: Slice, now: datetime, interval: str = "month"):
+        self.tenant, self.where, self.now, self.interval = tenant, where, now, interval
+        self.buckets = buckets(where, interval)  # checks the interval before anything runs
+        self.values = params(tenant, where)
+
+    @cached_property
+    def summary(self) -> Summary:
+        with reporting():
+            row = [int(x) for x in _one(_SUMMARY, self.values)]
+        orders, revenue, refunded, customers, new, repeat, value = row
+        return Summary(
+            self.tenant.base_currency, customers, new, repeat, orders, revenue, refunded, value
+        )
+
+    @cached_property
+    def _lifecycle(self) -> tuple[list[StagePoint], Churn]:
+        begun = [
+            (day, min(end, self.now))
+            for day, end in self.buckets
+            if datetime.combine(day, time(), self.where.start.tzinfo) < self.now
+        ]
+        with reporting():
+            return lifecycle_pass(self.tenant, self.where, begun, self.now)
+
+    @property
+    def churn(self) -> Churn:
+        return self._lifecycle[1]
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        with reporting():
+            started, reminded, recovered, revenue = _one(_RECOVERY, self.values)
+        return Recovery(int(started), int(reminded), int(recovered), int(revenue))
+
+    @cached_property
+    def stages(self) -> dict[str, int]:
+        with reporting():
+            return _counts(_STAGES, self.values)
+
+    @cached_property
+    def tiers(self) -> dict[str, int]:
+        with reporting():
+            return _counts(_TIERS, self.values)
+
+    @cached_property
+    def series(self) -> list[Bucket]:
+        with reporting():
+            return series(self.tenant, self.where, self.interval)
+
+    @property
+    def stage_series(self) -> list[StagePoint]:
+        return self._lifecycle[0]
+
+    def everything(self) -> Kpis:
+        return Kpis(
+            **vars(self.summary),
+            churn=self.churn,
+            recovery=self.recovery,
+            stages=self.stages,
+            tiers=self.tiers,
+            series=self.series,
+            stage_series=self.stage_series,
+            predicted_value_minor=self.predicted_value_minor,
+            campaign_response=self.campaign_response,
+        )
+
+
+def kpis(tenant: Tenant, where: Slice, now: datetime, interval: str = "month") -> Kpis:
+    """Every KPI of the slice as of ``now`` (see ``Report``)."""
+    return Report(tenant, where, now, interval).everything()
