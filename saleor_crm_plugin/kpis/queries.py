@@ -17,7 +17,17 @@ from ..tenants.models import Tenant
 from .errors import InvalidReport
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params, reporting
 from .stages import lifecycle_pass
-from .types import INTERVALS, Bucket, Churn, Kpis, Recovery, Slice, StagePoint, Summary
+from .types import (
+    INTERVALS,
+    Bucket,
+    CampaignResponse,
+    Churn,
+    Kpis,
+    Recovery,
+    Slice,
+    StagePoint,
+    Summary,
+)
 
 # Per customer (orders without one in a group of their own): the period's purchases in the slice,
 # and their purchases ever (any channel) before its end: first one, how many, net spend. One
@@ -143,17 +153,21 @@ def series(tenant: Tenant, where: Slice, interval: str = "month") -> list[Bucket
     return [found.get(s) or Bucket(s, 0, 0, 0, 0, 0) for s, _ in steps]
 
 
+# The average predicted 12-month value (predictions/) of the period's customers in the slice.
+_PREDICTED = f"""
+SELECT round(avg(p.value_12m_minor))::bigint FROM crm_customer_prediction p
+WHERE p.tenant_id = %(tenant)s AND p.profile_id IN (
+  SELECT o.profile_id FROM crm_order o WHERE {PURCHASE} AND {IN_PERIOD} AND {IN_SLICE})
+"""
+
+
 class Report:
     """The KPIs of one slice as of ``now``, each figure computed when first asked for (one
     statement each, in a transaction with report settings), so a chart of revenue does not pay
     for churn. Stages and tiers are the current ones: neither keeps a history.
 
-    Figures other capabilities will provide (predicted value, campaign response) are None until
-    they exist: adding one is a property here and a field in the API, nothing else moves.
+    Figures of other capabilities (predicted value, campaign response) are read from them.
     """
-
-    predicted_value_minor: int | None = None
-    campaign_response: list[object] | None = None
 
     def __init__(self, tenant: Tenant, where: Slice, now: datetime, interval: str = "month"):
         self.tenant, self.where, self.now, self.interval = tenant, where, now, interval
@@ -203,6 +217,48 @@ class Report:
     def series(self) -> list[Bucket]:
         with reporting():
             return series(self.tenant, self.where, self.interval)
+
+    @cached_property
+    def predicted_value_minor(self) -> int | None:
+        """None until the store's predictions have been computed (``saleor-crm recompute``)."""
+        with reporting():
+            (value,) = _one(_PREDICTED, self.values)
+        return None if value is None else int(value)
+
+    @cached_property
+    def campaign_response(self) -> list[CampaignResponse]:
+        """Campaigns launched in the period (in the slice's channel when it has one), with the
+        orders attributed to each. Few rows: one response statement per campaign."""
+        from ..campaigns.models import Campaign
+        from ..campaigns.queries import response
+
+        launched = Campaign.objects.filter(
+            tenant=self.tenant,
+            launched_at__gte=self.where.start,
+            launched_at__lt=self.where.end,
+        ).select_related("segment")
+        if self.where.channel:
+            launched = launched.filter(store_channel=self.where.channel)
+        found = []
+        for campaign in launched.order_by("launched_at", "id"):
+            whole = response(campaign)[0]
+            audience = (
+                campaign.segment.name
+                if campaign.segment is not None
+                else f"{campaign.target_kind}:{campaign.target_value}"
+            )
+            found.append(
+                CampaignResponse(
+                    campaign.pk,
+                    campaign.name,
+                    audience,
+                    campaign.audience_count,
+                    whole.responders,
+                    whole.orders,
+                    whole.revenue_minor,
+                )
+            )
+        return found
 
     @property
     def stage_series(self) -> list[StagePoint]:

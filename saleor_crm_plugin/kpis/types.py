@@ -142,6 +142,24 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class CampaignResponse:
+    """One campaign launched in the period: its audience (segment, RFM group or stage) and the
+    orders attributed to it (campaigns/queries.py ``response``), in the base currency."""
+
+    campaign_id: int
+    campaign_name: str
+    audience: str
+    recipients: int
+    responders: int
+    orders: int
+    revenue_minor: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.responders / self.recipients if self.recipients else None
+
+
+@dataclass(frozen=True)
 class Kpis(Summary):
     churn: Churn
     recovery: Recovery
@@ -149,9 +167,9 @@ class Kpis(Summary):
     tiers: dict[str, int] = field(default_factory=dict)
     series: list[Bucket] = field(default_factory=list)
     stage_series: list[StagePoint] = field(default_factory=list)
-    # Figures other capabilities will provide; None until they exist (never guessed).
+    # None when the store has no predictions yet (never guessed).
     predicted_value_minor: int | None = None
-    campaign_response: list[object] | None = None
+    campaign_response: list[CampaignResponse] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

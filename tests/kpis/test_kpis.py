@@ -49,7 +49,7 @@ def test_quarter_figures_in_the_stores_time_zone(store):
     # Net spend ever before Apr 1: gus 30, ann 250, cem 300, dan 25, fay 100 = 705 / 5.
     assert found.historical_value_minor == 14100
     assert found.predicted_value_minor is None
-    assert found.campaign_response is None
+    assert found.campaign_response == []  # no campaign launched
     # In UTC the quarter loses gus (Dec 31 16:00 UTC) and gains bob (Mar 31 20:00 UTC).
     utc = kpis(store, Slice.of_days(date(2026, 1, 1), date(2026, 4, 1), "UTC"), NOW)
     assert (utc.customers, utc.new_customers, utc.orders, utc.revenue_minor) == (5, 4, 7, 76500)

@@ -51,13 +51,17 @@ class CRMRecoveryKpis(graphene.ObjectType):
     revenue = graphene.Field(CRMMoney, required=True, description="Recovered orders' totals.")
 
 
-class CRMCampaignResponse(graphene.ObjectType):
-    segment_id = graphene.ID(required=True)
-    segment_name = graphene.String(required=True)
+class CRMKpiCampaignResponse(graphene.ObjectType):
+    campaign_id = graphene.ID(required=True)
+    campaign_name = graphene.String(required=True)
+    audience = graphene.String(
+        required=True, description='The segment\'s name, or e.g. "rfm_group:at_risk".'
+    )
     recipients = graphene.Int(required=True)
-    responders = graphene.Int(required=True)
-    rate = graphene.Float()
-    revenue = graphene.Field(CRMMoney, required=True)
+    responders = graphene.Int(required=True, description="Recipients who ordered in the window.")
+    orders = graphene.Int(required=True)
+    rate = graphene.Float(description="responders / recipients.")
+    revenue = graphene.Field(CRMMoney, required=True, description="Attributed orders' totals.")
 
 
 class CRMKpiBucket(graphene.ObjectType):
@@ -110,7 +114,9 @@ class CRMKpis(graphene.ObjectType):
         CRMMoney, description="Average net spend ever of the period's customers."
     )
     predicted_customer_value = graphene.Field(
-        CRMMoney, description="Average predicted 12-month value; null until predictions exist."
+        CRMMoney,
+        description="Average predicted 12-month value of the period's customers; null until "
+        "predictions are computed.",
     )
     churn = graphene.Field(CRMChurn, required=True)
     stages = graphene.List(
@@ -121,8 +127,10 @@ class CRMKpis(graphene.ObjectType):
     )
     recovery = graphene.Field(CRMRecoveryKpis, required=True)
     campaign_response = graphene.List(
-        graphene.NonNull(CRMCampaignResponse),
-        description="Per segment; null until campaigns exist.",
+        graphene.NonNull(CRMKpiCampaignResponse),
+        required=True,
+        description="Campaigns launched in the period, by audience "
+        "(CRM_CAMPAIGN_ATTRIBUTION_DAYS).",
     )
     series = graphene.List(
         graphene.NonNull(CRMKpiBucket), required=True, description="Per day, week or month."
@@ -164,7 +172,21 @@ class KpiView:
         lambda self: self._m(self._summary().historical_value_minor)
     )
     predicted_customer_value = property(lambda self: self._m(self.report.predicted_value_minor))
-    campaign_response = property(lambda self: self.report.campaign_response)
+    @property
+    def campaign_response(self) -> list[CRMKpiCampaignResponse]:
+        return [
+            CRMKpiCampaignResponse(
+                campaign_id=graphene.Node.to_global_id("CRMCampaign", c.campaign_id),
+                campaign_name=c.campaign_name,
+                audience=c.audience,
+                recipients=c.recipients,
+                responders=c.responders,
+                orders=c.orders,
+                rate=c.rate,
+                revenue=self._m(c.revenue_minor),
+            )
+            for c in self.report.campaign_response
+        ]
 
     @property
     def churn(self) -> CRMChurn:

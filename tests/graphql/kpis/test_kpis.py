@@ -29,7 +29,7 @@ KPIS = """query ($p: CRMPeriodInput!, $c: String, $tz: String) {
     currency timeZone customers newCustomers returningCustomers orders
     revenue { amount currency } netRevenue { amount } averageOrderValue { amount }
     repeatPurchaseRate historicalCustomerValue { amount } predictedCustomerValue { amount }
-    churn { churned couldChurn rate } campaignResponse { segmentName }
+    churn { churned couldChurn rate } campaignResponse { campaignName audience responders }
     recovery { started rate revenue { amount } }
     series { starts customers newCustomers returningCustomers revenue { amount } }
     stageSeries { starts stages { name customers } }
@@ -48,8 +48,8 @@ def test_quarter_kpis_in_the_stores_time_zone(store):
     assert k["averageOrderValue"] == {"amount": 99.29}
     assert k["repeatPurchaseRate"] == 0.6
     assert k["historicalCustomerValue"] == {"amount": 141.0}
-    # Not built yet: null, never a made-up number.
-    assert k["predictedCustomerValue"] is None and k["campaignResponse"] is None
+    # No predictions computed and no campaign launched yet: null and none, never made up.
+    assert k["predictedCustomerValue"] is None and k["campaignResponse"] == []
     assert k["recovery"] == {"started": 0, "rate": None, "revenue": {"amount": 0.0}}
     assert [(b["starts"], b["newCustomers"], b["returningCustomers"]) for b in k["series"]] == [
         ("2026-01-01", 2, 0),
@@ -65,6 +65,49 @@ def test_quarter_kpis_in_the_stores_time_zone(store):
     # Asked in UTC, gus's New Year's Eve order falls in December and bob's in March.
     data, errors = run(staff(store), KPIS, p=Q1, tz="UTC")
     assert (data["crmKpis"]["orders"], data["crmKpis"]["revenue"]["amount"]) == (7, 765.0)
+
+
+def test_predicted_value_is_the_average_prediction_of_the_periods_customers(store):
+    from saleor_crm_plugin.models import OrderRecord
+    from saleor_crm_plugin.predictions.models import CustomerPrediction
+
+    rows = [
+        (pid, 1000 * (i + 1))
+        for i, pid in enumerate(
+            OrderRecord.objects.values_list("profile_id", flat=True)
+            .distinct()
+            .order_by("profile_id")
+        )
+        if pid
+    ]
+    CustomerPrediction.objects.bulk_create(
+        CustomerPrediction(
+            profile_id=pid,
+            tenant=store,
+            method="heuristic",
+            churn_risk=0.1,
+            expected_orders_12m=1.0,
+            expected_order_value_minor=value,
+            value_12m_minor=value,
+            computed_at=NOW,
+        )
+        for pid, value in rows
+    )
+    data, errors = run(staff(store), KPIS, p=Q1)
+    assert errors == []
+    # The quarter's customers (worked out in tests/kpis): their predictions' mean, in EUR.
+    from saleor_crm_plugin.kpis.sql import NOT_PURCHASES  # the purchases the KPIs count
+
+    quarter = set(
+        OrderRecord.objects.filter(
+            created_at__gte="2026-01-01T00:00:00+09:00", created_at__lt="2026-04-01T00:00:00+09:00"
+        )
+        .exclude(status__in=NOT_PURCHASES)
+        .values_list("profile_id", flat=True)
+    )
+    values = [v for pid, v in rows if pid in quarter]
+    assert len(values) == data["crmKpis"]["customers"] == 5
+    assert data["crmKpis"]["predictedCustomerValue"] == {"amount": round(sum(values) / 5) / 100}
 
 
 def test_bad_input_is_refused_with_the_argument_named(store):
