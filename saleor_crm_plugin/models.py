@@ -17,6 +17,7 @@ from .segments.models import (
     Segment,
     SegmentMember,
 )
+from .service.models import Note, ServiceCase, Tag
 from .tenants.models import Tenant
 from .tracking.models import TrackedEvent
 
@@ -33,6 +34,7 @@ __all__ = [
     "LifecycleSettings",
     "Membership",
     "Message",
+    "Note",
     "OrderRecord",
     "PointsEntry",
     "Product",
@@ -42,10 +44,12 @@ __all__ = [
     "ScoreBoundaries",
     "Segment",
     "SegmentMember",
+    "ServiceCase",
     "StripeAccount",
     "StripeCharge",
     "StripeDispute",
     "Suppression",
+    "Tag",
     "Tenant",
     "TimelineEntry",
     "TrackedEvent",

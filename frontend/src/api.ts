@@ -49,7 +49,7 @@ export type Customer = {
   totalSpent: Money;
   tier: Tier | null;
   points: { available: number; pending: number; history?: PointsEntry[] };
-  timeline?: TimelineEvent[];
+  timeline?: { edges: { node: TimelineEvent }[] };
 };
 
 export const PROFILE = `
@@ -58,7 +58,7 @@ query Profile($userId: ID) {
     id userId email firstName lastName ordersCount totalSpent { amount currency }
     tier { name since nextTier missingForNext currency }
     points { available pending history(first: 10) { kind points createdAt reason orderId } }
-    timeline { kind occurredAt }
+    timeline(first: 10) { edges { node { kind occurredAt } } }
   }
   crmTierProgram { rules }
 }`;

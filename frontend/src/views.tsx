@@ -147,11 +147,12 @@ function Points({ customer, t, locale }: { customer: Customer; t: T; locale: str
 }
 
 function Timeline({ customer, t, locale }: { customer: Customer; t: T; locale: string }) {
-  if (!customer.timeline?.length) return null;
+  const events = customer.timeline?.edges.map((e) => e.node) ?? [];
+  if (!events.length) return null;
   return (
     <Section title={t("timeline")}>
       <Box as="ol" display="flex" flexDirection="column" gap={1} padding={0} margin={0} style={{ listStyle: "none" }}>
-        {customer.timeline.slice(0, 10).map((e, i) => (
+        {events.map((e, i) => (
           <Box as="li" key={i} display="flex" gap={2}>
             <Text>{date(e.occurredAt, locale)}</Text>
             <Text>{e.kind.replace(/_/g, " ")}</Text>

@@ -17,6 +17,7 @@ from .payments.schema import PaymentsMutations
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
 from .segments.schema import SegmentMutations, SegmentQueries
+from .service.schema import ServiceMutations, ServiceQueries
 from .settings.schema import SettingsMutations, SettingsQueries
 from .tracking.schema import TrackingMutations
 
@@ -27,6 +28,7 @@ class Query(
     EarningQueries,
     SettingsQueries,
     SegmentQueries,
+    ServiceQueries,
     FederationQueries,
     graphene.ObjectType,
 ):
@@ -44,6 +46,7 @@ class Mutation(
     PaymentsMutations,
     ConsentMutations,
     SegmentMutations,
+    ServiceMutations,
     graphene.ObjectType,
 ):
     pass

@@ -33,6 +33,7 @@ from ..conf import crm_settings
 from ..privacy.services import has_consent
 from ..privacy.tokens import make_token
 from ..profiles.models import Profile
+from ..service.cases import has_open_case
 from ..tenants import store_settings
 from . import email, events
 from .locales import resolve
@@ -86,6 +87,9 @@ def _skip_reason(profile: Profile, purpose: str, store_channel: str) -> str:
         return "suppressed"
     if purpose == Purpose.MARKETING and not has_consent(profile, CONSENT_PURPOSE, store_channel):
         return "no_consent"
+    if purpose == Purpose.MARKETING and has_open_case(profile.pk):
+        # Support is talking to them about a problem: no promotions until it is resolved.
+        return "open_case"
     return ""
 
 

@@ -113,6 +113,38 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         'dormantAfter: "180", lostAfter: "365") { mode } }',
         {},
     ),
+    "crmCases": ("{ crmCases { subject customer { email } } }", {}),
+    "crmCaseStats": (
+        'query { crmCaseStats(from: "2026-01-01T00:00:00+00:00", to: "2027-01-01T00:00:00+00:00")'
+        " { openNow } }",
+        {},
+    ),
+    "crmNoteAdd": (
+        'mutation { crmNoteAdd(email: "anna.mueller@example.de", body: "Matrix note") { body } }',
+        {},
+    ),
+    "crmNoteDelete": ('mutation { crmNoteDelete(id: "Q1JNTm90ZTo0MjQy") }', {}),
+    "crmCustomerTag": (
+        'mutation { crmCustomerTag(email: "anna.mueller@example.de", tags: ["matrix"]) }',
+        {},
+    ),
+    "crmCustomerUntag": (
+        'mutation { crmCustomerUntag(email: "anna.mueller@example.de", tags: ["matrix"]) }',
+        {},
+    ),
+    "crmCaseOpen": (
+        'mutation { crmCaseOpen(email: "anna.mueller@example.de", type: QUESTION, '
+        'subject: "Matrix") { status } }',
+        {},
+    ),
+    "crmCaseUpdate": (
+        'mutation { crmCaseUpdate(id: "Q1JNQ2FzZTo0MjQy", status: RESOLVED) { status } }',
+        {},
+    ),
+    "crmMeCaseOpen": (
+        'mutation { crmMeCaseOpen(type: QUESTION, subject: "Where is my parcel?") { status } }',
+        {},
+    ),
     "crmTrack": (
         'mutation($e: [CRMTrackEventInput!]!, $api: String) { crmTrack(visitorId: "visitor-0001", '
         "consent: true, events: $e, saleorApiUrl: $api) { accepted } }",
@@ -187,6 +219,18 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmSegmentSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmSegmentDelete": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmLifecycleSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    # Notes, tags and service cases: staff and apps holding MANAGE_USERS. Deleting a note or
+    # changing a case that does not exist (CRMNote:4242, CRMCase:4242) is refused as NOT_FOUND.
+    "crmCases": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCaseStats": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmNoteAdd": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmNoteDelete": (DENIED, DENIED, DENIED, DENIED, SELF, DENIED, SELF),
+    "crmCustomerTag": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCustomerUntag": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCaseOpen": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCaseUpdate": (DENIED, DENIED, DENIED, DENIED, SELF, DENIED, SELF),
+    # A signed-in customer asks for help about themselves (staff without a profile are told so).
+    "crmMeCaseOpen": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
     # Stripe secrets: MANAGE_SETTINGS only, which none of these callers hold.
     "crmStripeAccountSet": (DENIED,) * 7,
 }

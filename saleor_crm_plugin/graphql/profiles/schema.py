@@ -47,7 +47,8 @@ class CRMIntRangeInput(graphene.InputObjectType):
 
 
 class CRMCustomerFilterInput(graphene.InputObjectType):
-    search = graphene.String(description="Part of the e-mail or name.")
+    search = graphene.String(description="Part of the e-mail, name, a staff note or a tag.")
+    tags = graphene.List(graphene.NonNull(graphene.String), description="Any of these tags.")
     total_spent = graphene.Field(CRMDecimalRangeInput)
     orders_count = graphene.Field(CRMIntRangeInput)
     countries = graphene.List(graphene.NonNull(graphene.String))
@@ -84,6 +85,7 @@ def _filter(data: dict[str, Any] | None, currency: str) -> queries.ProfileFilter
         first_order_to=first.get("lt"),
         search=data.get("search") or "",
         is_guest=data.get("is_guest"),
+        tags=tuple(data.get("tags") or ()),
     )
 
 
