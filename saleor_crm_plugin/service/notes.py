@@ -41,17 +41,18 @@ def add_note(profile: Profile, body: str, actor: Actor, now: datetime) -> Note:
 def delete_note(tenant_id: int, note_id: int, actor: Actor, now: datetime) -> Note:
     """Delete a note (its text is gone; the timeline keeps that it existed and who deleted it).
 
-    Only its author may, or staff holding MANAGE_STAFF: a colleague's note is not another's to
-    withdraw. An app is the author of the notes it wrote.
+    Only its author may (the same Saleor user id), or staff holding MANAGE_STAFF: a
+    colleague's note is not another's to withdraw. Apps carry no user id, so a note an app
+    wrote may be deleted by an app.
     """
     with transaction.atomic():
         note = Note.objects.select_for_update().filter(tenant_id=tenant_id, pk=note_id).first()
         if note is None:
             raise NotFound("No such note.", field="id")
-        own = actor.kind != "customer" and (note.author_user_id, note.author_email) == (
-            actor.user_id,
-            actor.email,
-        )
+        if note.author_user_id:
+            own = actor.kind == "staff" and note.author_user_id == actor.user_id
+        else:
+            own = actor.kind == "app"
         if not own and not actor.can_manage_staff:
             raise NotAllowed(
                 "Only the note's author or staff who manage staff may delete it.", field="id"
