@@ -474,5 +474,17 @@ class CRMSettings:
         """Rows one retention statement deletes or empties, so no statement holds locks long."""
         return int(self._get("RETENTION_BATCH_SIZE", 5000))
 
+    @property
+    def CASE_DUE_HOURS(self) -> int:
+        """When a service case is due if whoever opens it gives no due time (hours after
+        opening): the store's promised answer time."""
+        return int(self._get("CASE_DUE_HOURS", 48))
+
+    @property
+    def CASE_CUSTOMER_DAILY_LIMIT(self) -> int:
+        """How many cases one signed-in customer may open from the storefront in 24 hours;
+        enough for real problems, too few for a script to flood the support team."""
+        return int(self._get("CASE_CUSTOMER_DAILY_LIMIT", 5))
+
 
 crm_settings = CRMSettings()

@@ -26,6 +26,7 @@ from .segments.models import (
     Segment,
     SegmentMember,
 )
+from .service.models import Note, ServiceCase, Tag
 from .tenants.models import Tenant
 from .tracking.models import TrackedEvent
 
@@ -51,6 +52,7 @@ __all__ = [
     "LifecycleSettings",
     "Membership",
     "Message",
+    "Note",
     "OrderRecord",
     "PointsEntry",
     "PredictionModel",
@@ -62,10 +64,12 @@ __all__ = [
     "ScoreBoundaries",
     "Segment",
     "SegmentMember",
+    "ServiceCase",
     "StripeAccount",
     "StripeCharge",
     "StripeDispute",
     "Suppression",
+    "Tag",
     "Tenant",
     "TimelineEntry",
     "TrackedEvent",

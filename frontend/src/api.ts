@@ -15,6 +15,8 @@ export async function gql<T>(
       "Content-Type": "application/json",
       Authorization: `Bearer ${session.token}`,
       "Saleor-Api-Url": session.saleorApiUrl,
+      // Due times of service cases come back in the staff member's own zone too.
+      "Crm-Time-Zone": Intl.DateTimeFormat().resolvedOptions().timeZone,
     },
     body: JSON.stringify({ query, variables }),
   });
@@ -49,7 +51,10 @@ export type Customer = {
   totalSpent: Money;
   tier: Tier | null;
   points: { available: number; pending: number; history?: PointsEntry[] };
-  timeline?: TimelineEvent[];
+  timeline?: { edges: { node: TimelineEvent }[] };
+  notes?: { body: string; authorEmail: string; createdAt: string }[];
+  tags?: { tag: string }[];
+  cases?: { subject: string; status: string; dueAtStaff: { local: string } }[];
 };
 
 export const PROFILE = `
@@ -58,7 +63,9 @@ query Profile($userId: ID) {
     id userId email firstName lastName ordersCount totalSpent { amount currency }
     tier { name since nextTier missingForNext currency }
     points { available pending history(first: 10) { kind points createdAt reason orderId } }
-    timeline { kind occurredAt }
+    timeline(first: 10) { edges { node { kind occurredAt } } }
+    notes { body authorEmail createdAt } tags { tag }
+    cases { subject status dueAtStaff { local } }
   }
   crmTierProgram { rules }
 }`;

@@ -54,6 +54,9 @@ const en = {
   kind_redeem: "Redeemed",
   kind_expire: "Expired",
   kind_void: "Voided",
+  knowledge: "Staff notes and tags",
+  openCases: "Open service cases",
+  dueOn: "due {date}",
 };
 
 type Messages = typeof en;
@@ -112,6 +115,9 @@ const de: Messages = {
   kind_redeem: "Eingelöst",
   kind_expire: "Verfallen",
   kind_void: "Ungültig",
+  knowledge: "Notizen und Tags des Teams",
+  openCases: "Offene Servicefälle",
+  dueOn: "fällig am {date}",
 };
 
 const fr: Messages = {
@@ -167,6 +173,9 @@ const fr: Messages = {
   kind_redeem: "Utilisés",
   kind_expire: "Expirés",
   kind_void: "Invalidés",
+  knowledge: "Notes et étiquettes de l'équipe",
+  openCases: "Demandes de service ouvertes",
+  dueOn: "échéance le {date}",
 };
 
 const es: Messages = {
@@ -222,6 +231,9 @@ const es: Messages = {
   kind_redeem: "Canjeados",
   kind_expire: "Caducados",
   kind_void: "Anulados",
+  knowledge: "Notas y etiquetas del equipo",
+  openCases: "Casos de servicio abiertos",
+  dueOn: "vence el {date}",
 };
 
 const pl: Messages = {
@@ -277,6 +289,9 @@ const pl: Messages = {
   kind_redeem: "Wykorzystane",
   kind_expire: "Wygasłe",
   kind_void: "Unieważnione",
+  knowledge: "Notatki i tagi zespołu",
+  openCases: "Otwarte zgłoszenia serwisowe",
+  dueOn: "termin: {date}",
 };
 
 const ja: Messages = {
@@ -332,6 +347,9 @@ const ja: Messages = {
   kind_redeem: "利用",
   kind_expire: "失効",
   kind_void: "無効",
+  knowledge: "スタッフのメモとタグ",
+  openCases: "対応中のサポート案件",
+  dueOn: "期限 {date}",
 };
 
 const zhHans: Messages = {
@@ -387,6 +405,9 @@ const zhHans: Messages = {
   kind_redeem: "兑换",
   kind_expire: "过期",
   kind_void: "作废",
+  knowledge: "员工备注和标签",
+  openCases: "未结服务工单",
+  dueOn: "截止 {date}",
 };
 
 const ar: Messages = {
@@ -442,6 +463,9 @@ const ar: Messages = {
   kind_redeem: "مستبدلة",
   kind_expire: "منتهية",
   kind_void: "ملغاة",
+  knowledge: "ملاحظات الفريق ووسومه",
+  openCases: "طلبات الخدمة المفتوحة",
+  dueOn: "الموعد النهائي {date}",
 };
 
 const CATALOGUE: Record<string, Messages> = { en, de, fr, es, pl, ja, "zh-Hans": zhHans, ar };

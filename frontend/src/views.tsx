@@ -150,12 +150,52 @@ function Points({ customer, t, locale }: { customer: Customer; t: T; locale: str
   );
 }
 
+function Knowledge({ customer, t, locale }: { customer: Customer; t: T; locale: string }) {
+  const tags = customer.tags ?? [];
+  const notes = customer.notes ?? [];
+  const open = (customer.cases ?? []).filter((c) => c.status === "OPEN" || c.status === "WAITING");
+  if (!tags.length && !notes.length && !open.length) return null;
+  return (
+    <Section title={t("knowledge")}>
+      {tags.length ? <Text data-testid="customer-tags">{tags.map((x) => x.tag).join(" · ")}</Text> : null}
+      {notes.length ? (
+        <Box as="ul" display="flex" flexDirection="column" gap={1} padding={0} margin={0} style={{ listStyle: "none" }}>
+          {notes.map((note, i) => (
+            <Box as="li" key={i} display="flex" flexDirection="column">
+              <Text>{note.body}</Text>
+              <Text size={2}>
+                {note.authorEmail} · {date(note.createdAt, locale)}
+              </Text>
+            </Box>
+          ))}
+        </Box>
+      ) : null}
+      {open.length ? (
+        <>
+          <Text as="h3" size={4} fontWeight="bold">
+            {t("openCases")}
+          </Text>
+          <Box as="ul" display="flex" flexDirection="column" gap={1} padding={0} margin={0} style={{ listStyle: "none" }}>
+            {open.map((c, i) => (
+              <Box as="li" key={i} display="flex" justifyContent="space-between" gap={2}>
+                <Text>{c.subject}</Text>
+                <Text>{t("dueOn", { date: date(c.dueAtStaff.local, locale) })}</Text>
+              </Box>
+            ))}
+          </Box>
+        </>
+      ) : null}
+    </Section>
+  );
+}
+
 function Timeline({ customer, t, locale }: { customer: Customer; t: T; locale: string }) {
-  if (!customer.timeline?.length) return null;
+  const events = customer.timeline?.edges.map((e) => e.node) ?? [];
+  if (!events.length) return null;
   return (
     <Section title={t("timeline")}>
       <Box as="ol" display="flex" flexDirection="column" gap={1} padding={0} margin={0} style={{ listStyle: "none" }}>
-        {customer.timeline.slice(0, 10).map((e, i) => (
+        {events.map((e, i) => (
           <Box as="li" key={i} display="flex" gap={2}>
             <Text>{date(e.occurredAt, locale)}</Text>
             <Text>{e.kind.replace(/_/g, " ")}</Text>
@@ -192,6 +232,7 @@ export function CustomerProfile({ session, t, locale, userId }: Props & { userId
     <Box display="grid" gap={4} __gridTemplateColumns="repeat(auto-fit, minmax(240px, 1fr))">
       <TierCard customer={customer} rules={rules ?? null} t={t} locale={locale} />
       <Points customer={customer} t={t} locale={locale} />
+      <Knowledge customer={customer} t={t} locale={locale} />
       <Timeline customer={customer} t={t} locale={locale} />
     </Box>
   );

@@ -23,6 +23,7 @@ from .privacy.export import PrivacyMutations, PrivacyQueries
 from .privacy.schema import ConsentMutations
 from .profiles.schema import ProfileQueries
 from .segments.schema import SegmentMutations, SegmentQueries
+from .service.schema import ServiceMutations, ServiceQueries
 from .settings.schema import SettingsMutations, SettingsQueries
 from .tracking.schema import TrackingMutations
 
@@ -38,6 +39,7 @@ class Query(
     PrivacyQueries,
     PredictionQueries,
     KpiQueries,
+    ServiceQueries,
     FederationQueries,
     graphene.ObjectType,
 ):
@@ -59,6 +61,7 @@ class Mutation(
     FeedbackMutations,
     CampaignMutations,
     PrivacyMutations,
+    ServiceMutations,
     graphene.ObjectType,
 ):
     pass

@@ -93,7 +93,9 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
         variable_values=variables,
         operation_name=body.get("operationName"),
         context_value=CRMContext(
-            principal=principal, client_ip=request.META.get("REMOTE_ADDR", "")
+            principal=principal,
+            client_ip=request.META.get("REMOTE_ADDR", ""),
+            time_zone=request.headers.get("Crm-Time-Zone", "")[:64],
         ),
     )
     response: dict[str, Any] = {"data": result.data}

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from ..money.currencies import minor_units
 from ..profiles.events import NOT_PURCHASES
-from ..profiles.models import Profile
+from ..profiles.models import Profile, TimelineEntry
 from ..tenants.models import Tenant
 from . import earning, referrals
 from .models import EntryKind, PointsEntry
@@ -432,7 +432,8 @@ def redeem(
 def adjust(
     tenant: Tenant, profile_id: int, points: int, *, reason: str, actor: str, adjustment_id: str
 ) -> PointsEntry:
-    """A staff correction, with the reason and who made it; available at once.
+    """A staff correction, with the reason and who made it; available at once, and on the
+    customer's timeline as ``crm.points.adjusted`` (a staff action) in the same transaction.
 
     The same adjustment id is applied once. A deduction larger than the balance is refused
     (NotEnoughPoints): the ledger never goes negative.
@@ -450,7 +451,7 @@ def adjust(
         if points < 0 and -points > total:
             raise NotEnoughPoints(f"{-points} points to deduct, {total} on the balance")
         now = timezone.now()
-        return PointsEntry.objects.create(
+        entry = PointsEntry.objects.create(
             tenant=tenant,
             profile_id=profile_id,
             kind=EntryKind.ADJUST,
@@ -462,6 +463,16 @@ def adjust(
             reason=reason.strip(),
             actor=actor,
         )
+        TimelineEntry.objects.create(
+            tenant=tenant,
+            profile_id=profile_id,
+            kind="crm.points.adjusted",
+            occurred_at=now,
+            subject_id=adjustment_id[:128],
+            data={"points": points, "reason": entry.reason, "by": actor},
+            dedupe_key=f"points.adjusted:{entry.pk}",
+        )
+        return entry
 
 
 def sync_customers(tenant: Tenant, order_ids: Iterable[str], user_ids: Iterable[str]) -> None:

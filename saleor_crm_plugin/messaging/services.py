@@ -36,6 +36,7 @@ from ..conf import crm_settings
 from ..privacy.services import has_consent
 from ..privacy.tokens import make_token
 from ..profiles.models import Profile
+from ..service.cases import has_open_case
 from ..tenants import store_settings
 from . import events
 from .adapters import ChannelAdapter, get_adapter
@@ -116,6 +117,9 @@ def _skip_reason(
         profile, adapter.consent_purpose, store_channel
     ):
         return "no_consent"
+    if purpose == Purpose.MARKETING and has_open_case(profile.pk):
+        # Support is talking to them about a problem: no promotions until it is resolved.
+        return "open_case"
     return adapter.unavailable(profile, kind)
 
 

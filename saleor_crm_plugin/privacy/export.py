@@ -357,6 +357,34 @@ def _predictions(profile: Profile) -> dict[str, Any]:
     }
 
 
+@section("service", "crm_note", "crm_tag", "crm_case")
+def _service(profile: Profile) -> dict[str, Any]:
+    """What staff wrote about the person is theirs to see too (the authors' own details are
+    the staff members' data, so only the time is given)."""
+    from ..service.models import Note, ServiceCase, Tag
+
+    return {
+        "notes": _rows(
+            Note.objects.filter(profile=profile).order_by("created_at", "id"),
+            ["body", "created_at"],
+        ),
+        "tags": _rows(Tag.objects.filter(profile=profile).order_by("tag"), ["tag", "added_at"]),
+        "cases": _rows(
+            ServiceCase.objects.filter(profile=profile).order_by("opened_at", "id"),
+            [
+                "type",
+                "status",
+                "subject",
+                "description",
+                "order_id",
+                "opened_at",
+                "due_at",
+                "resolved_at",
+            ],
+        ),
+    }
+
+
 def export_customer(profile: Profile, now: datetime | None = None) -> dict[str, Any]:
     """The export document: ``format``, ``version``, ``generated_at`` and one key per section,
     in plain JSON types (times in ISO 8601 UTC, amounts in minor units, decimals as strings)."""

@@ -28,6 +28,7 @@ TITLES = {
     "feedback": pgettext_lazy("crm export", "Ratings of orders"),
     "campaigns": pgettext_lazy("crm export", "Campaigns received"),
     "predictions": pgettext_lazy("crm export", "Predictions"),
+    "service": pgettext_lazy("crm export", "Notes, tags and service cases"),
 }
 
 

@@ -22,8 +22,9 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
     """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, tracked
     behaviour (personal data; also the same visitor's events never joined to anyone), points,
     tier, scores, predictions, category affinities and segment stays, recovery flows, messages,
-    consents and memberships, and detach their orders and checkouts. Django's ``CASCADE`` lives
-    in the ORM, not in the database, so set-based deletes take the dependants along."""
+    consents, memberships, staff notes, tags and service cases, and detach their orders and
+    checkouts. Django's ``CASCADE`` lives in the ORM, not in the database, so set-based deletes
+    take the dependants along."""
     cur.execute(
         f"""
         WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
@@ -53,6 +54,9 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         consents AS (DELETE FROM crm_consent_entry WHERE profile_id IN (SELECT id FROM doomed)),
         members AS (DELETE FROM crm_membership WHERE profile_id IN (SELECT id FROM doomed)),
         feedback AS (DELETE FROM crm_feedback WHERE profile_id IN (SELECT id FROM doomed)),
+        notes AS (DELETE FROM crm_note WHERE profile_id IN (SELECT id FROM doomed)),
+        tags AS (DELETE FROM crm_tag WHERE profile_id IN (SELECT id FROM doomed)),
+        cases AS (DELETE FROM crm_case WHERE profile_id IN (SELECT id FROM doomed)),
         orders AS (UPDATE crm_order SET profile_id = NULL
                    WHERE profile_id IN (SELECT id FROM doomed)),
         checkouts AS (UPDATE crm_checkout SET profile_id = NULL
@@ -416,6 +420,18 @@ def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int
             "crm_consent_entry",  # given at a guest checkout, by the same person
             "crm_recovery_flow",
             "crm_feedback",  # their ratings of orders that move with them
+            "crm_note",  # what staff know about the person, and their cases, follow them
+            "crm_tag",
+            "crm_case",
+        )
+        # A tag on both profiles is kept once (the account's): one row per customer and tag.
+        cur.execute(
+            """
+            DELETE FROM crm_tag t USING unnest(%s::bigint[], %s::bigint[]) AS m(guest, account)
+            WHERE t.profile_id = m.guest AND EXISTS (
+              SELECT 1 FROM crm_tag a WHERE a.profile_id = m.account AND a.tag = t.tag)
+            """,
+            [guests, accounts],
         )
         for table in moved:
             cur.execute(

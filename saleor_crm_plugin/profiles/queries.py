@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from ..inbox.saleor_payloads import normalize_email
@@ -103,6 +103,7 @@ class ProfileFilter:
     is_guest: bool | None = None
     rfm_groups: tuple[str, ...] = ()  # from the customer's scores (segments/)
     stages: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # any of these staff tags
 
 
 @dataclass
@@ -115,6 +116,8 @@ class Page:
 
 
 def _filtered(tenant: Tenant, f: ProfileFilter) -> QuerySet[Profile]:
+    from ..service.models import Note, Tag  # service builds on profiles, not the reverse
+
     rows = Profile.objects.filter(tenant=tenant).select_related("tenant")
     conditions = {
         "spent_gross_minor__gte": f.spent_min_minor,
@@ -139,10 +142,18 @@ def _filtered(tenant: Tenant, f: ProfileFilter) -> QuerySet[Profile]:
         rows = rows.filter(scores__rfm_group__in=list(f.rfm_groups))
     if f.stages:
         rows = rows.filter(scores__stage__in=list(f.stages))
+    if f.tags:
+        wanted = [" ".join(t.split()).lower() for t in f.tags]
+        rows = rows.filter(Exists(Tag.objects.filter(profile_id=OuterRef("pk"), tag__in=wanted)))
     if f.search:
         term = f.search.strip()
+        # Staff search what they know too: a phrase from a note or part of a tag.
         rows = rows.filter(
-            Q(email__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term)
+            Q(email__icontains=term)
+            | Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Exists(Note.objects.filter(profile_id=OuterRef("pk"), body__icontains=term))
+            | Exists(Tag.objects.filter(profile_id=OuterRef("pk"), tag__icontains=term))
         )
     return rows
 
@@ -214,7 +225,7 @@ def timelines(
     """The newest ``limit`` entries of each profile, for many profiles in one query."""
     rows = TimelineEntry.objects.filter(profile_id__in=list(profile_ids))
     if kinds:
-        rows = rows.filter(kind__in=list(kinds))
+        rows = rows.filter(_kinds_filter(kinds))
     newest_first = [F("occurred_at").desc(), F("id").desc()]
     ranked = (
         rows.annotate(
@@ -227,3 +238,54 @@ def timelines(
     for entry in ranked:
         found[entry.profile_id].append(entry)
     return found
+
+
+def _kinds_filter(kinds: Sequence[str]) -> Q:
+    """Exact kinds ("crm.order.placed") or families ending in ".*" ("crm.case.*")."""
+    condition = Q(kind__in=[k for k in kinds if not k.endswith(".*")])
+    for family in (k[:-1] for k in kinds if k.endswith(".*")):
+        condition |= Q(kind__startswith=family)
+    return condition
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]
+    cursors: list[str]
+    has_next: bool
+
+
+def _page_of(entries: list[TimelineEntry], first: int) -> TimelinePage:
+    shown = entries[:first]
+    return TimelinePage(
+        entries=shown,
+        cursors=[_encode(e.occurred_at, e.pk) for e in shown],
+        has_next=len(entries) > first,
+    )
+
+
+def timeline_pages(
+    profile_ids: Sequence[int], *, first: int, kinds: Sequence[str] = ()
+) -> dict[int, TimelinePage]:
+    """The first page (newest first) of many customers' timelines in one query."""
+    found = timelines(profile_ids, limit=first + 1, kinds=kinds)
+    return {pk: _page_of(found.get(pk, []), first) for pk in profile_ids}
+
+
+def timeline_page(
+    profile_id: int, *, first: int, after: str, kinds: Sequence[str] = ()
+) -> TimelinePage:
+    """A later page: entries strictly older than the cursor's (time, id), by keyset on the
+    index (profile, -occurred_at), so deep pages cost what the first one does. Raises
+    ``ValueError`` for a cursor we did not make."""
+    value, pk = _decode(after)
+    try:
+        at = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("invalid cursor") from exc
+    rows = TimelineEntry.objects.filter(profile_id=profile_id).filter(
+        Q(occurred_at__lt=at) | Q(occurred_at=at, pk__lt=pk)
+    )
+    if kinds:
+        rows = rows.filter(_kinds_filter(kinds))
+    return _page_of(list(rows.order_by("-occurred_at", "-id")[: first + 1]), first)

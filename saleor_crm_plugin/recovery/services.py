@@ -70,6 +70,9 @@ class DueStep:
     at: datetime  # the moment of this run (the clock the message is queued by)
 
 
+# A skip reason that only pauses a flow (the customer's open service case): it goes on.
+PAUSING_REASON = "open_case"
+
 # The most recently viewed products a browse reminder shows.
 BROWSE_PRODUCTS = 4
 
@@ -313,8 +316,10 @@ def run_due_steps(
                 flow.save(update_fields=["next_due_at"])
                 continue
             # A reminder the messaging refused for good (no consent, unsubscribed, suppressed)
-            # ends the flow: later steps would be refused for the same reason.
+            # ends the flow: later steps would be refused for the same reason. An open service
+            # case only pauses it: this step is skipped, later ones go once the case is resolved.
             stop = record.reason or "skipped" if record.outcome == "skipped" else ""
+            stop = "" if stop == PAUSING_REASON else stop
             _advance(flow, moment, stop_reason=stop)
     return handed
 

@@ -73,6 +73,8 @@ FIELDS: dict[str, Field] = {
     "categories": Field("p.categories", "list"),
     "products": Field("p.products", "list"),
     "payment_methods": Field("p.payment_methods", "list"),
+    # Staff tags (stored lower-case, so rule values are lower-cased too).
+    "tags": Field("ARRAY(SELECT t.tag FROM crm_tag t WHERE t.profile_id = p.id)", "list"),
     "rfm_group": Field("s.rfm_group", "choice", GROUPS),
     "stage": Field("s.stage", "choice", STAGES),
     "quadrant": Field("s.quadrant", "choice", QUADRANTS),
@@ -245,8 +247,8 @@ def _scalar(value: Any, spec: Field, path: str) -> Any:
         raise RuleError('Give text values, e.g. "DE".', path)
     if spec.choices and value not in spec.choices:
         raise RuleError(f"{value!r} is not one of: {', '.join(spec.choices)}.", path)
-    if spec.sql == "lower(p.email)":
-        return value.lower()
+    if spec.sql == "lower(p.email)" or spec is FIELDS["tags"]:
+        return " ".join(value.split()).lower()
     return value.upper() if spec.sql == "p.country" else value
 
 

@@ -132,10 +132,12 @@ def shop(store, issuer, live_server):
     return store, token, live_server.url
 
 
-def open_page(browser, shop, view: str, *, viewport=WIDE, locale="en", theme="light", **query):
+def open_page(
+    browser, shop, view: str, *, viewport=WIDE, locale="en", theme="light", zone=None, **query
+):
     _store, token, base = shop
     base = base.replace("localhost", "127.0.0.1")  # the live server listens on IPv4 only
-    page = browser.new_page(viewport=viewport)
+    page = browser.new_page(viewport=viewport, timezone_id=zone)
     page.set_default_timeout(10000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -206,6 +208,35 @@ def test_customer_widget_shows_annas_tier_and_points(browser, shop, viewport):
     width = app_frame(page).evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], "the widget scrolls sideways"
     shot(page, f"customer-widget-{viewport['width']}")
+    check_accessibility(page)
+    assert errors == []
+    page.close()
+
+
+def test_customer_widget_shows_notes_tags_and_open_cases_due_in_the_staff_zone(browser, shop):
+    from datetime import UTC, datetime
+
+    from saleor_crm_plugin.service.cases import CaseInput, open_case
+    from saleor_crm_plugin.service.notes import add_note, change_tags
+    from saleor_crm_plugin.service.types import Actor
+
+    profile, _tier, _available = anna()
+    mia = Actor(kind="staff", user_id="VXNlcjoyMQ==", email="mia@nordwind.example")
+    now = datetime.now(UTC)
+    add_note(profile, "Prefers a call after 18:00.", mia, now)
+    change_tags(profile, mia, now, add=["VIP", "tea lover"])
+    due = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # already 2 December in Tokyo
+    chipped = CaseInput(type="return", subject="Cup arrived chipped", due_at=due)
+    open_case(profile, chipped, mia, now)
+    page, frame, errors = open_page(
+        browser, shop, "widgets/customer", zone="Asia/Tokyo", customerId=ANNA
+    )
+    frame.get_by_test_id("customer-tags").wait_for()
+    assert frame.get_by_test_id("customer-tags").inner_text() == "tea lover · vip"
+    assert frame.get_by_text("Prefers a call after 18:00.").is_visible()
+    assert frame.get_by_role("heading", name="Open service cases").is_visible()
+    assert frame.get_by_text("due Dec 2, 2026").is_visible()
+    shot(page, "customer-widget-knowledge")
     check_accessibility(page)
     assert errors == []
     page.close()

@@ -175,6 +175,38 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         "{ erased } }",
         {},
     ),
+    "crmCases": ("{ crmCases { subject customer { email } } }", {}),
+    "crmCaseStats": (
+        'query { crmCaseStats(from: "2026-01-01T00:00:00+00:00", to: "2027-01-01T00:00:00+00:00")'
+        " { openNow } }",
+        {},
+    ),
+    "crmNoteAdd": (
+        'mutation { crmNoteAdd(email: "anna.mueller@example.de", body: "Matrix note") { body } }',
+        {},
+    ),
+    "crmNoteDelete": ('mutation { crmNoteDelete(id: "Q1JNTm90ZTo0MjQy") }', {}),
+    "crmCustomerTag": (
+        'mutation { crmCustomerTag(email: "anna.mueller@example.de", tags: ["matrix"]) }',
+        {},
+    ),
+    "crmCustomerUntag": (
+        'mutation { crmCustomerUntag(email: "anna.mueller@example.de", tags: ["matrix"]) }',
+        {},
+    ),
+    "crmCaseOpen": (
+        'mutation { crmCaseOpen(email: "anna.mueller@example.de", type: QUESTION, '
+        'subject: "Matrix") { status } }',
+        {},
+    ),
+    "crmCaseUpdate": (
+        'mutation { crmCaseUpdate(id: "Q1JNQ2FzZTo0MjQy", status: RESOLVED) { status } }',
+        {},
+    ),
+    "crmMeCaseOpen": (
+        'mutation { crmMeCaseOpen(type: QUESTION, subject: "Where is my parcel?") { status } }',
+        {},
+    ),
     "crmTrack": (
         'mutation($e: [CRMTrackEventInput!]!, $api: String) { crmTrack(visitorId: "visitor-0001", '
         "consent: true, events: $e, saleorApiUrl: $api) { accepted } }",
@@ -268,6 +300,18 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmCustomerErase": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     # A customer's own export (staff have no profile of their own: null).
     "crmMeExport": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
+    # Notes, tags and service cases: staff and apps holding MANAGE_USERS. Deleting a note or
+    # changing a case that does not exist (CRMNote:4242, CRMCase:4242) is refused as NOT_FOUND.
+    "crmCases": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCaseStats": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmNoteAdd": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmNoteDelete": (DENIED, DENIED, DENIED, DENIED, SELF, DENIED, SELF),
+    "crmCustomerTag": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCustomerUntag": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCaseOpen": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmCaseUpdate": (DENIED, DENIED, DENIED, DENIED, SELF, DENIED, SELF),
+    # A signed-in customer asks for help about themselves (staff without a profile are told so).
+    "crmMeCaseOpen": (DENIED, SELF, SELF, SELF, SELF, DENIED, DENIED),
     # Stripe secrets: MANAGE_SETTINGS only, which none of these callers hold.
     "crmStripeAccountSet": (DENIED,) * 7,
     # SMS and WhatsApp credentials: MANAGE_SETTINGS only, as the Stripe secrets.

@@ -210,6 +210,13 @@ def test_staff_adjust_points_with_a_reason_once_and_never_below_zero(tenant, rat
     run(25, "adj-1")  # a retry of the same adjustment
     entry = PointsEntry.objects.get(kind="adjust")
     assert (entry.actor, entry.points) == ("lena@shop.de", 25)
+    # On Anna's timeline once, as a staff action naming who made it.
+    [staff_action] = entry.profile.timeline.filter(kind="crm.points.adjusted")
+    assert staff_action.data == {
+        "points": 25,
+        "reason": "Parcel arrived late",
+        "by": "lena@shop.de",
+    }
     refused = run(-216, "adj-2")
     assert [str(e) for e in refused.errors] == ["216 points to deduct, 215 on the balance"]
     assert balance_of(profile("anna.mueller@example.de").pk).total == 215

@@ -18,6 +18,8 @@ from saleor_crm_plugin.privacy.services import grant_consent, withdraw_consent
 from saleor_crm_plugin.recovery import services
 from saleor_crm_plugin.recovery.messages import send_step
 from saleor_crm_plugin.recovery.tasks import schedule_for
+from saleor_crm_plugin.service.cases import CaseInput, open_case, update_case
+from saleor_crm_plugin.service.types import Actor
 from saleor_crm_plugin.tenants import store_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,13 +148,33 @@ def test_a_guest_history_joining_an_account_keeps_her_flow_consent_and_messages(
     assert tick(tenant, MONDAY + timedelta(hours=24)) == 1  # the flow goes on for her account
 
 
-def test_a_customer_deleted_in_saleor_leaves_no_flow_message_or_consent(tenant, smtp):
-    from saleor_crm_plugin.models import Delivery
-    from saleor_crm_plugin.privacy.models import ConsentEntry
+def test_an_open_case_pauses_the_flow_until_it_is_resolved(tenant, smtp):
+    eva = customer(tenant, 1, "eva@example.de", "DE", "DE")
+    leave_cart(tenant, 1, "eva@example.de", EUR, "tok-eva", Decimal("20.00"), MONDAY)
+    mia = Actor(kind="staff", user_id="VXNlcjoyMQ==", email="mia@shop.example")
+    case = open_case(eva, CaseInput(type="question", subject="Sizes?"), mia, MONDAY)
 
-    customer(tenant, 1, "eva@example.de", "DE", "DE")
+    assert tick(tenant, MONDAY + timedelta(hours=1)) == 0
+    flow = RecoveryFlow.objects.get()
+    assert (flow.status, flow.step) == ("active", 1)  # the first reminder skipped, not ended
+    assert Message.objects.get().reason == "open_case"
+    update_case(tenant.pk, case.pk, mia, MONDAY + timedelta(hours=3), status="resolved")
+    assert tick(tenant, MONDAY + timedelta(hours=24)) == 1
+    assert len(smtp.to("eva@example.de")) == 1
+
+
+def test_a_customer_deleted_in_saleor_leaves_no_flow_message_or_consent(tenant, smtp):
+    from saleor_crm_plugin.models import Delivery, Note, ServiceCase, Tag
+    from saleor_crm_plugin.privacy.models import ConsentEntry
+    from saleor_crm_plugin.service.notes import add_note, change_tags
+
+    eva = customer(tenant, 1, "eva@example.de", "DE", "DE")
     leave_cart(tenant, 1, "eva@example.de", EUR, "tok-eva", Decimal("20.00"), MONDAY)
     assert tick(tenant, MONDAY + timedelta(hours=1)) == 1
+    mia = Actor(kind="staff", user_id="VXNlcjoyMQ==", email="mia@shop.example")
+    add_note(eva, "Eva Kern prefers e-mail.", mia, MONDAY)
+    change_tags(eva, mia, MONDAY, add=["vip"])
+    open_case(eva, CaseInput(type="other", subject="Eva's question"), mia, MONDAY)
     who = p.Person(1, "eva@example.de", "Eva", "Kern", "DE", "DE", True, MONDAY)
     body = p.body("CustomerDeleted", MONDAY + timedelta(hours=2), None, user=p.user(who))
     accept(tenant, event="customer_deleted", body=body, headers={})
@@ -161,3 +183,4 @@ def test_a_customer_deleted_in_saleor_leaves_no_flow_message_or_consent(tenant, 
     assert not Profile.objects.filter(email="eva@example.de").exists()
     assert (RecoveryFlow.objects.count(), Message.objects.count()) == (0, 0)
     assert ConsentEntry.objects.count() == 0
+    assert (Note.objects.count(), Tag.objects.count(), ServiceCase.objects.count()) == (0, 0, 0)

@@ -15,6 +15,7 @@ from .principal import Principal
 class CRMContext:
     principal: Principal
     client_ip: str = ""
+    time_zone: str = ""  # the staff member's IANA zone from the Crm-Time-Zone header, if sent
     loaders: dict[str, Any] = field(default_factory=dict)
 
     def loader(self, cls: type) -> Any:

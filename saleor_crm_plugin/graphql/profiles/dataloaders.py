@@ -6,20 +6,23 @@ from typing import Any
 from promise import Promise
 from promise.dataloader import DataLoader
 
-from ...profiles.queries import profiles_by_user_keys, timelines
+from ...profiles.queries import profiles_by_user_keys, timeline_pages
 from ...tenants.models import Tenant
 
-TIMELINE_LIMIT = 50
 
+class TimelinePageByProfileIdLoader(DataLoader):  # type: ignore[misc]
+    """The first timeline page of many profiles, keyed by (profile id, first, kinds): one query
+    per distinct (first, kinds) in the request, so a list of customers is no N+1."""
 
-class TimelineByProfileIdLoader(DataLoader):  # type: ignore[misc]
-    """The newest timeline entries of many profiles in one query (no N+1 in lists)."""
+    context_key = "timeline_page_by_profile_id"
 
-    context_key = "timeline_by_profile_id"
-
-    def batch_load_fn(self, keys: Sequence[int]) -> Any:
-        found = timelines(keys, limit=TIMELINE_LIMIT)
-        return Promise.resolve([found.get(key, []) for key in keys])
+    def batch_load_fn(self, keys: Sequence[tuple[int, int, tuple[str, ...]]]) -> Any:
+        found: dict[tuple[int, int, tuple[str, ...]], Any] = {}
+        for first, kinds in {(k[1], k[2]) for k in keys}:
+            ids = [k[0] for k in keys if (k[1], k[2]) == (first, kinds)]
+            pages = timeline_pages(ids, first=first, kinds=kinds)
+            found.update({(pk, first, kinds): page for pk, page in pages.items()})
+        return Promise.resolve([found[key] for key in keys])
 
 
 class ProfileByUserKeyLoader(DataLoader):  # type: ignore[misc]

@@ -48,7 +48,8 @@ class CRMIntRangeInput(graphene.InputObjectType):
 
 
 class CRMCustomerFilterInput(graphene.InputObjectType):
-    search = graphene.String(description="Part of the e-mail or name.")
+    search = graphene.String(description="Part of the e-mail, name, a staff note or a tag.")
+    tags = graphene.List(graphene.NonNull(graphene.String), description="Any of these tags.")
     total_spent = graphene.Field(CRMDecimalRangeInput)
     orders_count = graphene.Field(CRMIntRangeInput)
     countries = graphene.List(graphene.NonNull(graphene.String))
@@ -106,6 +107,7 @@ def _filter(data: dict[str, Any] | None, currency: str) -> queries.ProfileFilter
         is_guest=data.get("is_guest"),
         rfm_groups=_names(data.get("rfm_groups"), GROUPS, "rfmGroups"),
         stages=_names(data.get("stages"), STAGES, "stages"),
+        tags=tuple(data.get("tags") or ()),
     )
 
 

@@ -5,7 +5,10 @@ from typing import Any
 import graphene
 
 from ...profiles.models import Profile, TimelineEntry
+from ...profiles.queries import TimelinePage, timeline_page
 from ..core.context import crm_context
+from ..core.errors import InvalidInput
+from ..core.limits import MAX_PAGE
 from ..core.money import CRMMoney, money
 from ..feedback.types import feedback_summary_field, resolve_feedback_summary
 from ..loyalty.referrals import CRMReferral, resolve_referral
@@ -27,7 +30,17 @@ from ..segments.types import (
     resolve_scores,
     scores_field,
 )
-from .dataloaders import TIMELINE_LIMIT, TimelineByProfileIdLoader
+from ..service.types import (
+    CRMCase,
+    CRMCustomerCase,
+    cases_field,
+    notes_field,
+    resolve_cases,
+    resolve_notes,
+    resolve_tags,
+    tags_field,
+)
+from .dataloaders import TimelinePageByProfileIdLoader
 
 
 class CRMCurrencyTotal(graphene.ObjectType):
@@ -51,6 +64,30 @@ class CRMTimelineEvent(graphene.ObjectType):
             subject_id=entry.subject_id,
             data=entry.data,
         )
+
+
+class CRMTimelineEdge(graphene.ObjectType):
+    node = graphene.Field(CRMTimelineEvent, required=True)
+    cursor = graphene.String(required=True)
+
+
+class CRMTimelineConnection(graphene.ObjectType):
+    edges = graphene.List(graphene.NonNull(CRMTimelineEdge), required=True)
+    page_info = graphene.Field(
+        "saleor_crm_plugin.graphql.profiles.types.CRMPageInfo", required=True
+    )
+
+
+def _connection(page: TimelinePage) -> CRMTimelineConnection:
+    return CRMTimelineConnection(
+        edges=[
+            CRMTimelineEdge(node=CRMTimelineEvent.from_entry(e), cursor=c)
+            for e, c in zip(page.entries, page.cursors, strict=True)
+        ],
+        page_info=CRMPageInfo(
+            has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None
+        ),
+    )
 
 
 class _ProfileFields:
@@ -98,11 +135,23 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     resolve_prediction = staticmethod(resolve_prediction)
     recommendations = recommendations_field()
     resolve_recommendations = staticmethod(resolve_recommendations)
-    timeline = graphene.List(
-        graphene.NonNull(CRMTimelineEvent),
+    timeline = graphene.Field(
+        CRMTimelineConnection,
         required=True,
-        description=f"Newest first, at most {TIMELINE_LIMIT}.",
+        first=graphene.Int(default_value=20),
+        after=graphene.String(),
+        kinds=graphene.List(
+            graphene.NonNull(graphene.String),
+            description='Only these kinds ("crm.order.placed"), or families ("crm.case.*").',
+        ),
+        description="Everything that happened to the customer, newest first, by cursor.",
     )
+    notes = notes_field()
+    resolve_notes = staticmethod(resolve_notes)
+    tags = tags_field()
+    resolve_tags = staticmethod(resolve_tags)
+    cases = cases_field(CRMCase)
+    resolve_cases = staticmethod(resolve_cases)
 
     @staticmethod
     def resolve_id(root: Profile, info: Any) -> str:
@@ -145,11 +194,27 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
         ]
 
     @staticmethod
-    def resolve_timeline(root: Profile, info: Any) -> Any:
-        loader = crm_context(info).loader(TimelineByProfileIdLoader)
-        return loader.load(root.pk).then(
-            lambda entries: [CRMTimelineEvent.from_entry(e) for e in entries]
-        )
+    def resolve_timeline(
+        root: Profile,
+        info: Any,
+        first: int = 20,
+        after: str | None = None,
+        kinds: list[str] | None = None,
+    ) -> Any:
+        if not 0 < first <= MAX_PAGE:
+            raise InvalidInput(f"first must be between 1 and {MAX_PAGE}.", field="first")
+        wanted = tuple(sorted(set(kinds or ())))
+        if any(not k or len(k) > 64 for k in wanted):
+            raise InvalidInput(
+                "Kinds are names like crm.order.placed or crm.case.*.", field="kinds"
+            )
+        if after:
+            try:
+                return _connection(timeline_page(root.pk, first=first, after=after, kinds=wanted))
+            except ValueError as exc:
+                raise InvalidInput("Invalid cursor.", field="after") from exc
+        loader = crm_context(info).loader(TimelinePageByProfileIdLoader)
+        return loader.load((root.pk, first, wanted)).then(_connection)
 
 
 class CRMMe(graphene.ObjectType, _ProfileFields):
@@ -175,6 +240,8 @@ class CRMMe(graphene.ObjectType, _ProfileFields):
     resolve_next_order_at = staticmethod(resolve_next_order)
     recommendations = recommendations_field()
     resolve_recommendations = staticmethod(resolve_recommendations)
+    cases = cases_field(CRMCustomerCase)
+    resolve_cases = staticmethod(resolve_cases)
 
     total_spent = graphene.Field(
         CRMMoney, required=True, description="In the store's base currency."
