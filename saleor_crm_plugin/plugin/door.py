@@ -93,9 +93,18 @@ def dashboard_page(request: Any, path: str) -> Any:
 
 
 # The pages a customer or a messaging provider opens from outside: links in our messages
-# (``CRM_PUBLIC_URL`` set to ``https://<saleor>/plugins/saleor.crm``) and provider callbacks.
+# (``CRM_PUBLIC_URL`` set to ``https://<saleor>/plugins/saleor.crm``), provider callbacks,
+# and what an operator's monitoring polls (``health``, ``metrics``: token-protected).
 PUBLIC_PAGES = frozenset(
-    {"unsubscribe", "consent_confirm", "feedback", "twilio-sms", "whatsapp-webhook"}
+    {
+        "unsubscribe",
+        "consent_confirm",
+        "feedback",
+        "twilio-sms",
+        "whatsapp-webhook",
+        "health",
+        "metrics",
+    }
 )
 
 
