@@ -156,6 +156,13 @@ def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
         span.set_attribute("crm.processed", result.processed)
         span.set_attribute("crm.ignored", result.ignored)
         span.set_attribute("crm.failed", result.failed)
+    if result.failed:
+        logger.warning(
+            "inbox batch set %s of %s deliveries aside as failed",
+            result.failed,
+            result.claimed,
+            extra={"outcome": "failed", "count": result.failed, "tenant_id": tenant_id},
+        )
     return result
 
 
