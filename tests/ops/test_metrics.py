@@ -113,3 +113,23 @@ def test_served_under_the_plugin_route_too(settings):
     assert response.status_code == 200
     types, _ = parse(response.content.decode())
     assert types["crm_inbox_pending"] == "gauge"
+
+
+def test_other_doors_count_their_rejections_under_their_source(client, tenant):
+    event = b'{"id": "evt_1", "type": "charge.refunded", "created": 1, "data": {"object": {}}}'
+    unknown = client.post(
+        "/api/stripe/999999/webhooks", data=event, content_type="application/json"
+    )
+    unsigned = client.post(
+        f"/api/stripe/{tenant.pk}/webhooks", data=event, content_type="application/json"
+    )
+    assert (unknown.status_code, unsigned.status_code) == (404, 400)
+    twilio = client.post(f"/api/twilio/{tenant.pk}/sms", data={"Body": "STOP"})
+    assert twilio.status_code == 403
+
+    _, samples = scrape(client)
+
+    assert value(samples, REJECTED, source="stripe", reason="unknown_tenant") == 1
+    assert value(samples, REJECTED, source="stripe", reason="not_configured") == 1
+    assert value(samples, REJECTED, source="twilio", reason="signature") == 1
+    assert value(samples, REJECTED, source="saleor", reason="signature") == 0
