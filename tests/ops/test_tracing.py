@@ -105,3 +105,23 @@ def test_task_failures_and_retries_are_counted(spans):
     ]
     assert failed.attributes["exception.type"] == "RuntimeError"
     assert "@" not in repr([dict(s.attributes) for s in spans.get_finished_spans()])
+
+
+def test_plugin_hooks_are_spans_too(rates, spans):
+    from saleor_crm_plugin.plugin.door import record_hook
+    from saleor_crm_plugin.tenants import store_settings
+    from tests.plugin.saleor_shaped import order_from_recording
+
+    eur = store_settings.parse([{"name": "base_currency", "value": "EUR"}])
+    order = order_from_recording(recordings.delivery(10).body)
+    assert record_hook("order_created", order, eur) is True
+    assert record_hook("order_created", object(), eur) is False  # never raises into Saleor
+
+    stored, broken = named(spans, "crm.webhook.accept")
+    assert (stored.attributes["crm.source"], stored.attributes["crm.event"]) == (
+        "plugin",
+        "order_created",
+    )
+    assert stored.attributes["crm.outcome"] == "accepted"
+    assert str(broken.attributes["crm.outcome"]).startswith("error:")
+    assert "@" not in repr([dict(s.attributes) for s in (stored, broken)])
