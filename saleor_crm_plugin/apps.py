@@ -9,6 +9,9 @@ class CRMConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .ops.tracing import install_celery_hooks
+
+        install_celery_hooks()
 
         register_periodic_tasks()
 

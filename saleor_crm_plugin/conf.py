@@ -62,6 +62,18 @@ class CRMSettings:
         return int(self._get("WEBHOOK_DB_TIMEOUT_MS", 3000))
 
     @property
+    def METRICS_TOKEN(self) -> str:
+        """Bearer token ``GET /metrics`` requires; empty leaves the endpoint open (keep it
+        on a private network then). Compared in constant time."""
+        return str(self._get("METRICS_TOKEN", ""))
+
+    @property
+    def LOG_FORMAT(self) -> str:
+        """``json`` for one JSON object per log line (the standalone project's ``LOGGING``
+        reads ``CRM_LOG_FORMAT`` from the environment), anything else for plain text."""
+        return str(self._get("LOG_FORMAT", "plain"))
+
+    @property
     def INBOX_DISPATCH(self) -> str:
         """How accepted deliveries get applied: ``celery`` (a worker; the default with a broker),
         ``thread`` (a background thread in this process; the default without one), ``eager``

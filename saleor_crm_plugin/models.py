@@ -8,6 +8,7 @@ from .inbox.models import Delivery, DeliveryState
 from .loyalty.models import EarningProgram, PointsEntry
 from .messaging.models import ChannelAccount, Message, Suppression
 from .money.models import FxRate
+from .ops.models import Counter
 from .payments.models import Membership, StripeAccount, StripeCharge, StripeDispute
 from .predictions.models import (
     CategoryAffinity,
@@ -41,6 +42,7 @@ __all__ = [
     "ChannelAccount",
     "CheckoutRecord",
     "ConsentEntry",
+    "Counter",
     "CustomerPrediction",
     "CustomerScores",
     "DeletedCustomer",

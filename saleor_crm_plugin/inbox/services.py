@@ -16,6 +16,7 @@ from django.utils import timezone
 from ..conf import crm_settings
 from ..lifecycle import services as lifecycle
 from ..loyalty.ledger import sync_customers, sync_orders
+from ..ops.tracing import tracer
 from ..profiles.services import apply_events
 from ..recovery import services as recovery
 from ..segments.scores import refresh_for_orders
@@ -133,7 +134,10 @@ def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
     cost is one writer per tenant at a time, and batching keeps that writer fast.
     """
     result = DrainResult()
-    with transaction.atomic():
+    with (
+        tracer.start_as_current_span("crm.inbox.batch", attributes={"crm.limit": limit}) as span,
+        transaction.atomic(),
+    ):
         rows = Delivery.objects.select_for_update(skip_locked=True).filter(
             state=DeliveryState.PENDING
         )
@@ -143,10 +147,22 @@ def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
         by_tenant: dict[int, list[Delivery]] = defaultdict(list)
         for delivery in claimed:
             by_tenant[delivery.tenant_id].append(delivery)
+        span.set_attribute("crm.batch_size", len(claimed))
+        span.set_attribute("crm.tenant_ids", sorted(by_tenant))
         for tid in sorted(by_tenant):
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7321, tid])
             _apply_for_tenant(Tenant.objects.get(pk=tid), by_tenant[tid], result)
+        span.set_attribute("crm.processed", result.processed)
+        span.set_attribute("crm.ignored", result.ignored)
+        span.set_attribute("crm.failed", result.failed)
+    if result.failed:
+        logger.warning(
+            "inbox batch set %s of %s deliveries aside as failed",
+            result.failed,
+            result.claimed,
+            extra={"outcome": "failed", "count": result.failed, "tenant_id": tenant_id},
+        )
     return result
 
 

@@ -9,6 +9,7 @@ from django.db import DatabaseError, transaction
 
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
+from ..ops.tracing import tracer
 from ..tenants.services import plugin_tenant
 from ..tenants.store_settings import StoreSettings, parse
 from .events import delivery_body
@@ -24,20 +25,32 @@ def record_hook(hook: str, obj: Any, settings: StoreSettings | None = None) -> b
     small insert, no network call; applying happens later, in a task. Orders and checkouts of
     a channel the merchant switched off are not recorded; customers belong to no channel.
     """
-    try:
-        settings = settings or parse(None)
-        channel = getattr(getattr(obj, "channel", None), "slug", None)
-        if not settings.for_channel(channel).enabled:
+    with tracer.start_as_current_span(
+        "crm.webhook.accept", attributes={"crm.source": "plugin", "crm.event": hook}
+    ) as span:
+        try:
+            settings = settings or parse(None)
+            channel = getattr(getattr(obj, "channel", None), "slug", None)
+            if not settings.for_channel(channel).enabled:
+                span.set_attribute("crm.outcome", "channel_off")
+                return False
+            event, body = delivery_body(hook, obj)
+            with transaction.atomic():
+                tenant = plugin_tenant(settings.base_currency)
+                accepted = accept(tenant, event=event, body=body, headers={}, source="plugin")
+                request_drain(tenant.pk)
+            span.set_attribute("crm.tenant_id", tenant.pk)
+            span.set_attribute("crm.outcome", "duplicate" if accepted.duplicate else "accepted")
+            return True
+        except Exception as exc:  # a hook must never fail Saleor's mutation
+            logger.warning(
+                "CRM could not record %s: %s",
+                hook,
+                type(exc).__name__,
+                extra={"event": hook, "source": "plugin", "outcome": "error"},
+            )
+            span.set_attribute("crm.outcome", f"error:{type(exc).__name__}")
             return False
-        event, body = delivery_body(hook, obj)
-        with transaction.atomic():
-            tenant = plugin_tenant(settings.base_currency)
-            accept(tenant, event=event, body=body, headers={}, source="plugin")
-            request_drain(tenant.pk)
-        return True
-    except Exception as exc:  # a hook must never fail Saleor's mutation
-        logger.warning("CRM could not record %s: %s", hook, type(exc).__name__)
-        return False
 
 
 def remember_settings(items: list[dict[str, Any]] | None) -> None:
@@ -93,9 +106,18 @@ def dashboard_page(request: Any, path: str) -> Any:
 
 
 # The pages a customer or a messaging provider opens from outside: links in our messages
-# (``CRM_PUBLIC_URL`` set to ``https://<saleor>/plugins/saleor.crm``) and provider callbacks.
+# (``CRM_PUBLIC_URL`` set to ``https://<saleor>/plugins/saleor.crm``), provider callbacks,
+# and what an operator's monitoring polls (``health``, ``metrics``: token-protected).
 PUBLIC_PAGES = frozenset(
-    {"unsubscribe", "consent_confirm", "feedback", "twilio-sms", "whatsapp-webhook"}
+    {
+        "unsubscribe",
+        "consent_confirm",
+        "feedback",
+        "twilio-sms",
+        "whatsapp-webhook",
+        "health",
+        "metrics",
+    }
 )
 
 

@@ -10,6 +10,7 @@ import os
 
 import dj_database_url
 
+from ..ops.logs import formatter_config
 from . import embedded
 
 
@@ -78,10 +79,13 @@ CRM_PUBLIC_URL = os.environ.get("CRM_PUBLIC_URL", "")
 if os.environ.get("CRM_INBOX_DISPATCH"):
     CRM_INBOX_DISPATCH = os.environ["CRM_INBOX_DISPATCH"]
 
+CRM_LOG_FORMAT = os.environ.get("CRM_LOG_FORMAT", "plain")
+CRM_METRICS_TOKEN = os.environ.get("CRM_METRICS_TOKEN", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": formatter_config(CRM_LOG_FORMAT)},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "saleor_crm_plugin": {

@@ -17,14 +17,16 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from opentelemetry import trace
 
 from ..conf import crm_settings
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
 from ..inbox.stripe import STRIPE_SOURCE
+from ..ops.tracing import tracer
 from ..payments.accounts import credentials
 from ..tenants.models import Tenant
-from .views import _error, _read_capped
+from .views import TOO_LARGE, _error, _read_capped, reject
 
 logger = logging.getLogger(__name__)
 
@@ -79,26 +81,43 @@ def parse_event(body: bytes) -> dict:
 
 def receive(tenant: Tenant | None, body: bytes | None, signature: str) -> JsonResponse:
     """Verify, store (deduplicated by Stripe's event id), answer; applied by the inbox."""
+    with tracer.start_as_current_span(
+        "crm.webhook.accept", kind=trace.SpanKind.SERVER, attributes={"crm.source": "stripe"}
+    ) as span:
+        return _receive(tenant, body, signature, span)
+
+
+def _receive(
+    tenant: Tenant | None, body: bytes | None, signature: str, span: trace.Span
+) -> JsonResponse:
     if body is None:
-        return _error(413, "BODY_TOO_LARGE", "webhook body exceeds the configured limit")
+        return reject("stripe", "oversized", 413, "BODY_TOO_LARGE", TOO_LARGE)
     if tenant is None:
-        return _error(404, "UNKNOWN_TENANT", "no such store")
+        return reject("stripe", "unknown_tenant", 404, "UNKNOWN_TENANT", "no such store")
+    span.set_attribute("crm.tenant_id", tenant.pk)
     try:
         secret = credentials(tenant).webhook_secret
     except DatabaseError:
         return _error(503, "UNAVAILABLE", "temporarily unavailable, retry")
     if not secret:
-        return _error(400, "STRIPE_NOT_CONFIGURED", "no Stripe webhook signing secret is set")
+        return reject(
+            "stripe",
+            "not_configured",
+            400,
+            "STRIPE_NOT_CONFIGURED",
+            "no Stripe webhook signing secret is set",
+        )
     try:
         verify_stripe_signature(
             body, signature, secret, tolerance=crm_settings.STRIPE_WEBHOOK_TOLERANCE
         )
     except StripeSignatureError as exc:
-        return _error(400, "INVALID_SIGNATURE", str(exc))
+        return reject("stripe", "signature", 400, "INVALID_SIGNATURE", str(exc))
     try:
         event = parse_event(body)
     except ValueError as exc:
-        return _error(400, "MALFORMED_EVENT", str(exc))
+        return reject("stripe", "malformed", 400, "MALFORMED_EVENT", str(exc))
+    span.set_attribute("crm.event", f"stripe.{event['type']}"[:64])
     try:
         with transaction.atomic():
             accepted = accept(
@@ -112,7 +131,9 @@ def receive(tenant: Tenant | None, body: bytes | None, signature: str) -> JsonRe
             request_drain(tenant.pk)
     except DatabaseError as exc:
         logger.warning("stripe event not stored, asking Stripe to retry: %s", type(exc).__name__)
+        span.set_attribute("crm.outcome", "unavailable")
         return _error(503, "UNAVAILABLE", "temporarily unavailable, retry")
+    span.set_attribute("crm.outcome", "duplicate" if accepted.duplicate else "accepted")
     return JsonResponse({"success": True, "duplicate": accepted.duplicate})
 
 

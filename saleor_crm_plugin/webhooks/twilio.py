@@ -25,7 +25,7 @@ from ..inbox.services import accept
 from ..messaging.accounts import credentials
 from ..messaging.inbound import twilio_signature_valid
 from ..tenants.models import Tenant
-from .views import _error, _read_capped
+from .views import TOO_LARGE, _error, _read_capped, reject
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _called_url(request: HttpRequest) -> str:
 def sms(request: HttpRequest, tenant_id: int) -> HttpResponse:
     body = _read_capped(request)
     if body is None:
-        return _error(413, "BODY_TOO_LARGE", "webhook body exceeds the configured limit")
+        return reject("twilio", "oversized", 413, "BODY_TOO_LARGE", TOO_LARGE)
     try:
         tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
         token = credentials(tenant.pk).twilio_auth_token if tenant else ""
@@ -52,7 +52,13 @@ def sms(request: HttpRequest, tenant_id: int) -> HttpResponse:
     params = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     signature = request.headers.get("X-Twilio-Signature", "")
     if tenant is None or not twilio_signature_valid(_called_url(request), params, signature, token):
-        return _error(403, "INVALID_SIGNATURE", "not signed by this store's Twilio account")
+        return reject(
+            "twilio",
+            "signature",
+            403,
+            "INVALID_SIGNATURE",
+            "not signed by this store's Twilio account",
+        )
     kind = "twilio.sms" if "Body" in dict(params) else "twilio.status"
     try:
         with transaction.atomic():

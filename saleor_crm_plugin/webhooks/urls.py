@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import confirm, feedback, health, stripe, twilio, unsubscribe, views, whatsapp
+from . import confirm, feedback, health, metrics, stripe, twilio, unsubscribe, views, whatsapp
 
 app_name = "saleor_crm_webhooks"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/twilio/<int:tenant_id>/sms", twilio.sms, name="twilio-sms"),
     path("api/whatsapp/<int:tenant_id>/webhook", whatsapp.webhook, name="whatsapp-webhook"),
     path("health", health.health, name="health"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
     path("consent/confirm/<str:token>", confirm.confirm, name="consent_confirm"),
     path("feedback/<str:token>", feedback.feedback, name="feedback"),

@@ -14,16 +14,21 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from opentelemetry import trace
 
 from ..conf import crm_settings
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
+from ..ops.counters import increment
+from ..ops.tracing import tracer
 from ..tenants.errors import NotAllowed
 from ..tenants.saleor_api import SaleorUnavailable, TokenRejected, verify_app_token
 from ..tenants.services import check_allowed, register_tenant, tenant_for_api_url
 from .signature import JWKSUnavailable, SignatureError, verify_signature
 
 logger = logging.getLogger(__name__)
+
+TOO_LARGE = "webhook body exceeds the configured limit"
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -93,28 +98,68 @@ def _read_capped(request: HttpRequest) -> bytes | None:
     return None if len(body) > cap else body
 
 
+def reject(source: str, reason: str, status: int, code: str, message: str) -> JsonResponse:
+    """Refuse a delivery and count it (``crm_webhook_deliveries_rejected_total``): rejected
+    deliveries leave no inbox row, so this counter is the only trace an operator gets."""
+    increment("crm_webhook_deliveries_rejected_total", {"source": source, "reason": reason})
+    logger.info(
+        "webhook rejected: %s",
+        reason,
+        extra={"source": source, "reason": reason, "outcome": "rejected"},
+    )
+    trace.get_current_span().set_attribute("crm.outcome", f"rejected:{reason}")
+    return _error(status, code, message)
+
+
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest) -> HttpResponse:
     """Verify, store, answer. Applying the delivery happens in a task, never here."""
+    with tracer.start_as_current_span(
+        "crm.webhook.accept", kind=trace.SpanKind.SERVER, attributes={"crm.source": "saleor"}
+    ) as span:
+        return _webhook(request, span)
+
+
+def _webhook(request: HttpRequest, span: trace.Span) -> HttpResponse:
     body = _read_capped(request)
     if body is None:
-        return _error(413, "BODY_TOO_LARGE", "webhook body exceeds the configured limit")
+        return reject("saleor", "oversized", 413, "BODY_TOO_LARGE", TOO_LARGE)
     event = request.headers.get("Saleor-Event", "").strip().lower()
     api_url = request.headers.get("Saleor-Api-Url", "")
+    span.set_attribute("crm.event", event[:64])
     if not event or not api_url:
-        return _error(400, "MISSING_HEADERS", "Saleor-Event and Saleor-Api-Url are required")
+        return reject(
+            "saleor",
+            "malformed",
+            400,
+            "MISSING_HEADERS",
+            "Saleor-Event and Saleor-Api-Url are required",
+        )
     try:
         tenant = tenant_for_api_url(api_url)
         if tenant is None:
-            return _error(401, "UNKNOWN_SALEOR", "this Saleor has not installed the app")
+            return reject(
+                "saleor",
+                "unknown_tenant",
+                401,
+                "UNKNOWN_SALEOR",
+                "this Saleor has not installed the app",
+            )
+        span.set_attribute("crm.tenant_id", tenant.pk)
         verify_signature(tenant, request.headers.get("Saleor-Signature", ""), body)
         with transaction.atomic():
             accepted = accept(tenant, event=event, body=body, headers=dict(request.headers))
             request_drain(tenant.pk)
     except SignatureError as exc:
-        return _error(401, "INVALID_SIGNATURE", str(exc))
+        return reject("saleor", "signature", 401, "INVALID_SIGNATURE", str(exc))
     except (JWKSUnavailable, DatabaseError) as exc:
-        logger.warning("webhook not stored, asking Saleor to retry: %s", type(exc).__name__)
+        logger.warning(
+            "webhook not stored, asking Saleor to retry: %s",
+            type(exc).__name__,
+            extra={"source": "saleor", "event": event[:64], "outcome": "unavailable"},
+        )
+        span.set_attribute("crm.outcome", "unavailable")
         return _error(503, "UNAVAILABLE", "temporarily unavailable, retry")
+    span.set_attribute("crm.outcome", "duplicate" if accepted.duplicate else "accepted")
     return JsonResponse({"success": True, "duplicate": accepted.duplicate})

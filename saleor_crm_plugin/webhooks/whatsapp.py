@@ -24,7 +24,7 @@ from ..inbox.services import accept
 from ..messaging.accounts import credentials
 from ..messaging.inbound import meta_signature_valid
 from ..tenants.models import Tenant
-from .views import _error, _read_capped
+from .views import TOO_LARGE, _error, _read_capped, reject
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +49,28 @@ def webhook(request: HttpRequest, tenant_id: int) -> HttpResponse:
         return _error(403, "INVALID_VERIFY_TOKEN", "the verify token does not match")
     body = _read_capped(request)
     if body is None:
-        return _error(413, "BODY_TOO_LARGE", "webhook body exceeds the configured limit")
+        return reject("whatsapp", "oversized", 413, "BODY_TOO_LARGE", TOO_LARGE)
     signature = request.headers.get("X-Hub-Signature-256", "")
     if tenant is None or found is None:
-        return _error(403, "INVALID_SIGNATURE", "not signed with this store's app secret")
+        return reject(
+            "whatsapp",
+            "signature",
+            403,
+            "INVALID_SIGNATURE",
+            "not signed with this store's app secret",
+        )
     if not meta_signature_valid(body, signature, found.whatsapp_app_secret):
-        return _error(403, "INVALID_SIGNATURE", "not signed with this store's app secret")
+        return reject(
+            "whatsapp",
+            "signature",
+            403,
+            "INVALID_SIGNATURE",
+            "not signed with this store's app secret",
+        )
     try:
         json.loads(body)
     except ValueError:
-        return _error(400, "MALFORMED_EVENT", "body is not JSON")
+        return reject("whatsapp", "malformed", 400, "MALFORMED_EVENT", "body is not JSON")
     try:
         with transaction.atomic():
             accept(tenant, event="whatsapp.webhook", body=body,
