@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('saleor_crm_plugin', '0022_predictions'),
+        ('saleor_crm_plugin', '0023_knowledge'),
     ]
 
     operations = [
