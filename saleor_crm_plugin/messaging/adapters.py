@@ -23,7 +23,7 @@ from ..profiles.models import Profile
 from ..tenants import store_settings
 from . import email
 from .models import Message, SuppressionReason
-from .render import render_for
+from .render import render_for, shop_name, template_context
 
 BUILT_IN = {
     "email": "saleor_crm_plugin.messaging.adapters.EmailAdapter",
@@ -74,6 +74,19 @@ class ChannelAdapter:
 
     def send(self, message: Message, profile: Profile, address: str, rendered: Any) -> SendResult:
         raise NotImplementedError
+
+    def text_context(self, message: Message, profile: Profile, time_zone: str) -> dict[str, Any]:
+        """The template data of a short text (SMS, WhatsApp): as an e-mail's, without the
+        unsubscribe link, which such texts replace with the provider's STOP."""
+        return template_context(
+            message.kind,
+            message.locale,
+            message.context,
+            name=profile.first_name,
+            shop=shop_name(profile),
+            time_zone=time_zone,
+            unsubscribe_url="",
+        )
 
 
 class EmailAdapter(ChannelAdapter):

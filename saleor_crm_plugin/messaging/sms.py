@@ -26,7 +26,7 @@ from ..profiles.models import Profile
 from .accounts import credentials
 from .adapters import ChannelAdapter, SendResult
 from .models import Message, Purpose, SuppressionReason
-from .render import SMS_KINDS, render_sms, shop_name, template_context
+from .render import SMS_KINDS, render_sms
 
 STOPPED = 21610
 INVALID_NUMBER = (21211, 21614)
@@ -60,15 +60,7 @@ class TwilioSmsAdapter(ChannelAdapter):
     def render(
         self, message: Message, profile: Profile, *, unsubscribe_url: str, time_zone: str
     ) -> Any:
-        ctx = template_context(
-            message.kind,
-            message.locale,
-            message.context,
-            name=profile.first_name,
-            shop=shop_name(profile),
-            time_zone=time_zone,
-            unsubscribe_url="",
-        )
+        ctx = self.text_context(message, profile, time_zone)
         return render_sms(
             message.kind, message.locale, ctx, stop_hint=message.purpose == Purpose.MARKETING
         )

@@ -24,7 +24,6 @@ from ..tenants import store_settings
 from .accounts import credentials
 from .adapters import ChannelAdapter, SendResult
 from .models import Message
-from .render import shop_name, template_context
 
 # The body parameters each kind's template receives, in order ({{1}}, {{2}} ...).
 BODY_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -69,15 +68,7 @@ class WhatsAppCloudAdapter(ChannelAdapter):
     def render(
         self, message: Message, profile: Profile, *, unsubscribe_url: str, time_zone: str
     ) -> Any:
-        ctx = template_context(
-            message.kind,
-            message.locale,
-            message.context,
-            name=profile.first_name,
-            shop=shop_name(profile),
-            time_zone=time_zone,
-            unsubscribe_url="",
-        )
+        ctx = self.text_context(message, profile, time_zone)
         values = []
         for name in BODY_PARAMETERS[message.kind]:
             value = ctx[name]

@@ -142,6 +142,18 @@ def _customer_args() -> dict[str, Any]:
     }
 
 
+def _change_tags(
+    info: Any, customer_id: str | None, email: str | None, **change: list[str]
+) -> list[str]:
+    """Tag or untag a customer (staff and apps with MANAGE_USERS); the tags after the change."""
+    tenant = require_permission(info, MANAGE_USERS)
+    profile = _customer(tenant, customer_id, email)
+    try:
+        return note_services.change_tags(profile, _actor(info), timezone.now(), **change)
+    except ServiceError as exc:
+        raise _refused(exc) from exc
+
+
 class ServiceMutations(graphene.ObjectType):
     crm_note_add = graphene.Field(
         CRMNote,
@@ -234,12 +246,7 @@ class ServiceMutations(graphene.ObjectType):
         customer_id: str | None = None,
         email: str | None = None,
     ) -> list[str]:
-        tenant = require_permission(info, MANAGE_USERS)
-        profile = _customer(tenant, customer_id, email)
-        try:
-            return note_services.change_tags(profile, _actor(info), timezone.now(), add=tags)
-        except ServiceError as exc:
-            raise _refused(exc) from exc
+        return _change_tags(info, customer_id, email, add=tags)
 
     @staticmethod
     def resolve_crm_customer_untag(
@@ -249,12 +256,7 @@ class ServiceMutations(graphene.ObjectType):
         customer_id: str | None = None,
         email: str | None = None,
     ) -> list[str]:
-        tenant = require_permission(info, MANAGE_USERS)
-        profile = _customer(tenant, customer_id, email)
-        try:
-            return note_services.change_tags(profile, _actor(info), timezone.now(), remove=tags)
-        except ServiceError as exc:
-            raise _refused(exc) from exc
+        return _change_tags(info, customer_id, email, remove=tags)
 
     @staticmethod
     def resolve_crm_case_open(
