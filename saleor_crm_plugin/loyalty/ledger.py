@@ -36,7 +36,7 @@ from ..money.currencies import minor_units
 from ..profiles.events import NOT_PURCHASES
 from ..profiles.models import Profile, TimelineEntry
 from ..tenants.models import Tenant
-from . import earning, referrals
+from . import earning, events, referrals
 from .models import EntryKind, PointsEntry
 from .tiers import TierRules, current_program
 
@@ -75,6 +75,13 @@ def sync_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
         _settle_dispute(tenant.pk, *dispute)
     for row in _orders_to_reverse(tenant.pk, ids):
         _reverse(tenant.pk, *row)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT profile_id FROM crm_order WHERE tenant_id = %s AND order_id = ANY(%s)"
+            " AND profile_id IS NOT NULL",
+            [tenant.pk, ids],
+        )
+        events.record_points(tenant.pk, [row[0] for row in cur.fetchall()])
 
 
 def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
@@ -416,7 +423,7 @@ def redeem(
         if points > available:
             raise NotEnoughPoints(f"{points} points asked, {available} available")
         now = timezone.now()
-        return PointsEntry.objects.create(
+        entry = PointsEntry.objects.create(
             tenant=tenant,
             profile_id=profile_id,
             kind=EntryKind.REDEEM,
@@ -427,6 +434,8 @@ def redeem(
             available_at=now - timedelta(microseconds=1),
             reason=reason,
         )
+        events.record_points(tenant.pk, [profile_id], ("redeem",))
+        return entry
 
 
 def adjust(
@@ -493,6 +502,7 @@ def sync_customers(tenant: Tenant, order_ids: Iterable[str], user_ids: Iterable[
         profiles = [row[0] for row in cur.fetchall()]
     grant_bonuses(tenant, profiles)
     referrals.reward(tenant, profiles)
+    events.record_points(tenant.pk, profiles, ("bonus",))
 
 
 def grant_bonuses(tenant: Tenant, profile_ids: Iterable[int]) -> None:
@@ -566,6 +576,13 @@ DEBITS_SQL = """
 
 
 def expire_points(tenant: Tenant, now: datetime | None = None) -> int:
+    """Expire points as configured (``_expire``), and put the expiries on the timelines."""
+    expired = _expire(tenant, now)
+    events.record_points(tenant.pk, None, ("expire",))
+    return expired
+
+
+def _expire(tenant: Tenant, now: datetime | None = None) -> int:
     """Expire points as configured; returns how many points expired. Safe to run again.
 
     As the store's earning rules in force say. Per lot (``expiry_days``): a lot expires that
@@ -673,7 +690,9 @@ def grant_birthday_bonuses(tenant: Tenant, today: date | None = None) -> int:
                 "leap": leap_day_today,
             },
         )
-        return cur.rowcount
+        granted = cur.rowcount
+    events.record_points(tenant.pk, None, ("bonus",))
+    return int(granted)
 
 
 def grant_feedback_bonus(tenant: Tenant, profile_id: int, feedback_id: str) -> PointsEntry | None:
@@ -703,4 +722,5 @@ def grant_feedback_bonus(tenant: Tenant, profile_id: int, feedback_id: str) -> P
             "reason": "feedback bonus",
         },
     )
+    events.record_points(tenant.pk, [profile.pk], ("bonus",))
     return entry

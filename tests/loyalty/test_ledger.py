@@ -79,6 +79,39 @@ def test_replaying_everything_again_credits_nothing_twice(tenant, rates):
     assert sorted(PointsEntry.objects.values_list("source_id", "kind", "points")) == before
 
 
+def test_points_movements_are_on_the_customers_timeline_once(tenant, rates):
+    """Support sees what each order earned and what a refund or a redemption took back, next
+    to the orders themselves, however often the deliveries come."""
+    from saleor_crm_plugin.models import TimelineEntry
+
+    def points_timeline() -> list[tuple[str, int, str]]:
+        rows = TimelineEntry.objects.filter(
+            profile__email="anna.mueller@example.de", kind__startswith="crm.points."
+        )
+        return sorted(
+            (k, d["points"], s) for k, d, s in rows.values_list("kind", "data", "subject_id")
+        )
+
+    replay(tenant)
+    anna = profile("anna.mueller@example.de")
+    earned = {e.source_id: e.points for e in anna.points.filter(kind="earn")}
+    reversal = anna.points.get(kind="reverse")
+    assert points_timeline() == sorted(
+        [("crm.points.earned", pts, order) for order, pts in earned.items()]
+        + [("crm.points.reversed", -5, reversal.source_id)]
+    )
+    PointsEntry.objects.filter(profile=anna).update(available_at=timezone.now())
+    redeem(tenant, anna.pk, 50, redemption_id="r-timeline")
+    replay(tenant)
+    reprocess(tenant, failed_only=False)
+    drain()
+    redeem(tenant, anna.pk, 50, redemption_id="r-timeline")  # asked twice, spent once
+    after = points_timeline()
+    assert [k for k, _p, _s in after].count("crm.points.redeemed") == 1
+    assert ("crm.points.redeemed", -50, "r-timeline") in after
+    assert len(after) == len(earned) + 2
+
+
 def test_the_database_refuses_a_second_credit_of_the_same_order(tenant, rates):
     replay(tenant)
     earn = PointsEntry.objects.filter(kind="earn").first()
