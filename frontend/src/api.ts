@@ -55,6 +55,8 @@ export type Customer = {
   notes?: { body: string; authorEmail: string; createdAt: string }[];
   tags?: { tag: string }[];
   cases?: { subject: string; status: string; dueAtStaff: { local: string } }[];
+  scores?: { rfmGroup: string; quadrant: string; stage: string; recency: number | null; frequency: number | null; monetary: number | null } | null;
+  prediction?: { churnRisk: number; value12m: Money; nextOrderAt: string | null } | null;
 };
 
 export const PROFILE = `
@@ -66,6 +68,8 @@ query Profile($userId: ID) {
     timeline(first: 10) { edges { node { kind occurredAt } } }
     notes { body authorEmail createdAt } tags { tag }
     cases { subject status dueAtStaff { local } }
+    scores { rfmGroup quadrant stage recency frequency monetary }
+    prediction { churnRisk value12m { amount currency } nextOrderAt }
   }
   crmTierProgram { rules }
 }`;
@@ -97,3 +101,48 @@ mutation DryRun($rules: JSONString) {
 
 export const SAVE_RULES = `
 mutation Save($rules: JSONString!) { crmTierRulesSave(rules: $rules) { version rules } }`;
+
+export type Count = { name: string; customers: number };
+export type Kpis = {
+  currency: string;
+  customers: number;
+  newCustomers: number;
+  returningCustomers: number;
+  orders: number;
+  netRevenue: Money;
+  averageOrderValue: Money | null;
+  repeatPurchaseRate: number | null;
+  predictedCustomerValue: Money | null;
+  churn: { churned: number; couldChurn: number; rate: number | null };
+  tiers: Count[];
+  recovery: { started: number; reminded: number; recovered: number; rate: number | null; revenue: Money };
+  stageSeries: { starts: string; stages: Count[] }[];
+};
+export type Cohort = { month: string; customers: number; retention: { monthsSince: number; customers: number; share: number }[] };
+export type CurrencyRevenue = {
+  currency: string;
+  orders: number;
+  revenue: Money;
+  atOrderRates: Money;
+  atTodaysRates: Money | null;
+  difference: Money | null;
+};
+export type Exposure = { currency: string; totals: CurrencyRevenue[] };
+
+export const KPIS = `
+query Kpis($period: CRMPeriodInput!, $interval: CRMKpiInterval) {
+  crmKpis(period: $period, interval: $interval) {
+    currency customers newCustomers returningCustomers orders
+    netRevenue { amount currency } averageOrderValue { amount currency }
+    repeatPurchaseRate predictedCustomerValue { amount currency }
+    churn { churned couldChurn rate } tiers { name customers }
+    recovery { started reminded recovered rate revenue { amount currency } }
+    stageSeries { starts stages { name customers } }
+  }
+  crmCohorts(period: $period) { month customers retention { monthsSince customers share } }
+  crmCurrencyExposure(period: $period) {
+    currency
+    totals { currency orders revenue { amount currency } atOrderRates { amount currency }
+             atTodaysRates { amount currency } difference { amount currency } }
+  }
+}`;

@@ -1,7 +1,9 @@
 // UI strings in the dashboard's languages. The dashboard sends its locale (e.g. "de", "zh-Hans",
 // "pt-BR"); we take the exact tag, then its language, then English.
 
-const en = {
+import { MORE } from "./i18n-more";
+
+const enBase = {
   loading: "Loading…",
   notBuiltHere: "This page is available only inside Saleor's dashboard.",
   noProfile: "The CRM has no profile for this customer yet.",
@@ -59,10 +61,12 @@ const en = {
   dueOn: "due {date}",
 };
 
+const en = { ...enBase, ...MORE.en };
+type Base = typeof enBase;
 type Messages = typeof en;
 export type Key = keyof Messages;
 
-const de: Messages = {
+const de: Base = {
   loading: "Wird geladen…",
   notBuiltHere: "Diese Seite ist nur im Saleor-Dashboard verfügbar.",
   noProfile: "Das CRM hat noch kein Profil für diesen Kunden.",
@@ -120,7 +124,7 @@ const de: Messages = {
   dueOn: "fällig am {date}",
 };
 
-const fr: Messages = {
+const fr: Base = {
   loading: "Chargement…",
   notBuiltHere: "Cette page n'est disponible que dans le tableau de bord Saleor.",
   noProfile: "Le CRM n'a pas encore de profil pour ce client.",
@@ -178,7 +182,7 @@ const fr: Messages = {
   dueOn: "échéance le {date}",
 };
 
-const es: Messages = {
+const es: Base = {
   loading: "Cargando…",
   notBuiltHere: "Esta página solo está disponible dentro del panel de Saleor.",
   noProfile: "El CRM aún no tiene un perfil para este cliente.",
@@ -236,7 +240,7 @@ const es: Messages = {
   dueOn: "vence el {date}",
 };
 
-const pl: Messages = {
+const pl: Base = {
   loading: "Wczytywanie…",
   notBuiltHere: "Ta strona jest dostępna tylko w panelu Saleor.",
   noProfile: "CRM nie ma jeszcze profilu tego klienta.",
@@ -294,7 +298,7 @@ const pl: Messages = {
   dueOn: "termin: {date}",
 };
 
-const ja: Messages = {
+const ja: Base = {
   loading: "読み込み中…",
   notBuiltHere: "このページは Saleor のダッシュボード内でのみ利用できます。",
   noProfile: "この顧客の CRM プロフィールはまだありません。",
@@ -352,7 +356,7 @@ const ja: Messages = {
   dueOn: "期限 {date}",
 };
 
-const zhHans: Messages = {
+const zhHans: Base = {
   loading: "加载中…",
   notBuiltHere: "此页面只能在 Saleor 控制台中使用。",
   noProfile: "CRM 中还没有该客户的资料。",
@@ -410,7 +414,7 @@ const zhHans: Messages = {
   dueOn: "截止 {date}",
 };
 
-const ar: Messages = {
+const ar: Base = {
   loading: "جارٍ التحميل…",
   notBuiltHere: "هذه الصفحة متاحة فقط داخل لوحة تحكم Saleor.",
   noProfile: "لا يوجد في نظام CRM ملف لهذا العميل بعد.",
@@ -468,7 +472,16 @@ const ar: Messages = {
   dueOn: "الموعد النهائي {date}",
 };
 
-const CATALOGUE: Record<string, Messages> = { en, de, fr, es, pl, ja, "zh-Hans": zhHans, ar };
+const CATALOGUE: Record<string, Messages> = {
+  en,
+  de: { ...de, ...MORE.de },
+  fr: { ...fr, ...MORE.fr },
+  es: { ...es, ...MORE.es },
+  pl: { ...pl, ...MORE.pl },
+  ja: { ...ja, ...MORE.ja },
+  "zh-Hans": { ...zhHans, ...MORE["zh-Hans"] },
+  ar: { ...ar, ...MORE.ar },
+};
 export const LOCALES = Object.keys(CATALOGUE);
 
 export function resolveLocale(tag: string | undefined): string {
@@ -503,8 +516,11 @@ function format(locale: string, template: string, values: Record<string, string 
 
 export function translator(locale: string) {
   const messages = CATALOGUE[locale] ?? en;
-  return (key: Key, values: Record<string, string | number> = {}) =>
-    format(locale, messages[key] ?? en[key], values);
+  return (key: Key, values: Record<string, string | number> = {}) => {
+    // Unknown keys (a kind this build has no label for) give "" so callers can fall back.
+    const template = messages[key] ?? en[key];
+    return template === undefined ? "" : format(locale, template, values);
+  };
 }
 
 export type T = ReturnType<typeof translator>;

@@ -12,6 +12,7 @@ import {
   type Session,
 } from "./api";
 import type { Key, T } from "./i18n";
+import { KpiSection, stageLabel } from "./kpis";
 
 type Props = { session: Session; t: T; locale: string };
 
@@ -189,6 +190,59 @@ function Knowledge({ customer, t, locale }: { customer: Customer; t: T; locale: 
   );
 }
 
+// "crm.order.placed" -> "Order placed" in the staff member's language; an unknown kind keeps its
+// area's label and the raw verb rather than disappearing.
+export function timelineLabel(t: T, kind: string): string {
+  const [, area = "", verb = ""] = kind.split(".");
+  const exact = t(`ev_${area}_${verb}` as Key);
+  if (exact) return exact;
+  const label = t(`area_${area}` as Key);
+  return label ? `${label}: ${verb.replace(/_/g, " ")}` : kind;
+}
+
+function Segment({ customer, t, locale }: { customer: Customer; t: T; locale: string }) {
+  const scores = customer.scores;
+  const prediction = customer.prediction;
+  if (!scores && !prediction) return null;
+  const pct = (v: number) => new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 }).format(v);
+  return (
+    <Section title={t("segmentTitle")}>
+      <Box as="dl" display="grid" gap={1} margin={0} __gridTemplateColumns="auto 1fr">
+        {scores && (
+          <>
+            <Box as="dt"><Text>{t("rfmGroup")}</Text></Box>
+            <Box as="dd" margin={0}><Text fontWeight="bold" data-testid="rfm-group">
+              {t(`group_${scores.rfmGroup}` as Key) || scores.rfmGroup}
+            </Text></Box>
+            <Box as="dt"><Text>{t("lifecycleStage")}</Text></Box>
+            <Box as="dd" margin={0}><Text fontWeight="bold" data-testid="lifecycle-stage">
+              {stageLabel(t, scores.stage)}
+            </Text></Box>
+          </>
+        )}
+        {prediction && (
+          <>
+            <Box as="dt"><Text>{t("predictedValue")}</Text></Box>
+            <Box as="dd" margin={0}><Text fontWeight="bold" data-testid="predicted-value">
+              {money(prediction.value12m, locale)}
+            </Text></Box>
+            <Box as="dt"><Text>{t("churnRisk")}</Text></Box>
+            <Box as="dd" margin={0}><Text fontWeight="bold" data-testid="churn-risk">
+              {pct(prediction.churnRisk)}
+            </Text></Box>
+            {prediction.nextOrderAt && (
+              <>
+                <Box as="dt"><Text>{t("nextOrder")}</Text></Box>
+                <Box as="dd" margin={0}><Text>{date(prediction.nextOrderAt, locale)}</Text></Box>
+              </>
+            )}
+          </>
+        )}
+      </Box>
+    </Section>
+  );
+}
+
 function Timeline({ customer, t, locale }: { customer: Customer; t: T; locale: string }) {
   const events = customer.timeline?.edges.map((e) => e.node) ?? [];
   if (!events.length) return null;
@@ -198,7 +252,7 @@ function Timeline({ customer, t, locale }: { customer: Customer; t: T; locale: s
         {events.map((e, i) => (
           <Box as="li" key={i} display="flex" gap={2}>
             <Text>{date(e.occurredAt, locale)}</Text>
-            <Text>{e.kind.replace(/_/g, " ")}</Text>
+            <Text>{timelineLabel(t, e.kind)}</Text>
           </Box>
         ))}
       </Box>
@@ -231,6 +285,7 @@ export function CustomerProfile({ session, t, locale, userId }: Props & { userId
   return (
     <Box display="grid" gap={4} __gridTemplateColumns="repeat(auto-fit, minmax(240px, 1fr))">
       <TierCard customer={customer} rules={rules ?? null} t={t} locale={locale} />
+      <Segment customer={customer} t={t} locale={locale} />
       <Points customer={customer} t={t} locale={locale} />
       <Knowledge customer={customer} t={t} locale={locale} />
       <Timeline customer={customer} t={t} locale={locale} />
@@ -440,6 +495,7 @@ export function CRMPage(props: Props) {
         CRM
       </Text>
       {error && <ErrorText t={t} message={error} />}
+      <KpiSection session={session} t={t} locale={locale} />
       <Section title={`${t("customers")}${data ? ` (${new Intl.NumberFormat(locale).format(data.total)})` : ""}`}>
         <Input role={undefined} label={t("search")} value={search} onChange={(e) => setSearch(e.target.value)} __maxWidth="420px" />
         <Box overflowX="auto">

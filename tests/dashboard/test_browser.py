@@ -345,3 +345,138 @@ def test_staff_erase_a_customer_after_confirming(browser, shop):
     assert DeletedCustomer.objects.get(user_id=ANNA).reason == "Ticket 4711"
     assert errors == []
     page.close()
+
+
+def _percent(rate) -> str:
+    """Intl's en percent with at most one decimal, as the KPI section shows it."""
+    if rate is None:
+        return "—"
+    text = f"{float(rate) * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _amount(minor: int, currency: str) -> str:
+    from saleor_crm_plugin.money.currencies import minor_units
+
+    digits = minor_units(currency)
+    return f"{minor / 10**digits:,.{digits}f}"
+
+
+def _table(app, test_id: str) -> list[list[str]]:
+    return app.evaluate(
+        """(id) => [...document.querySelectorAll(`[data-testid=${id}] tbody tr`)].map(
+             (tr) => [...tr.children].map((c) => c.textContent))""",
+        f"table-{test_id}",
+    )
+
+
+@pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["1280x800", "narrow"])
+def test_crm_page_kpis_match_the_report_for_the_picked_period(browser, shop, viewport):
+    from datetime import date
+
+    from django.utils import timezone
+
+    from saleor_crm_plugin.conf import crm_settings
+    from saleor_crm_plugin.kpis.exposure import currency_exposure
+    from saleor_crm_plugin.kpis.queries import kpis
+    from saleor_crm_plugin.kpis.types import Slice
+    from saleor_crm_plugin.segments.scores import recompute
+
+    store = shop[0]
+    recompute(store, timezone.now())
+    page, frame, errors = open_page(browser, shop, "crm", viewport=viewport)
+    frame.get_by_test_id("kpi-customers").wait_for()
+    frame.get_by_role("button", name="Last 365 days").click()
+    section = frame.get_by_test_id("kpis")
+    frame.locator("[data-testid=kpis][data-from]").wait_for()
+    frame.get_by_role("button", name="Last 365 days", pressed=True).wait_for()
+    frame.get_by_test_id("kpi-customers").wait_for()
+    first = date.fromisoformat(section.get_attribute("data-from"))
+    stop = date.fromisoformat(section.get_attribute("data-to"))
+    assert (stop - first).days == 365
+    where = Slice.of_days(first, stop, crm_settings.STORE_TIME_ZONE)
+    k = kpis(store, where, timezone.now())
+    assert k.customers > 0, "the recorded store has no purchase in the last year: nothing shown"
+
+    figure = lambda name: frame.get_by_test_id(f"kpi-{name}").inner_text()  # noqa: E731
+    assert figure("customers") == f"{k.customers:,}"
+    assert figure("new") == f"{k.new_customers:,}"
+    assert figure("returning") == f"{k.returning_customers:,}"
+    assert figure("repeat") == _percent(k.repeat_purchase_rate)
+    assert figure("churn") == _percent(k.churn.rate)
+    assert _amount(k.net_revenue_minor, k.currency) in figure("revenue")
+    assert _amount(k.recovery.revenue_minor, k.currency) in figure("recovered")
+    assert _amount(k.average_order_minor or 0, k.currency) in figure("aov")
+
+    app = app_frame(page)
+    # Each chart: a titled figure whose picture has a summary and whose table holds the numbers.
+    for chart in ("stages", "tiers", "recovery", "cohorts", "currency"):
+        label = app.evaluate(
+            "(id) => document.querySelector(`[data-testid=chart-${id}] [role=img]`)"
+            ".getAttribute('aria-label')",
+            chart,
+        )
+        assert label, chart
+    tiers = {name: int(n.replace(",", "")) for name, n in _table(app, "tiers")}
+    assert tiers == {name: n for name, n in k.tiers.items()}
+    assert tiers, "no tier rows: the chart would prove nothing"
+    stages = _table(app, "stages")
+    assert len(stages) == len(k.stage_series)
+    order = ("new", "active", "at_risk", "dormant", "lost")
+    last = k.stage_series[-1].stages
+    assert [int(x.replace(",", "")) for x in stages[-1][1:]] == [last.get(s, 0) for s in order]
+    exposure = currency_exposure(store, where, timezone.now())
+    expected = {e.currency: e.orders for e in exposure.totals}
+    assert expected
+    assert {row[0]: int(row[1].replace(",", "")) for row in _table(app, "currency")} == expected
+    assert app.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    shot(page, f"crm-kpis-{viewport['width']}")
+    check_accessibility(page)
+    assert errors == []
+    page.close()
+
+
+def test_customer_widget_shows_annas_segment_stage_and_timeline(browser, shop):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.segments.models import CustomerScores
+    from saleor_crm_plugin.segments.scores import recompute
+
+    recompute(shop[0], timezone.now())
+    profile, _tier, _available = anna()
+    scores = CustomerScores.objects.get(profile=profile)
+    page, frame, errors = open_page(browser, shop, "widgets/customer", locale="de", customerId=ANNA)
+    frame.get_by_test_id("rfm-group").wait_for()
+    app = app_frame(page)
+    german_groups = {
+        "champions": "Champions",
+        "loyal": "Treu",
+        "active": "Aktiv",
+        "needs_attention": "Braucht Aufmerksamkeit",
+        "new": "Neu",
+        "promising": "Vielversprechend",
+        "at_risk": "Gefährdet",
+        "previously_loyal": "Früher treu",
+        "almost_lost": "Fast verloren",
+        "dormant": "Inaktiv",
+        "prospects": "Interessenten",
+    }
+    german_stages = {
+        "new": "Neu",
+        "active": "Aktiv",
+        "at_risk": "Gefährdet",
+        "dormant": "Inaktiv",
+        "lost": "Verloren",
+    }
+    assert frame.get_by_test_id("rfm-group").inner_text() == german_groups[scores.rfm_group]
+    assert frame.get_by_test_id("lifecycle-stage").inner_text() == german_stages[scores.stage]
+    # Timeline kinds read as words, never as "crm.order.placed".
+    frame.get_by_role("heading", name="Verlauf", exact=True).wait_for()
+    timeline = app.evaluate("[...document.querySelectorAll('ol li')].map((li) => li.textContent)")
+    assert timeline and len(timeline) <= 10
+    assert any("Bestellung aufgegeben" in line for line in timeline), timeline
+    assert not any("crm." in line for line in timeline), timeline
+    shot(page, "customer-widget-segment-de")
+    check_accessibility(page)
+    assert errors == []
+    page.close()
