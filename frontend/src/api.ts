@@ -56,6 +56,7 @@ export type Customer = {
   tags?: { tag: string }[];
   cases?: { subject: string; status: string; dueAtStaff: { local: string } }[];
   scores?: { rfmGroup: string; quadrant: string; stage: string; recency: number | null; frequency: number | null; monetary: number | null } | null;
+  consents?: { purpose: string; channel: string; granted: boolean; pendingConfirmation: boolean; since: string }[];
   prediction?: { churnRisk: number; value12m: Money; nextOrderAt: string | null } | null;
 };
 
@@ -70,6 +71,7 @@ query Profile($userId: ID) {
     cases { subject status dueAtStaff { local } }
     scores { rfmGroup quadrant stage recency frequency monetary }
     prediction { churnRisk value12m { amount currency } nextOrderAt }
+    consents { purpose channel granted pendingConfirmation since }
   }
   crmTierProgram { rules }
 }`;

@@ -83,6 +83,18 @@ const moreEn = {
   ev_points_bonus: "Bonus points",
   ev_tier_changed: "Tier changed",
   ev_note_added: "Note added",
+  ev_consent_granted: "Consent granted",
+  ev_consent_withdrawn: "Consent withdrawn",
+  consentTitle: "Consent",
+  noConsent: "No consent recorded; marketing messages are not sent.",
+  consentGranted: "Granted",
+  consentWithdrawn: "Withdrawn",
+  consentPending: "Awaiting confirmation",
+  purpose_MARKETING_EMAIL: "Marketing e-mails",
+  purpose_MARKETING_SMS: "Marketing SMS",
+  purpose_MARKETING_WHATSAPP: "Marketing on WhatsApp",
+  purpose_BEHAVIOUR_TRACKING: "Behaviour tracking",
+  purpose_PROFILING: "Profiling",
 };
 
 const moreDe: typeof moreEn = {
@@ -168,6 +180,18 @@ const moreDe: typeof moreEn = {
   ev_points_bonus: "Bonuspunkte",
   ev_tier_changed: "Stufe geändert",
   ev_note_added: "Notiz hinzugefügt",
+  ev_consent_granted: "Einwilligung erteilt",
+  ev_consent_withdrawn: "Einwilligung widerrufen",
+  consentTitle: "Einwilligungen",
+  noConsent: "Keine Einwilligung erfasst; es werden keine Werbenachrichten gesendet.",
+  consentGranted: "Erteilt",
+  consentWithdrawn: "Widerrufen",
+  consentPending: "Bestätigung ausstehend",
+  purpose_MARKETING_EMAIL: "Werbe-E-Mails",
+  purpose_MARKETING_SMS: "Werbe-SMS",
+  purpose_MARKETING_WHATSAPP: "Werbung per WhatsApp",
+  purpose_BEHAVIOUR_TRACKING: "Verhaltens-Tracking",
+  purpose_PROFILING: "Profilbildung",
 };
 
 const moreFr: typeof moreEn = {
@@ -253,6 +277,18 @@ const moreFr: typeof moreEn = {
   ev_points_bonus: "Points bonus",
   ev_tier_changed: "Niveau modifié",
   ev_note_added: "Note ajoutée",
+  ev_consent_granted: "Consentement accordé",
+  ev_consent_withdrawn: "Consentement retiré",
+  consentTitle: "Consentements",
+  noConsent: "Aucun consentement enregistré ; aucun message marketing n'est envoyé.",
+  consentGranted: "Accordé",
+  consentWithdrawn: "Retiré",
+  consentPending: "En attente de confirmation",
+  purpose_MARKETING_EMAIL: "E-mails marketing",
+  purpose_MARKETING_SMS: "SMS marketing",
+  purpose_MARKETING_WHATSAPP: "Marketing sur WhatsApp",
+  purpose_BEHAVIOUR_TRACKING: "Suivi du comportement",
+  purpose_PROFILING: "Profilage",
 };
 
 const moreEs: typeof moreEn = {
@@ -338,6 +374,18 @@ const moreEs: typeof moreEn = {
   ev_points_bonus: "Puntos de bonificación",
   ev_tier_changed: "Nivel cambiado",
   ev_note_added: "Nota añadida",
+  ev_consent_granted: "Consentimiento otorgado",
+  ev_consent_withdrawn: "Consentimiento retirado",
+  consentTitle: "Consentimientos",
+  noConsent: "No hay consentimiento registrado; no se envían mensajes de marketing.",
+  consentGranted: "Otorgado",
+  consentWithdrawn: "Retirado",
+  consentPending: "Pendiente de confirmación",
+  purpose_MARKETING_EMAIL: "Correos de marketing",
+  purpose_MARKETING_SMS: "SMS de marketing",
+  purpose_MARKETING_WHATSAPP: "Marketing por WhatsApp",
+  purpose_BEHAVIOUR_TRACKING: "Seguimiento del comportamiento",
+  purpose_PROFILING: "Elaboración de perfiles",
 };
 
 const morePl: typeof moreEn = {
@@ -423,6 +471,18 @@ const morePl: typeof moreEn = {
   ev_points_bonus: "Punkty bonusowe",
   ev_tier_changed: "Zmieniono poziom",
   ev_note_added: "Dodano notatkę",
+  ev_consent_granted: "Udzielono zgody",
+  ev_consent_withdrawn: "Wycofano zgodę",
+  consentTitle: "Zgody",
+  noConsent: "Brak zarejestrowanej zgody; wiadomości marketingowe nie są wysyłane.",
+  consentGranted: "Udzielona",
+  consentWithdrawn: "Wycofana",
+  consentPending: "Oczekuje na potwierdzenie",
+  purpose_MARKETING_EMAIL: "E-maile marketingowe",
+  purpose_MARKETING_SMS: "SMS-y marketingowe",
+  purpose_MARKETING_WHATSAPP: "Marketing przez WhatsApp",
+  purpose_BEHAVIOUR_TRACKING: "Śledzenie zachowań",
+  purpose_PROFILING: "Profilowanie",
 };
 
 const moreJa: typeof moreEn = {
@@ -508,6 +568,18 @@ const moreJa: typeof moreEn = {
   ev_points_bonus: "ボーナスポイント",
   ev_tier_changed: "ランク変更",
   ev_note_added: "メモ追加",
+  ev_consent_granted: "同意されました",
+  ev_consent_withdrawn: "同意が撤回されました",
+  consentTitle: "同意",
+  noConsent: "同意の記録はありません。マーケティングメッセージは送信されません。",
+  consentGranted: "同意済み",
+  consentWithdrawn: "撤回済み",
+  consentPending: "確認待ち",
+  purpose_MARKETING_EMAIL: "マーケティングメール",
+  purpose_MARKETING_SMS: "マーケティングSMS",
+  purpose_MARKETING_WHATSAPP: "WhatsAppでのマーケティング",
+  purpose_BEHAVIOUR_TRACKING: "行動トラッキング",
+  purpose_PROFILING: "プロファイリング",
 };
 
 const moreZhHans: typeof moreEn = {
@@ -593,6 +665,18 @@ const moreZhHans: typeof moreEn = {
   ev_points_bonus: "奖励积分",
   ev_tier_changed: "等级变更",
   ev_note_added: "已添加备注",
+  ev_consent_granted: "已给予同意",
+  ev_consent_withdrawn: "已撤回同意",
+  consentTitle: "同意",
+  noConsent: "没有同意记录；不会发送营销消息。",
+  consentGranted: "已同意",
+  consentWithdrawn: "已撤回",
+  consentPending: "等待确认",
+  purpose_MARKETING_EMAIL: "营销邮件",
+  purpose_MARKETING_SMS: "营销短信",
+  purpose_MARKETING_WHATSAPP: "WhatsApp 营销",
+  purpose_BEHAVIOUR_TRACKING: "行为跟踪",
+  purpose_PROFILING: "用户画像",
 };
 
 const moreAr: typeof moreEn = {
@@ -678,6 +762,18 @@ const moreAr: typeof moreEn = {
   ev_points_bonus: "نقاط إضافية",
   ev_tier_changed: "تغيّر المستوى",
   ev_note_added: "أُضيفت ملاحظة",
+  ev_consent_granted: "تم منح الموافقة",
+  ev_consent_withdrawn: "تم سحب الموافقة",
+  consentTitle: "الموافقات",
+  noConsent: "لا توجد موافقة مسجلة؛ لا تُرسل رسائل تسويقية.",
+  consentGranted: "ممنوحة",
+  consentWithdrawn: "مسحوبة",
+  consentPending: "بانتظار التأكيد",
+  purpose_MARKETING_EMAIL: "رسائل بريد تسويقية",
+  purpose_MARKETING_SMS: "رسائل SMS تسويقية",
+  purpose_MARKETING_WHATSAPP: "التسويق عبر WhatsApp",
+  purpose_BEHAVIOUR_TRACKING: "تتبع السلوك",
+  purpose_PROFILING: "التنميط",
 };
 
 export const MORE = { en: moreEn, de: moreDe, fr: moreFr, es: moreEs, pl: morePl, ja: moreJa, "zh-Hans": moreZhHans, ar: moreAr };

@@ -243,6 +243,32 @@ function Segment({ customer, t, locale }: { customer: Customer; t: T; locale: st
   );
 }
 
+function Consents({ customer, t, locale }: { customer: Customer; t: T; locale: string }) {
+  const consents = customer.consents ?? [];
+  return (
+    <Section title={t("consentTitle")}>
+      {consents.length ? (
+        <Box as="ul" display="flex" flexDirection="column" gap={1} padding={0} margin={0} style={{ listStyle: "none" }} data-testid="consents">
+          {consents.map((c) => (
+            <Box as="li" key={`${c.purpose}-${c.channel}`} display="flex" justifyContent="space-between" gap={2} flexWrap="wrap">
+              <Text>
+                {t(`purpose_${c.purpose}` as Key) || c.purpose}
+                {c.channel ? ` · ${c.channel}` : ""}
+              </Text>
+              <Text fontWeight="bold">
+                {t(c.pendingConfirmation ? "consentPending" : c.granted ? "consentGranted" : "consentWithdrawn")} ·{" "}
+                {date(c.since, locale)}
+              </Text>
+            </Box>
+          ))}
+        </Box>
+      ) : (
+        <Text>{t("noConsent")}</Text>
+      )}
+    </Section>
+  );
+}
+
 function Timeline({ customer, t, locale }: { customer: Customer; t: T; locale: string }) {
   const events = customer.timeline?.edges.map((e) => e.node) ?? [];
   if (!events.length) return null;
@@ -287,6 +313,7 @@ export function CustomerProfile({ session, t, locale, userId }: Props & { userId
       <TierCard customer={customer} rules={rules ?? null} t={t} locale={locale} />
       <Segment customer={customer} t={t} locale={locale} />
       <Points customer={customer} t={t} locale={locale} />
+      <Consents customer={customer} t={t} locale={locale} />
       <Knowledge customer={customer} t={t} locale={locale} />
       <Timeline customer={customer} t={t} locale={locale} />
     </Box>

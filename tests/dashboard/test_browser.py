@@ -436,15 +436,21 @@ def test_crm_page_kpis_match_the_report_for_the_picked_period(browser, shop, vie
     page.close()
 
 
-def test_customer_widget_shows_annas_segment_stage_and_timeline(browser, shop):
+def test_customer_widget_shows_annas_segment_consent_and_timeline(browser, shop):
     from django.utils import timezone
 
+    from saleor_crm_plugin.privacy.models import Purpose, Source
+    from saleor_crm_plugin.privacy.services import grant_consent, withdraw_consent
+    from saleor_crm_plugin.profiles.models import TimelineEntry
     from saleor_crm_plugin.segments.models import CustomerScores
     from saleor_crm_plugin.segments.scores import recompute
 
     recompute(shop[0], timezone.now())
     profile, _tier, _available = anna()
+    grant_consent(profile, Purpose.MARKETING_SMS, source=Source.STAFF)
+    withdraw_consent(profile, Purpose.BEHAVIOUR_TRACKING, source=Source.STAFF)
     scores = CustomerScores.objects.get(profile=profile)
+    entries = TimelineEntry.objects.filter(profile=profile).count()
     page, frame, errors = open_page(browser, shop, "widgets/customer", locale="de", customerId=ANNA)
     frame.get_by_test_id("rfm-group").wait_for()
     app = app_frame(page)
@@ -470,11 +476,14 @@ def test_customer_widget_shows_annas_segment_stage_and_timeline(browser, shop):
     }
     assert frame.get_by_test_id("rfm-group").inner_text() == german_groups[scores.rfm_group]
     assert frame.get_by_test_id("lifecycle-stage").inner_text() == german_stages[scores.stage]
-    # Timeline kinds read as words, never as "crm.order.placed".
+    consents = frame.get_by_test_id("consents").inner_text()
+    assert "Werbe-SMS" in consents and "Erteilt" in consents
+    assert "Verhaltens-Tracking" in consents and "Widerrufen" in consents
+    # The newest ten timeline entries, kinds read as words, never as "crm.consent.granted".
     frame.get_by_role("heading", name="Verlauf", exact=True).wait_for()
     timeline = app.evaluate("[...document.querySelectorAll('ol li')].map((li) => li.textContent)")
-    assert timeline and len(timeline) <= 10
-    assert any("Bestellung aufgegeben" in line for line in timeline), timeline
+    assert len(timeline) == min(10, entries)
+    assert "Einwilligung widerrufen" in timeline[0] and "Einwilligung erteilt" in timeline[1]
     assert not any("crm." in line for line in timeline), timeline
     shot(page, "customer-widget-segment-de")
     check_accessibility(page)

@@ -123,6 +123,9 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     tier = graphene.Field(CRMTier, description="The loyalty tier held; null when none.")
     resolve_tier = staticmethod(resolve_tier)
     totals_by_currency = graphene.List(graphene.NonNull(CRMCurrencyTotal), required=True)
+    # Staff see what the customer agreed to before they reach out (the widget's consent list).
+    consents = consents_field()
+    resolve_consents = staticmethod(resolve_consents)
     channels = graphene.List(graphene.NonNull(graphene.String), required=True)
     payment_methods = graphene.List(graphene.NonNull(graphene.String), required=True)
     categories = graphene.List(graphene.NonNull(graphene.String), required=True)
