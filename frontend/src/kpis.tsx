@@ -156,7 +156,7 @@ function StageChart({ kpis, t, locale, weekly }: { kpis: Kpis; t: T; locale: str
         rows: points.map((p) => [day(p.starts, locale), ...STAGES.map((s) => n.format(count(p, s)))]),
       }}
     >
-      <svg viewBox={`0 0 ${W} ${H + 20}`} width="100%" style={{ maxWidth: W, display: "block" }}>
+      <svg viewBox={`0 0 ${W} ${H + 20}`} width="100%" style={{ maxWidth: W, display: "block", direction: "ltr" }}>
         {points.map((p, i) => {
           let y = H;
           return (
@@ -194,7 +194,7 @@ function Bars({ id, title, rows, t, format }: { id: string; title: string; rows:
       table={{ head: ["", title], rows: rows.map((r) => [r.label, format(r.value)]) }}
     >
       {rows.length ? (
-        <svg viewBox={`0 0 ${W} ${rows.length * row}`} width="100%" style={{ maxWidth: W, display: "block" }}>
+        <svg viewBox={`0 0 ${W} ${rows.length * row}`} width="100%" style={{ maxWidth: W, display: "block", direction: "ltr" }}>
           {rows.map((r, i) => {
             const w = ((W - label - 90) * r.value) / max;
             return (
@@ -246,7 +246,7 @@ function CohortChart({ cohorts, t, locale }: { cohorts: Cohort[]; t: T; locale: 
       }}
     >
       {cohorts.length ? (
-        <svg viewBox={`0 0 ${W} ${H}`} width="100%" style={{ maxWidth: W, display: "block" }}>
+        <svg viewBox={`0 0 ${W} ${H}`} width="100%" style={{ maxWidth: W, display: "block", direction: "ltr" }}>
           {cols.map((i) => (
             <text key={i} x={110 + i * 56 + 28} y={12} fontSize="10" textAnchor="middle" fill="currentColor">
               {t("monthN", { n: i })}
@@ -309,7 +309,7 @@ function CurrencyChart({ exposure, t, locale }: { exposure: Exposure; t: T; loca
     >
       {rows.length ? (
         <>
-          <svg viewBox={`0 0 ${W} ${rows.length * row}`} width="100%" style={{ maxWidth: W, display: "block" }}>
+          <svg viewBox={`0 0 ${W} ${rows.length * row}`} width="100%" style={{ maxWidth: W, display: "block", direction: "ltr" }}>
             {rows.map((r, i) => {
               const a = ((W - 60 - 130) * r.atOrderRates.amount) / max;
               const b = ((W - 60 - 130) * (r.atTodaysRates?.amount ?? 0)) / max;
