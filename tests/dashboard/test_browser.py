@@ -439,6 +439,8 @@ def test_crm_page_kpis_match_the_report_for_the_picked_period(browser, shop, vie
 def test_customer_widget_shows_annas_segment_consent_and_timeline(browser, shop):
     from django.utils import timezone
 
+    from saleor_crm_plugin.predictions.models import CustomerPrediction
+    from saleor_crm_plugin.predictions.services import predict_store
     from saleor_crm_plugin.privacy.models import Purpose, Source
     from saleor_crm_plugin.privacy.services import grant_consent, withdraw_consent
     from saleor_crm_plugin.profiles.models import TimelineEntry
@@ -446,7 +448,9 @@ def test_customer_widget_shows_annas_segment_consent_and_timeline(browser, shop)
     from saleor_crm_plugin.segments.scores import recompute
 
     recompute(shop[0], timezone.now())
+    predict_store(shop[0], timezone.now())
     profile, _tier, _available = anna()
+    prediction = CustomerPrediction.objects.get(profile=profile)
     grant_consent(profile, Purpose.MARKETING_SMS, source=Source.STAFF)
     withdraw_consent(profile, Purpose.BEHAVIOUR_TRACKING, source=Source.STAFF)
     scores = CustomerScores.objects.get(profile=profile)
@@ -476,6 +480,11 @@ def test_customer_widget_shows_annas_segment_consent_and_timeline(browser, shop)
     }
     assert frame.get_by_test_id("rfm-group").inner_text() == german_groups[scores.rfm_group]
     assert frame.get_by_test_id("lifecycle-stage").inner_text() == german_stages[scores.stage]
+    risk = frame.get_by_test_id("churn-risk").inner_text().replace("\xa0", " ")
+    assert risk == f"{round(prediction.churn_risk * 100)} %"  # German percent
+    value = prediction.value_12m_minor / 100
+    shown = frame.get_by_test_id("predicted-value").inner_text()
+    assert f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") in shown
     consents = frame.get_by_test_id("consents").inner_text()
     assert "Werbe-SMS" in consents and "Erteilt" in consents
     assert "Verhaltens-Tracking" in consents and "Widerrufen" in consents
