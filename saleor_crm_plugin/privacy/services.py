@@ -15,8 +15,8 @@ from django.utils import timezone
 from ..conf import crm_settings
 from ..profiles.models import Profile
 from . import events
-from .errors import NothingToConfirm
-from .models import Action, ConsentEntry, Source
+from .errors import NothingToConfirm, UnknownPurpose
+from .models import Action, ConsentEntry, Purpose, Source
 
 
 def needs_double_opt_in(jurisdiction: str) -> bool:
@@ -38,6 +38,10 @@ def _append(
     at: datetime | None = None,
     actor: str = "",
 ) -> ConsentEntry:
+    if purpose not in Purpose.values:
+        raise UnknownPurpose(
+            f"unknown consent purpose {purpose!r}: one of {', '.join(Purpose.values)}"
+        )
     with transaction.atomic():
         entry = ConsentEntry.objects.create(
             tenant_id=profile.tenant_id,

@@ -74,3 +74,14 @@ def test_the_ledger_keeps_every_line_and_the_newest_decides(tenant):
     grant_consent(anna, "marketing_email", source=Source.ACCOUNT, at=t[1])  # recorded late
     assert has_consent(anna, "marketing_email") is False
     assert ConsentEntry.objects.count() == 3
+
+
+def test_an_unknown_purpose_is_refused_and_nothing_is_written(tenant):
+    from saleor_crm_plugin.privacy.errors import UnknownPurpose
+
+    anna = make_profile(tenant)
+    with pytest.raises(UnknownPurpose, match="BEHAVIOUR_TRACKING"):
+        grant_consent(anna, "BEHAVIOUR_TRACKING", source=Source.ACCOUNT)
+    with pytest.raises(UnknownPurpose):
+        withdraw_consent(anna, "marketing-email", source=Source.ACCOUNT)
+    assert not ConsentEntry.objects.exists()
