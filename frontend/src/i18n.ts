@@ -1,6 +1,7 @@
 // UI strings in the dashboard's languages. The dashboard sends its locale (e.g. "de", "zh-Hans",
 // "pt-BR"); we take the exact tag, then its language, then English.
 
+import { BUILD } from "./i18n-build";
 import { MORE } from "./i18n-more";
 
 const enBase = {
@@ -61,7 +62,7 @@ const enBase = {
   dueOn: "due {date}",
 };
 
-const en = { ...enBase, ...MORE.en };
+const en = { ...enBase, ...MORE.en, ...BUILD.en };
 type Base = typeof enBase;
 type Messages = typeof en;
 export type Key = keyof Messages;
@@ -474,13 +475,13 @@ const ar: Base = {
 
 const CATALOGUE: Record<string, Messages> = {
   en,
-  de: { ...de, ...MORE.de },
-  fr: { ...fr, ...MORE.fr },
-  es: { ...es, ...MORE.es },
-  pl: { ...pl, ...MORE.pl },
-  ja: { ...ja, ...MORE.ja },
-  "zh-Hans": { ...zhHans, ...MORE["zh-Hans"] },
-  ar: { ...ar, ...MORE.ar },
+  de: { ...de, ...MORE.de, ...BUILD.de },
+  fr: { ...fr, ...MORE.fr, ...BUILD.fr },
+  es: { ...es, ...MORE.es, ...BUILD.es },
+  pl: { ...pl, ...MORE.pl, ...BUILD.pl },
+  ja: { ...ja, ...MORE.ja, ...BUILD.ja },
+  "zh-Hans": { ...zhHans, ...MORE["zh-Hans"], ...BUILD["zh-Hans"] },
+  ar: { ...ar, ...MORE.ar, ...BUILD.ar },
 };
 export const LOCALES = Object.keys(CATALOGUE);
 

@@ -11,6 +11,8 @@ import {
   SAVE_RULES,
   type Session,
 } from "./api";
+import { EarningRulesEditor, SegmentSection } from "./builder";
+import { CampaignSection } from "./campaigns";
 import type { Key, T } from "./i18n";
 import { KpiSection, stageLabel } from "./kpis";
 
@@ -33,7 +35,7 @@ function date(value: string, locale: string): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: "medium" }).format(new Date(value));
 }
 
-function Section({ title, children }: { title: string; children: React.ReactNode }) {
+export function Section({ title, children }: { title: string; children: React.ReactNode }) {
   return (
     <Box as="section" display="flex" flexDirection="column" gap={2} marginBottom={6}>
       <Text as="h2" size={5} fontWeight="bold">
@@ -44,7 +46,7 @@ function Section({ title, children }: { title: string; children: React.ReactNode
   );
 }
 
-function ErrorText({ t, message }: { t: T; message: string }) {
+export function ErrorText({ t, message }: { t: T; message: string }) {
   return (
     <Text role="alert" color="critical1">
       {t("error", { message })}
@@ -561,6 +563,9 @@ export function CRMPage(props: Props) {
         </Section>
       )}
       {data && <TierEditor {...props} initial={data.rules} />}
+      <SegmentSection {...props} />
+      <CampaignSection {...props} />
+      <EarningRulesEditor {...props} />
     </Box>
   );
 }

@@ -505,3 +505,165 @@ def test_customer_widget_shows_annas_segment_consent_and_timeline(browser, shop)
     check_accessibility(page)
     assert errors == []
     page.close()
+
+
+def _count_of(frame) -> str:
+    """The builder's live count once no request is pending (debounced, then answered)."""
+    box = frame.get_by_test_id("segment-count")
+    frame.locator("[data-testid=segment-count][data-counting=false]").wait_for()
+    return box.inner_text()
+
+
+def test_segment_built_in_the_ui_counts_live_as_the_python_preview(browser, shop):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.models import Profile
+    from saleor_crm_plugin.segments.models import Segment
+    from saleor_crm_plugin.segments.queries import preview
+
+    store = shop[0]
+    # "At least 2 orders AND (spent over 100 OR bought in the last 3650 days at least once)"
+    rules = {
+        "all": [
+            {"field": "orders_count", "op": "gte", "value": 2},
+            {
+                "any": [
+                    {"field": "spent", "op": "gt", "value": 100},
+                    {"field": "orders_in_period", "days": 3650, "op": "gte", "value": 1},
+                ]
+            },
+        ]
+    }
+    expected = preview(store, rules, timezone.now(), 1).count
+    everyone = Profile.objects.filter(tenant=store).count()
+    assert 0 < expected < everyone, "the rules must split the store for the count to prove anything"
+
+    page, frame, errors = open_page(browser, shop, "crm")
+    frame.get_by_role("heading", name="Segments").wait_for()
+    frame.get_by_label("Segment name").fill("Regulars")
+    frame.get_by_label("Field of condition 1", exact=True).select_option("orders_count")
+    frame.get_by_label("Operator of condition 1", exact=True).select_option("gte")
+    frame.get_by_label("Value of condition 1", exact=True).fill("2")
+    frame.get_by_role("button", name="Add group").click()
+    frame.get_by_label("How conditions combine (group 2)").select_option("any")
+    frame.get_by_label("Field of condition 2.1").select_option("spent")
+    frame.get_by_label("Operator of condition 2.1").select_option("gt")
+    frame.get_by_label("Value of condition 2.1").fill("100")
+    frame.get_by_role("group", name="Group 2").get_by_role("button", name="Add condition").click()
+    frame.get_by_label("Field of condition 2.2").select_option("orders_in_period")
+    frame.get_by_label("Operator of condition 2.2").select_option("gte")
+    frame.get_by_label("Value of condition 2.2").fill("1")
+    frame.get_by_label("Days of condition 2.2").fill("3650")
+    word = "customer matches" if expected == 1 else "customers match"
+    frame.get_by_text(f"{expected} {word} now").wait_for()
+    assert _count_of(frame) == f"{expected} {word} now"
+
+    frame.get_by_role("button", name="Save segment").click()
+    frame.get_by_text("Segment “Regulars” saved").wait_for()
+    saved = Segment.objects.get(tenant=store, name="Regulars")
+    assert json.loads(json.dumps(saved.rules)) == rules
+    row = frame.get_by_test_id("segment-list").get_by_role("row", name="Regulars")
+    assert str(expected) in row.inner_text()
+    shot(page, "crm-segment-builder-1280")
+    check_accessibility(page)
+    assert errors == []
+    page.close()
+
+
+def test_campaign_created_and_launched_in_the_ui_is_in_crm_campaigns(browser, shop):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.segments.services import save_segment
+    from tests.graphql.conftest import GraphQL
+
+    store, token, _base = shop
+    segment = save_segment(
+        store,
+        name="Two orders or more",
+        rules={"all": [{"field": "orders_count", "op": "gte", "value": 2}]},
+        now=timezone.now(),
+    )
+    members = segment.members.filter(left_at__isnull=True).count()
+    assert members > 0
+
+    page, frame, errors = open_page(browser, shop, "crm")
+    frame.get_by_role("heading", name="Campaigns").wait_for()
+    frame.get_by_label("Campaign name").fill("Spring sale")
+    frame.get_by_label("Audience type").select_option("segment")
+    frame.get_by_label("Audience", exact=True).select_option(label="Two orders or more")
+    frame.get_by_label("Wave size (empty: everyone at once)").fill("1")
+    frame.get_by_label("Minutes between waves").fill("30")
+    frame.get_by_label("Subject (en)").fill("Spring is here")
+    frame.get_by_label("Message (en)").fill("Our **spring sale** starts today.")
+    frame.get_by_role("button", name="Add language").click()
+    frame.get_by_label("Language of version 2 in step 1").select_option("de")
+    frame.get_by_label("Subject (de)").fill("Der Frühling ist da")
+    frame.get_by_label("Message (de)").fill("Unser **Frühjahrsverkauf** beginnt heute.")
+    frame.get_by_role("button", name="Save draft").click()
+    frame.get_by_text("Campaign “Spring sale” saved.").wait_for()
+
+    # The German version, as a customer in de-AT gets it, in a sandboxed frame.
+    frame.get_by_label("Customer language (e.g. de-AT)").fill("de-AT")
+    frame.get_by_role("button", name="Show preview").click()
+    preview = frame.get_by_test_id("campaign-preview")
+    preview.wait_for()
+    assert "Der Frühling ist da" in preview.inner_text()
+    iframe = preview.locator("iframe")
+    assert iframe.get_attribute("sandbox") == ""
+    assert "<strong>Frühjahrsverkauf</strong>" in (iframe.get_attribute("srcdoc") or "")
+
+    frame.get_by_role("button", name="Launch").click()
+    word = "customer" if members == 1 else "customers"
+    frame.get_by_text(f"Campaign launched to {members} {word}.").wait_for()
+    listed = frame.get_by_test_id("campaign-list").get_by_role("row", name="Spring sale")
+    listed.get_by_text("Scheduled").wait_for()  # the list reloads after the launch
+    assert f"0 of {members}" in listed.inner_text()
+
+    data = GraphQL()(
+        "{ crmCampaigns { name status audience segmentName waveSize waveMinutes"
+        " steps { wavesTotal contents { locale subject } } } }",
+        token=token,
+    )
+    assert "errors" not in data, data
+    (campaign,) = data["data"]["crmCampaigns"]
+    assert {k: campaign[k] for k in ("name", "status", "audience", "segmentName")} == {
+        "name": "Spring sale",
+        "status": "scheduled",
+        "audience": members,
+        "segmentName": "Two orders or more",
+    }
+    assert (campaign["waveSize"], campaign["waveMinutes"]) == (1, 30)
+    assert campaign["steps"][0]["wavesTotal"] == members
+    assert {c["locale"]: c["subject"] for c in campaign["steps"][0]["contents"]} == {
+        "en": "Spring is here",
+        "de": "Der Frühling ist da",
+    }
+    shot(page, "crm-campaign-launched-1280")
+    check_accessibility(page)
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["1280x800", "narrow"])
+def test_earning_rules_saved_in_the_ui_and_a_negative_bonus_refused(browser, shop, viewport):
+    from saleor_crm_plugin.loyalty.models import EarningProgram
+
+    page, frame, errors = open_page(browser, shop, "crm", viewport=viewport, locale="ar")
+    editor = frame.get_by_label("قواعد كسب النقاط (JSON)")
+    editor.wait_for()
+    editor.fill(json.dumps({"signup_bonus": 50, "return_days": 30}))
+    frame.get_by_role("button", name="حفظ قواعد كسب النقاط").click()
+    frame.get_by_text("النسخة 1 سارية.").wait_for()
+    assert EarningProgram.objects.filter(tenant=shop[0]).count() == 1
+
+    editor.fill(json.dumps({"signup_bonus": -5}))
+    frame.get_by_role("button", name="حفظ قواعد كسب النقاط").click()
+    alert = frame.get_by_role("alert")
+    alert.wait_for()
+    assert "signup_bonus" in alert.inner_text() and "negative" in alert.inner_text()
+    assert EarningProgram.objects.filter(tenant=shop[0]).count() == 1  # nothing saved
+    assert app_frame(page).evaluate("document.documentElement.dir") == "rtl"
+    shot(page, f"crm-earning-rules-ar-{viewport['width']}")
+    check_accessibility(page)
+    assert errors == []
+    page.close()
