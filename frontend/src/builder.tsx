@@ -285,8 +285,8 @@ export function useSegments(session: Session, version: number) {
   return { segments, error };
 }
 
-export function SegmentSection({ session, t, locale }: Props) {
-  const [version, setVersion] = useState(0);
+// `version` and `onChanged` are shared with the campaign form, whose audience lists the segments.
+export function SegmentSection({ session, t, locale, version, onChanged }: Props & { version: number; onChanged: () => void }) {
   const { segments, error: listError } = useSegments(session, version);
   const [editing, setEditing] = useState<string | null>(null);
   const [name, setName] = useState("");
@@ -340,7 +340,7 @@ export function SegmentSection({ session, t, locale }: Props) {
       });
       setEditing(d.crmSegmentSave.id);
       setMessage(t("segmentSaved", { name: d.crmSegmentSave.name, n: d.crmSegmentSave.membersCount }));
-      setVersion((v) => v + 1);
+      onChanged();
     } catch (e) {
       setError((e as Error).message);
     }
@@ -352,7 +352,7 @@ export function SegmentSection({ session, t, locale }: Props) {
       await gql(session, SEGMENT_DELETE, { id: s.id });
       if (editing === s.id) edit(null);
       setMessage(t("segmentDeleted", { name: s.name }));
-      setVersion((v) => v + 1);
+      onChanged();
     } catch (e) {
       setError((e as Error).message);
     }

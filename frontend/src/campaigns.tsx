@@ -196,10 +196,10 @@ function statusLabel(t: T, status: string): string {
   return t(`status_${status}` as Key) || status;
 }
 
-export function CampaignSection({ session, t, locale }: Props) {
+export function CampaignSection({ session, t, locale, segmentsVersion }: Props & { segmentsVersion: number }) {
   const [campaigns, setCampaigns] = useState<Campaign[] | null>(null);
   const [version, setVersion] = useState(0);
-  const { segments } = useSegments(session, version);
+  const { segments } = useSegments(session, segmentsVersion);
   const [selected, setSelected] = useState<Campaign | null>(null);
   const [draft, setDraft] = useState<Draft>(() => emptyDraft(locale));
   const [previewLocale, setPreviewLocale] = useState(locale);
@@ -338,7 +338,13 @@ export function CampaignSection({ session, t, locale }: Props) {
               setDraft({ ...draft, audience, target: first });
             }}
           />
-          <Select label={t("audienceTarget")} value={draft.target} options={targets} onChange={(target) => setDraft({ ...draft, target })} />
+          {/* No segment picked yet (none saved, or the list still loading): say so rather than show one. */}
+          <Select
+            label={t("audienceTarget")}
+            value={draft.target}
+            options={targets.some((o) => o.value === draft.target) ? targets : [{ value: draft.target, label: "—" }, ...targets]}
+            onChange={(target) => setDraft({ ...draft, target })}
+          />
         </Box>
         <Box display="flex" gap={2} flexWrap="wrap">
           <Labelled id="campaign-channel" label={t("storeChannel")}>

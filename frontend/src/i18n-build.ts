@@ -134,7 +134,7 @@ const buildEn = {
   earningRules: "Earning rules",
   earningDefaults: "The store follows the default settings; saving creates version 1.",
   earningVersion: "Version {version} in force.",
-  earningJson: "Earning rules (JSON)",
+  earningJson: "Earning rules in JSON",
   saveEarning: "Save earning rules",
 };
 

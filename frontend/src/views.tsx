@@ -501,6 +501,7 @@ export function CRMPage(props: Props) {
   const [error, setError] = useState("");
   const [selected, setSelected] = useState<Customer | null>(null);
   const [version, setVersion] = useState(0);
+  const [segmentsVersion, setSegmentsVersion] = useState(0);
   useEffect(() => {
     const handle = setTimeout(() => {
       gql<{
@@ -563,8 +564,8 @@ export function CRMPage(props: Props) {
         </Section>
       )}
       {data && <TierEditor {...props} initial={data.rules} />}
-      <SegmentSection {...props} />
-      <CampaignSection {...props} />
+      <SegmentSection {...props} version={segmentsVersion} onChanged={() => setSegmentsVersion((v) => v + 1)} />
+      <CampaignSection {...props} segmentsVersion={segmentsVersion} />
       <EarningRulesEditor {...props} />
     </Box>
   );

@@ -644,11 +644,11 @@ def test_campaign_created_and_launched_in_the_ui_is_in_crm_campaigns(browser, sh
     page.close()
 
 
-@pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["1280x800", "narrow"])
-def test_earning_rules_saved_in_the_ui_and_a_negative_bonus_refused(browser, shop, viewport):
+def test_earning_rules_saved_in_the_ui_and_a_negative_bonus_refused(browser, shop):
+    """In Arabic on a phone-sized screen: the editor works right to left and narrow."""
     from saleor_crm_plugin.loyalty.models import EarningProgram
 
-    page, frame, errors = open_page(browser, shop, "crm", viewport=viewport, locale="ar")
+    page, frame, errors = open_page(browser, shop, "crm", viewport=NARROW, locale="ar")
     editor = frame.get_by_label("قواعد كسب النقاط (JSON)")
     editor.wait_for()
     editor.fill(json.dumps({"signup_bonus": 50, "return_days": 30}))
@@ -663,7 +663,7 @@ def test_earning_rules_saved_in_the_ui_and_a_negative_bonus_refused(browser, sho
     assert "signup_bonus" in alert.inner_text() and "negative" in alert.inner_text()
     assert EarningProgram.objects.filter(tenant=shop[0]).count() == 1  # nothing saved
     assert app_frame(page).evaluate("document.documentElement.dir") == "rtl"
-    shot(page, f"crm-earning-rules-ar-{viewport['width']}")
+    shot(page, "crm-earning-rules-ar-390")
     check_accessibility(page)
     assert errors == []
     page.close()
