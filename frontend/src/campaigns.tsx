@@ -321,6 +321,20 @@ export function CampaignSection({ session, t, locale, segmentsVersion }: Props &
       <Text as="h3" size={4} fontWeight="bold">
         {selected ? t("campaignNamed", { name: selected.name, status: statusLabel(t, selected.status) }) : t("newCampaign")}
       </Text>
+      {selected && selected.status !== "draft" && (
+        <Box as="ul" margin={0} paddingLeft={4} data-testid="campaign-waves">
+          {selected.steps.map((s) => (
+            <li key={s.position}>
+              <Text>
+                {t("stepWaves", { n: s.position, released: s.wavesReleased, total: s.wavesTotal })}
+                {s.nextReleaseAt && selected.status !== "cancelled"
+                  ? ` · ${t("nextWave", { time: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(s.nextReleaseAt)) })}`
+                  : ""}
+              </Text>
+            </li>
+          ))}
+        </Box>
+      )}
       <Box as="fieldset" disabled={!editable} display="flex" flexDirection="column" gap={3} padding={0} margin={0} borderWidth={0}>
         <Input role={undefined} label={t("campaignName")} value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} __maxWidth="420px" />
         <Box display="flex" gap={2} flexWrap="wrap" alignItems="flex-end">

@@ -135,6 +135,8 @@ const buildEn = {
   earningDefaults: "The store follows the default settings; saving creates version 1.",
   earningVersion: "Version {version} in force.",
   earningJson: "Earning rules in JSON",
+  stepWaves: "Step {n}: {released} of {total} waves released",
+  nextWave: "next wave {time}",
   saveEarning: "Save earning rules",
 };
 
@@ -273,6 +275,8 @@ const buildDe: typeof buildEn = {
   earningDefaults: "Der Shop folgt den Standardeinstellungen; Speichern legt Version 1 an.",
   earningVersion: "Version {version} gilt.",
   earningJson: "Punkteregeln (JSON)",
+  stepWaves: "Schritt {n}: {released} von {total} Wellen freigegeben",
+  nextWave: "nächste Welle {time}",
   saveEarning: "Punkteregeln speichern",
 };
 
@@ -411,6 +415,8 @@ const buildFr: typeof buildEn = {
   earningDefaults: "La boutique suit les réglages par défaut ; enregistrer crée la version 1.",
   earningVersion: "Version {version} en vigueur.",
   earningJson: "Règles de gain (JSON)",
+  stepWaves: "Étape {n} : {released} vagues lancées sur {total}",
+  nextWave: "prochaine vague {time}",
   saveEarning: "Enregistrer les règles de gain",
 };
 
@@ -549,6 +555,8 @@ const buildEs: typeof buildEn = {
   earningDefaults: "La tienda sigue la configuración predeterminada; al guardar se crea la versión 1.",
   earningVersion: "Versión {version} vigente.",
   earningJson: "Reglas para ganar puntos (JSON)",
+  stepWaves: "Paso {n}: {released} de {total} oleadas liberadas",
+  nextWave: "próxima oleada {time}",
   saveEarning: "Guardar reglas de puntos",
 };
 
@@ -687,6 +695,8 @@ const buildPl: typeof buildEn = {
   earningDefaults: "Sklep stosuje ustawienia domyślne; zapisanie utworzy wersję 1.",
   earningVersion: "Obowiązuje wersja {version}.",
   earningJson: "Zasady zdobywania punktów (JSON)",
+  stepWaves: "Krok {n}: wypuszczone fale {released} z {total}",
+  nextWave: "następna fala {time}",
   saveEarning: "Zapisz zasady punktów",
 };
 
@@ -825,6 +835,8 @@ const buildJa: typeof buildEn = {
   earningDefaults: "ストアは既定の設定に従っています。保存するとバージョン 1 が作成されます。",
   earningVersion: "バージョン {version} が適用中です。",
   earningJson: "ポイント獲得ルール（JSON）",
+  stepWaves: "ステップ {n}：{total} 中 {released} ウェーブをリリース済み",
+  nextWave: "次のウェーブ {time}",
   saveEarning: "ポイント獲得ルールを保存",
 };
 
@@ -963,6 +975,8 @@ const buildZhHans: typeof buildEn = {
   earningDefaults: "店铺沿用默认设置；保存后将创建第 1 版。",
   earningVersion: "当前生效：第 {version} 版。",
   earningJson: "积分获取规则（JSON）",
+  stepWaves: "第 {n} 步：已发布 {released} / {total} 批",
+  nextWave: "下一批 {time}",
   saveEarning: "保存积分获取规则",
 };
 
@@ -1101,6 +1115,8 @@ const buildAr: typeof buildEn = {
   earningDefaults: "يتبع المتجر الإعدادات الافتراضية؛ الحفظ ينشئ النسخة 1.",
   earningVersion: "النسخة {version} سارية.",
   earningJson: "قواعد كسب النقاط (JSON)",
+  stepWaves: "الخطوة {n}: أُطلقت {released} من {total} دفعات",
+  nextWave: "الدفعة التالية {time}",
   saveEarning: "حفظ قواعد كسب النقاط",
 };
 

@@ -618,6 +618,8 @@ def test_campaign_created_and_launched_in_the_ui_is_in_crm_campaigns(browser, sh
     listed = frame.get_by_test_id("campaign-list").get_by_role("row", name="Spring sale")
     listed.get_by_text("Scheduled").wait_for()  # the list reloads after the launch
     assert f"0 of {members}" in listed.inner_text()
+    waves = frame.get_by_test_id("campaign-waves").inner_text()
+    assert f"Step 1: 0 of {members} waves released" in waves and "next wave" in waves
 
     data = GraphQL()(
         "{ crmCampaigns { name status audience segmentName waveSize waveMinutes"
