@@ -10,6 +10,7 @@ and whatever it carries is kept or refused, never a 500.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from tests import recordings, stripe_api, twilio_api, whatsapp_api
 pytestmark = pytest.mark.django_db
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("CRM_FUZZ_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     database=None,
