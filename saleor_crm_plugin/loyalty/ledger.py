@@ -28,10 +28,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..conf import crm_settings
 from ..money.currencies import minor_units
 from ..profiles.events import NOT_PURCHASES
 from ..profiles.models import Profile, TimelineEntry
@@ -661,11 +663,13 @@ def _expire(tenant: Tenant, now: datetime | None = None) -> int:
 
 def grant_birthday_bonuses(tenant: Tenant, today: date | None = None) -> int:
     """Daily: the birthday bonus to customers whose birthday is today (29 February counts on
-    the 28th in other years), once per customer and year. Returns how many got it."""
+    the 28th in other years), once per customer and year. "Today" is the date in
+    ``CRM_STORE_TIME_ZONE``, the clock the daily schedule runs on, not UTC's. Returns how many
+    got it."""
     points = earning.rules_for(tenant).birthday_bonus
     if points <= 0:
         return 0
-    day = today or timezone.now().date()
+    day = today or timezone.localdate(timezone=ZoneInfo(crm_settings.STORE_TIME_ZONE))
     leap_day_today = day.month == 2 and day.day == 28 and not calendar.isleap(day.year)
     with connection.cursor() as cur:
         cur.execute(

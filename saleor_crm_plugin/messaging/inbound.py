@@ -165,12 +165,22 @@ def apply_twilio(tenant_id: int, form: dict[str, str], at: datetime) -> bool:
     return False
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list in a webhook payload; anything of another shape is skipped, so a
+    malformed delivery is ignored rather than crashing the drain that applies it."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _field(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else None
+
+
 def _whatsapp_text(message: dict[str, Any]) -> str:
     """A typed reply or a tapped quick-reply button ("Stop promotions" buttons send STOP)."""
     if message.get("type") == "text":
-        return str((message.get("text") or {}).get("body") or "")
+        return str(_field(message.get("text"), "body") or "")
     if message.get("type") == "button":
-        return str((message.get("button") or {}).get("text") or "")
+        return str(_field(message.get("button"), "text") or "")
     return ""
 
 
@@ -179,19 +189,17 @@ def apply_whatsapp(tenant_id: int, payload: Any, at: datetime) -> bool:
     reached us: Meta's whole-second timestamps could sort a STOP before a grant made in the
     same second). True when it changed anything."""
     changed = False
-    entries = payload.get("entry") if isinstance(payload, dict) else None
-    for entry in entries if isinstance(entries, list) else []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
-            for message in value.get("messages") or []:
-                if isinstance(message, dict):
-                    sender = str(message.get("from") or "")
-                    text = _whatsapp_text(message)
-                    changed |= handle_reply(tenant_id, "whatsapp", sender, text, at) > 0
-            for status in value.get("statuses") or []:
-                if isinstance(status, dict) and status.get("status") == "failed":
-                    errors = status.get("errors") or [{}]
-                    code = str((errors[0] or {}).get("code") or "")
+    for entry in _dicts(_field(payload, "entry")):
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
+            for message in _dicts(_field(value, "messages")):
+                sender = str(message.get("from") or "")
+                text = _whatsapp_text(message)
+                changed |= handle_reply(tenant_id, "whatsapp", sender, text, at) > 0
+            for status in _dicts(_field(value, "statuses")):
+                if status.get("status") == "failed":
+                    errors = _dicts(status.get("errors")) or [{}]
+                    code = str(errors[0].get("code") or "")
                     sid = str(status.get("id") or "")
                     changed |= record_failure(tenant_id, "whatsapp", sid, code, at)
     return changed

@@ -83,7 +83,17 @@ def start_checkout(
 
 
 def _moment(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+    """A Stripe timestamp (whole seconds); anything else is refused with a clear code."""
+    if not value:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StripeEventError(f"timestamp {value!r:.40} is not whole seconds", code="stripe_time")
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise StripeEventError(
+            f"timestamp {value:.40} is out of range", code="stripe_time"
+        ) from exc
 
 
 def _profile_for(tenant: Tenant, subscription: dict[str, Any]) -> int | None:
@@ -95,7 +105,9 @@ def _profile_for(tenant: Tenant, subscription: dict[str, Any]) -> int | None:
         return known.profile_id if known else None
     try:
         pk = int(meta.get("crm_profile") or 0)
-    except ValueError:
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not 0 < pk < 2**63:
         return None
     return pk if Profile.objects.filter(pk=pk, tenant=tenant).exists() else None
 

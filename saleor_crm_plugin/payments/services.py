@@ -53,10 +53,8 @@ def charge_refunded(tenant: Tenant, event: dict[str, Any]) -> bool:
     if not charge_id:
         raise StripeEventError("charge has no id", code="stripe_missing_id")
     try:
-        refunded, currency = from_stripe(
-            int(charge.get("amount_refunded") or 0), charge["currency"]
-        )
-        amount, _ = from_stripe(int(charge.get("amount") or 0), charge["currency"])
+        refunded, currency = from_stripe(charge.get("amount_refunded"), charge["currency"])
+        amount, _ = from_stripe(charge.get("amount"), charge["currency"])
     except (KeyError, TypeError, ValueError, MoneyError) as exc:
         raise StripeEventError(
             f"charge amount or currency unusable: {exc}", code="stripe_amount"
@@ -99,7 +97,7 @@ def charge_dispute(tenant: Tenant, event: dict[str, Any]) -> bool:
     status = str(dispute.get("status") or "")
     stage = _CLOSED.get(status, DisputeStage.OPEN)
     try:
-        amount, currency = from_stripe(int(dispute.get("amount") or 0), dispute["currency"])
+        amount, currency = from_stripe(dispute.get("amount"), dispute["currency"])
     except (KeyError, TypeError, ValueError, MoneyError) as exc:
         raise StripeEventError(
             f"dispute amount or currency unusable: {exc}", code="stripe_amount"

@@ -13,7 +13,7 @@ import logging
 import time
 
 import stripe
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -26,7 +26,7 @@ from ..inbox.stripe import STRIPE_SOURCE
 from ..ops.tracing import tracer
 from ..payments.accounts import credentials
 from ..tenants.models import Tenant
-from .views import TOO_LARGE, _error, _read_capped, reject
+from .views import TOO_LARGE, UNSTORABLE, _error, _read_capped, reject
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +129,8 @@ def _receive(
                 dedupe_key=f"stripe:{event['id']}",
             )
             request_drain(tenant.pk)
+    except DataError:
+        return reject("stripe", "malformed", 400, "MALFORMED_EVENT", UNSTORABLE)
     except DatabaseError as exc:
         logger.warning("stripe event not stored, asking Stripe to retry: %s", type(exc).__name__)
         span.set_attribute("crm.outcome", "unavailable")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -25,7 +25,7 @@ from ..inbox.services import accept
 from ..messaging.accounts import credentials
 from ..messaging.inbound import twilio_signature_valid
 from ..tenants.models import Tenant
-from .views import TOO_LARGE, _error, _read_capped, reject
+from .views import TOO_LARGE, UNSTORABLE, _error, _read_capped, reject
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ def sms(request: HttpRequest, tenant_id: int) -> HttpResponse:
             accept(tenant, event=kind, body=body, headers={"X-Twilio-Signature": signature},
                    source=TWILIO_SOURCE)  # fmt: skip
             request_drain(tenant.pk)
+    except DataError:
+        return reject("twilio", "malformed", 400, "MALFORMED_EVENT", UNSTORABLE)
     except DatabaseError as exc:
         logger.warning("twilio webhook not stored, asking Twilio to retry: %s", type(exc).__name__)
         return _error(503, "UNAVAILABLE", "temporarily unavailable, retry")

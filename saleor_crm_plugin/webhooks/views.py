@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -29,6 +29,9 @@ from .signature import JWKSUnavailable, SignatureError, verify_signature
 logger = logging.getLogger(__name__)
 
 TOO_LARGE = "webhook body exceeds the configured limit"
+# A DataError (SQLSTATE class 22: a NUL in a text, a value too long) will fail the same way on
+# every retry, so it is a 400, never the 503 that would make the sender retry for days.
+UNSTORABLE = "the delivery cannot be stored as sent (a NUL character or a field too long)"
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -153,6 +156,8 @@ def _webhook(request: HttpRequest, span: trace.Span) -> HttpResponse:
             request_drain(tenant.pk)
     except SignatureError as exc:
         return reject("saleor", "signature", 401, "INVALID_SIGNATURE", str(exc))
+    except DataError:
+        return reject("saleor", "malformed", 400, "MALFORMED_EVENT", UNSTORABLE)
     except (JWKSUnavailable, DatabaseError) as exc:
         logger.warning(
             "webhook not stored, asking Saleor to retry: %s",

@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -24,7 +24,7 @@ from ..inbox.services import accept
 from ..messaging.accounts import credentials
 from ..messaging.inbound import meta_signature_valid
 from ..tenants.models import Tenant
-from .views import TOO_LARGE, _error, _read_capped, reject
+from .views import TOO_LARGE, UNSTORABLE, _error, _read_capped, reject
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ def webhook(request: HttpRequest, tenant_id: int) -> HttpResponse:
             accept(tenant, event="whatsapp.webhook", body=body,
                    headers={"X-Hub-Signature-256": signature}, source=WHATSAPP_SOURCE)  # fmt: skip
             request_drain(tenant.pk)
+    except DataError:
+        return reject("whatsapp", "malformed", 400, "MALFORMED_EVENT", UNSTORABLE)
     except DatabaseError as exc:
         logger.warning("whatsapp webhook not stored, asking Meta to retry: %s", type(exc).__name__)
         return _error(503, "UNAVAILABLE", "temporarily unavailable, retry")
