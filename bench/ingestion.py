@@ -8,6 +8,7 @@ Usage (PostgreSQL from ``DATABASE_URL``; the database is dropped and recreated):
 The demo generator's deliveries (customers, orders, checkouts, in arrival order) are signed as
 Saleor signs them (JWS RS256, detached) and posted to ``saleor-crm serve`` (two uvicorn workers).
 
+0. **One sender, one request at a time** (200 deliveries): the cost of one webhook, no queueing.
 1. **Accept latency at a steady rate**: ``--rate`` deliveries/s (200 by default) for
    ``--seconds``, open loop (each request leaves at its scheduled time, 32 senders), p50/p99.
 2. **Maximum accepted rate**: the next deliveries as fast as 16 senders get answers. **Floor**:
@@ -261,7 +262,16 @@ def main() -> int:
         print(f"{len(all_):,} deliveries generated for {args.customers:,} customers")
         if len(all_) < steady * 2:
             raise SystemExit("too few deliveries: raise --customers or lower --seconds")
-        rest = all_[steady:]
+        alone = all_[steady : steady + 200]
+        rest = all_[steady + 200 :]
+        import requests
+
+        session = requests.Session()
+        single = [store.post(session, delivery)[1] for delivery in alone]
+        print(
+            f"one sender, one at a time: p50 {statistics.median(single) * 1000:.1f} ms, "
+            f"p99 {percentile(single, 0.99) * 1000:.1f} ms ({len(single) / sum(single):.0f}/s)"
+        )
         half = len(rest) // 2
         first, second = rest[:half], rest[half:]
 
