@@ -57,6 +57,16 @@ def _request_body(request: HttpRequest) -> dict[str, Any]:
     return payload
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 @csrf_exempt
 def graphql_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and "query" not in request.GET:
@@ -73,6 +83,15 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
             raise ValueError("give a query string and a variables object")
     except ValueError as exc:
         return _errors({"message": f"Malformed request: {exc}"}, status=400)
+    if _has_nul(query) or _has_nul(variables):
+        # PostgreSQL stores no NUL in text: refused here, once, instead of failing deep
+        # inside whichever resolver first hands the value to the database.
+        return _errors(
+            {
+                "message": "Text may not contain the NUL character (\\u0000).",
+                "extensions": {"exception": {"code": "GRAPHQL_ERROR"}},
+            }
+        )
     try:
         document = parse(query)
         check_limits(document, variables)

@@ -31,6 +31,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     database=None,
+    derandomize=not os.environ.get("CRM_FUZZ_RANDOM"),  # CRM_FUZZ_RANDOM=1 explores new ones
 )
 
 # Strings a hostile sender would try: any unicode (including NUL and control characters),
