@@ -13,9 +13,11 @@ from .federation import FederationQueries
 from .feedback.schema import FeedbackMutations, FeedbackQueries
 from .kpis.schema import KpiQueries
 from .loyalty.earning import EarningMutations, EarningQueries
+from .loyalty.orders import OrderLoyaltyQueries
 from .loyalty.referrals import ReferralMutations
 from .loyalty.schema import BirthdayMutations, LoyaltyMutations
 from .loyalty.tiers import TierMutations, TierQueries
+from .messaging.flows import FlowQueries
 from .messaging.schema import MessagingMutations
 from .payments.schema import PaymentsMutations
 from .predictions.schema import PredictionQueries
@@ -32,6 +34,8 @@ class Query(
     ProfileQueries,
     TierQueries,
     EarningQueries,
+    OrderLoyaltyQueries,
+    FlowQueries,
     SettingsQueries,
     SegmentQueries,
     FeedbackQueries,

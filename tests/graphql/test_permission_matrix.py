@@ -78,6 +78,12 @@ FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "crmTierDryRun": ("mutation { crmTierDryRun { summary } }", {}),
     "crmEarningRules": ("{ crmEarningRules { version rules } }", {}),
+    "crmOrderLoyalty": (
+        "query($o: ID!) { crmOrderLoyalty(orderId: $o) { status net } }",
+        {"o": "T3JkZXI6bWF0cml4"},
+    ),
+    "crmFlows": ("{ crmFlows { kind } }", {}),
+    "crmMessagePreview": ('{ crmMessagePreview(kind: "welcome", locale: "de") { subject } }', {}),
     "crmEarningRulesSave": (
         "mutation($r: JSONString!) { crmEarningRulesSave(rules: $r) { version } }",
         {"r": json.dumps({"return_days": 30})},
@@ -268,6 +274,10 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "crmEarningRules": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmEarningRulesSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmStoreSettings": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    # The order page's loyalty widget and the flow editor: MANAGE_USERS, as customers' data.
+    "crmOrderLoyalty": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmFlows": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
+    "crmMessagePreview": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmStoreSettingsSave": (DENIED, DENIED, DENIED, DENIED, ALLOWED, DENIED, ALLOWED),
     "crmTrack": (ALLOWED,) * 7,  # storefronts send behaviour before anyone signs in
     # A customer buys their own membership ("Member" here is not for sale: refused as such).
