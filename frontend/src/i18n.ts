@@ -498,7 +498,7 @@ export function isRtl(locale: string): boolean {
 }
 
 // A small ICU subset: {name} and {n, plural, one {...} other {...}} with # for the number.
-function format(locale: string, template: string, values: Record<string, string | number>): string {
+export function formatMessage(locale: string, template: string, values: Record<string, string | number>): string {
   const plural = /\{(\w+), plural, ((?:\w+ \{[^}]*\}\s*)+)\}/g;
   const text = template.replace(plural, (_m, name: string, branches: string) => {
     const n = Number(values[name]);
@@ -520,7 +520,7 @@ export function translator(locale: string) {
   return (key: Key, values: Record<string, string | number> = {}) => {
     // Unknown keys (a kind this build has no label for) give "" so callers can fall back.
     const template = messages[key] ?? en[key];
-    return template === undefined ? "" : format(locale, template, values);
+    return template === undefined ? "" : formatMessage(locale, template, values);
   };
 }
 

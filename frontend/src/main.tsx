@@ -8,6 +8,7 @@ import { createRoot } from "react-dom/client";
 
 import type { Session } from "./api";
 import { isRtl, resolveLocale, translator } from "./i18n";
+import { OrderWidget } from "./order";
 import { EraseData, ExportData } from "./privacy";
 import { AdjustPoints, CRMPage, CustomerWidget } from "./views";
 
@@ -67,8 +68,7 @@ function App({ bridge }: { bridge: AppBridge }) {
   } else if (VIEW === "actions/erase") {
     body = <EraseData session={session} t={t} userId={params.get("customerId")} />;
   } else if (VIEW === "widgets/order") {
-    // Loyalty per order has no GraphQL field yet: show nothing rather than a guess.
-    body = null;
+    body = <OrderWidget session={session} t={t} locale={locale} orderId={params.get("orderId")} />;
   } else {
     body = <CRMPage session={session} t={t} locale={locale} />;
   }

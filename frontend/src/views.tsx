@@ -13,6 +13,7 @@ import {
 } from "./api";
 import { EarningRulesEditor, SegmentSection } from "./builder";
 import { CampaignSection } from "./campaigns";
+import { FlowSection } from "./flows";
 import type { Key, T } from "./i18n";
 import { KpiSection, stageLabel } from "./kpis";
 
@@ -567,6 +568,7 @@ export function CRMPage(props: Props) {
       <SegmentSection {...props} version={segmentsVersion} onChanged={() => setSegmentsVersion((v) => v + 1)} />
       <CampaignSection {...props} segmentsVersion={segmentsVersion} />
       <EarningRulesEditor {...props} />
+      <FlowSection {...props} />
     </Box>
   );
 }
