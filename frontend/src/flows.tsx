@@ -48,7 +48,7 @@ const control = {
   fontFamily: "inherit",
 } as const;
 
-function Field({ id, label, value, onChange, error, inputMode }: {
+export function Field({ id, label, value, onChange, error, inputMode }: {
   id: string;
   label: string;
   value: string;
@@ -67,6 +67,8 @@ function Field({ id, label, value, onChange, error, inputMode }: {
         id={id}
         value={value}
         inputMode={inputMode}
+        // Numbers, codes like 10%/7 and e-mails read left to right, in Arabic too.
+        dir="ltr"
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? errorId : undefined}
         onChange={(e: React.ChangeEvent<HTMLInputElement>) => onChange(e.target.value)}

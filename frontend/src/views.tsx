@@ -11,8 +11,9 @@ import {
   SAVE_RULES,
   type Session,
 } from "./api";
-import { EarningRulesEditor, SegmentSection } from "./builder";
+import { SegmentSection } from "./builder";
 import { CampaignSection } from "./campaigns";
+import { EarningRulesForm } from "./earning";
 import { FlowSection } from "./flows";
 import type { Key, T } from "./i18n";
 import { KpiSection, stageLabel } from "./kpis";
@@ -567,7 +568,7 @@ export function CRMPage(props: Props) {
       {data && <TierEditor {...props} initial={data.rules} />}
       <SegmentSection {...props} version={segmentsVersion} onChanged={() => setSegmentsVersion((v) => v + 1)} />
       <CampaignSection {...props} segmentsVersion={segmentsVersion} />
-      <EarningRulesEditor {...props} />
+      <EarningRulesForm {...props} />
       <FlowSection {...props} />
     </Box>
   );

@@ -173,3 +173,46 @@ def test_saving_recovery_steps_persists_and_a_bad_delay_is_refused(browser, shop
     check_accessibility(page)
     assert errors == []
     page.close()
+
+
+def test_earning_rules_form_shows_each_problem_under_its_field(browser, shop):
+    """Two wrong rules at once: each says what is wrong next to it, and nothing is saved; then
+    a correct save is a new version the page shows again after a reload."""
+    from saleor_crm_plugin.loyalty.models import EarningProgram
+
+    page, frame, errors = open_page(browser, shop, "crm")
+    per_unit = frame.get_by_label("Points per unit of the base currency")
+    per_unit.wait_for()
+    per_unit.fill("many")
+    frame.get_by_label("Reward packages in points (e.g. 500, 2500:gift_card)").fill("500:coupon")
+    frame.get_by_role("button", name="Save earning rules").click()
+    frame.locator("#earning-points_per_unit-error").wait_for()
+    assert "as a number" in frame.locator("#earning-points_per_unit-error").inner_text()
+    assert "coupon" in frame.locator("#earning-rewards-error").inner_text()
+    assert frame.locator("#earning-signup_bonus-error").count() == 0
+    assert not EarningProgram.objects.filter(tenant=shop[0]).exists()
+
+    per_unit.fill("2.5")
+    frame.get_by_label("Reward packages in points (e.g. 500, 2500:gift_card)").fill(
+        "500, 2500:gift_card"
+    )
+    frame.get_by_label("Own rate per order currency (e.g. JPY 0.01, KWD 3)").fill("JPY 0.02")
+    frame.get_by_role("button", name="Save earning rules").click()
+    frame.get_by_text("Version 1 in force.").wait_for()
+    rules = EarningProgram.objects.get(tenant=shop[0]).rules
+    assert rules["points_per_unit"] == "2.5"
+    assert rules["points_per_currency"] == {"JPY": "0.02"}
+    assert rules["rewards"] == [
+        {"points": 500, "kind": "voucher"},
+        {"points": 2500, "kind": "gift_card"},
+    ]
+    page.close()
+
+    page, frame, errors = open_page(browser, shop, "crm")
+    per_unit = frame.get_by_label("Points per unit of the base currency")
+    per_unit.wait_for()
+    assert per_unit.input_value() == "2.5"
+    shot(page, "crm-earning-rules-form-1280")
+    check_accessibility(page)
+    assert errors == []
+    page.close()
