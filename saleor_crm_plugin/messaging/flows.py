@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..conf import crm_settings
+from ..loyalty import earning
 from ..loyalty.ledger import balance_of
 from ..loyalty.models import TierStatus
 from ..profiles.models import OrderRecord, Profile
@@ -52,12 +53,11 @@ class Flow:
 
 def flows(tenant: Tenant) -> list[Flow]:
     """The store's flows as they run now (the store's settings, not a channel's own)."""
-    current = store_settings.for_tenant(tenant)
+    current = store_settings.for_tenant(tenant).for_channel(None)
     recovery = tuple(
-        FlowStep(i + 1, float(hours), current.recovery_discounts[i] if i < len(
-            current.recovery_discounts) else None)
+        FlowStep(i + 1, float(hours), current.step_discount(i))
         for i, hours in enumerate(current.recovery_delays_hours)
-    )  # fmt: skip
+    )
     return [
         Flow(
             "abandoned_checkout",
@@ -73,7 +73,9 @@ def flows(tenant: Tenant) -> list[Flow]:
             (FlowStep(1, float(crm_settings.BROWSE_REMINDER_HOURS)),),
             (),
         ),
-        Flow("welcome", "signed_up", True, (FlowStep(1, 0.0),), ()),
+        Flow(
+            "welcome", "signed_up", crm_settings.WELCOME_WITHIN_HOURS > 0, (FlowStep(1, 0.0),), ()
+        ),
         Flow(
             "post_purchase",
             "order_fulfilled",
@@ -91,11 +93,18 @@ def flows(tenant: Tenant) -> list[Flow]:
         Flow(
             "points_expiring",
             "points_expire",
-            crm_settings.LOYALTY_EXPIRY_DAYS > 0,
+            earning.rules_for(tenant).expiry_days > 0
+            and crm_settings.LOYALTY_EXPIRY_REMINDER_DAYS > 0,
             (FlowStep(1, float(crm_settings.LOYALTY_EXPIRY_REMINDER_DAYS * 24)),),
             (),
         ),
-        Flow("tier_changed", "tier_changed", True, (FlowStep(1, 0.0),), ()),
+        Flow(
+            "tier_changed",
+            "tier_changed",
+            crm_settings.LOYALTY_TIER_MESSAGES != "none",
+            (FlowStep(1, 0.0),),
+            (),
+        ),
     ]
 
 

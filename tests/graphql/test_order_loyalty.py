@@ -103,3 +103,43 @@ def test_without_manage_users_nothing_is_shown(store, gql, issuer):
     token = issuer.token(user_id="VXNlcjoyMQ==", staff=True, permissions=("MANAGE_ORDERS",))
     body = gql(QUERY, {"id": ANNAS_REFUNDED}, token=token)
     assert body["data"] is None and "MANAGE_USERS" in body["errors"][0]["message"]
+
+
+def test_bonuses_the_order_brought_count_for_its_customer_only(store, gql, staff):
+    """The first-order bonus is the customer's; the referral advocate's bonus for the same
+    order is someone else's balance and stays out of this order's figures."""
+    from django.utils import timezone
+
+    from saleor_crm_plugin.loyalty.models import EntryKind, PointsEntry
+    from saleor_crm_plugin.profiles.models import Profile
+
+    anna = Profile.objects.get(user_id=ANNA)
+    advocate = Profile.objects.exclude(pk=anna.pk).first()
+    now = timezone.now()
+    for profile, source_id, points in ((anna, "first:anna", 50), (advocate, "ref:adv", 70)):
+        PointsEntry.objects.create(
+            tenant=store,
+            profile=profile,
+            kind=EntryKind.BONUS,
+            points=points,
+            source="bonus",
+            source_id=source_id,
+            created_at=now,
+            available_at=now,
+            data={"order_id": ANNAS_REFUNDED},
+        )
+    before = gql(QUERY, {"id": ANNAS_REFUNDED}, token=staff)["data"]["crmOrderLoyalty"]
+    assert before["bonus"] == 50
+    PointsEntry.objects.create(
+        tenant=store,
+        profile=anna,
+        kind=EntryKind.VOID,
+        points=-50,
+        source="bonus",
+        source_id="first:anna",
+        created_at=now,
+        available_at=now,
+        data={"order_id": ANNAS_REFUNDED},
+    )
+    after = gql(QUERY, {"id": ANNAS_REFUNDED}, token=staff)["data"]["crmOrderLoyalty"]
+    assert after["bonus"] == 0 and after["net"] == before["net"] - 50
