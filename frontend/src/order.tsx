@@ -82,7 +82,7 @@ export function OrderWidget({ session, t, locale, orderId }: { session: Session;
           {customer?.email ? tf("orderGuest", { email: customer.email }) : tf("orderGuestNoEmail")}
         </Text>
       )}
-      <Box as="dl" display="grid" gap={1} style={{ gridTemplateColumns: "1fr auto", margin: 0 }}>
+      <Box as="dl" display="grid" gap={1} style={{ gridTemplateColumns: "1fr auto", margin: 0, maxWidth: "480px" }}>
         {shown.map(([label, value, id]) => (
           <Box key={id} display="contents">
             <Box as="dt"><Text>{label}</Text></Box>
