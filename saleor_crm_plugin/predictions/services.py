@@ -22,6 +22,7 @@ from django.db import connection, transaction
 
 from ..conf import crm_settings
 from ..profiles.events import NOT_PURCHASES
+from ..segments.scores import INBOX_LOCK
 from ..tenants.models import Tenant
 from .fitting import BGNBD, GammaGamma, expected_if_alive, fit_bgnbd, fit_gamma_gamma
 from .models import PredictionModel
@@ -45,9 +46,10 @@ SELECT o.profile_id,
   count(*) FILTER (WHERE o.total_gross_base_minor > o.refunded_base_minor) AS valued
 FROM crm_order o
 WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL AND o.created_at <= %(now)s
-  AND o.status <> ALL(%(not_purchases)s)
+  AND o.status <> ALL(%(not_purchases)s) {only}
 GROUP BY o.profile_id
 """
+ONLY_PROFILES = "AND o.profile_id = ANY(%(ids)s::bigint[])"
 
 _FACTS = """
 SELECT count(*), count(*) FILTER (WHERE x > 0), COALESCE(max(age), 0),
@@ -124,9 +126,10 @@ FROM (
 """
 
 _FORGET = """
-DELETE FROM crm_customer_prediction cp WHERE cp.tenant_id = %s
+DELETE FROM crm_customer_prediction cp WHERE cp.tenant_id = %(tenant)s {only}
   AND NOT EXISTS (SELECT 1 FROM crm_tmp_prediction s WHERE s.profile_id = cp.profile_id)
 """
+ONLY_PREDICTIONS = "AND cp.profile_id = ANY(%(ids)s::bigint[])"
 
 
 @dataclass(frozen=True)
@@ -142,10 +145,17 @@ class Facts:
 def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
     """Fit the store's model on its purchases up to ``now`` and score every customer who has
     bought; customers without a purchase any more lose their prediction. Atomic and a pure
-    function of the stored orders and ``now``: running it twice gives the same figures."""
+    function of the stored orders and ``now``: running it twice gives the same figures.
+
+    The fitted parameters and the store figures the scoring uses are stored with the model, and
+    every customer is scored from those stored values (``score_customers``), exactly as one
+    customer is rescored when an order of theirs arrives (``rescore.py``)."""
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS crm_tmp_prediction")
-        cur.execute(_STATS, {"tenant": tenant.pk, "now": now, "not_purchases": list(NOT_PURCHASES)})
+        # The inbox's per-store lock (as the recompute): a batch rescoring its customers waits,
+        # so it neither deadlocks with this upsert nor is overwritten by figures computed from
+        # the orders before it.
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INBOX_LOCK, tenant.pk])
+        collect_stats(cur, tenant, now, None)
         cur.execute(_FACTS)
         row = cur.fetchone()
         assert row is not None
@@ -164,30 +174,11 @@ def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
                 values, _ = fit_gamma_gamma(value_buckets)
                 if not values.q > 1 or not all(map(math.isfinite, (values.p, values.gamma))):
                     values = None
-        params: dict[str, Any] = {
-            "tenant": tenant.pk,
-            "now": now,
-            "store_value": facts.store_value or 0.0,
-            "store_gap": (
-                facts.store_gap_days or float(crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS)
-            ),
-            "store_rate": facts.store_rate,
-            "repeat_share": facts.repeat_customers / facts.customers if facts.customers else 0.0,
-        }
-        if model is not None and not reason:
-            method = BGNBD_METHOD
-            params.update(_bgnbd_params(cur, model, values))
-            sql = _UPSERT.format(scored=_BGNBD_SCORED)
-        else:
-            method = HEURISTIC
-            sql = _UPSERT.format(scored=_HEURISTIC_SCORED)
-        cur.execute(sql, {**params, "method": method})
-        cur.execute(_FORGET, [tenant.pk])
-        fitted = model if method == BGNBD_METHOD else None
+        fitted = model if model is not None and not reason else None
         found, _ = PredictionModel.objects.update_or_create(
             tenant=tenant,
             defaults={
-                "method": method,
+                "method": BGNBD_METHOD if fitted else HEURISTIC,
                 "reason": reason,
                 "r": fitted.r if fitted else None,
                 "alpha": fitted.alpha if fitted else None,
@@ -200,10 +191,73 @@ def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
                 "repeat_customers": facts.repeat_customers,
                 "history_days": round(facts.history_days, 2),
                 "store_gap_days": facts.store_gap_days,
+                "store_value": facts.store_value or 0.0,
+                "store_rate": facts.store_rate,
                 "fitted_at": now,
             },
         )
+        found.refresh_from_db()  # the stored floats, as a later rescoring reads them
+        score_customers(cur, tenant, found, now, None)
     return found
+
+
+def collect_stats(cur: Any, tenant: Tenant, now: datetime, profile_ids: list[int] | None) -> None:
+    """Per-customer statistics into ``crm_tmp_prediction`` (dropped at commit): of the whole
+    store, or of these profiles only."""
+    cur.execute("DROP TABLE IF EXISTS crm_tmp_prediction")
+    cur.execute(
+        _STATS.format(only=ONLY_PROFILES if profile_ids is not None else ""),
+        {
+            "tenant": tenant.pk,
+            "now": now,
+            "not_purchases": list(NOT_PURCHASES),
+            "ids": profile_ids or [],
+        },
+    )
+
+
+def score_customers(
+    cur: Any,
+    tenant: Tenant,
+    model: PredictionModel,
+    now: datetime,
+    profile_ids: list[int] | None,
+) -> None:
+    """Score the customers in ``crm_tmp_prediction`` with the stored model as of ``now`` (one
+    upsert), and drop the prediction of those (of the store, or of ``profile_ids``) who have no
+    purchase any more. Nothing is fitted: the same stored values give the same figures."""
+    params: dict[str, Any] = {
+        "tenant": tenant.pk,
+        "now": now,
+        "ids": profile_ids or [],
+        "method": model.method,
+        "store_value": model.store_value or 0.0,
+        "store_gap": model.store_gap_days or float(crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS),
+        "store_rate": model.store_rate or 0.0,
+        "repeat_share": model.repeat_customers / model.customers if model.customers else 0.0,
+    }
+    fitted = stored_bgnbd(model)
+    if fitted is not None:
+        values = (
+            GammaGamma(model.p, model.q, model.gamma)
+            if model.p is not None and model.q is not None and model.gamma is not None
+            else None
+        )
+        params.update(_bgnbd_params(cur, fitted, values))
+        sql = _UPSERT.format(scored=_BGNBD_SCORED)
+    else:
+        sql = _UPSERT.format(scored=_HEURISTIC_SCORED)
+    cur.execute(sql, params)
+    cur.execute(_FORGET.format(only=ONLY_PREDICTIONS if profile_ids is not None else ""), params)
+
+
+def stored_bgnbd(model: PredictionModel) -> BGNBD | None:
+    """The stored BG/NBD parameters, when the store's method is BG/NBD."""
+    if model.method != BGNBD_METHOD:
+        return None
+    if model.r is None or model.alpha is None or model.a is None or model.b is None:
+        return None
+    return BGNBD(model.r, model.alpha, model.a, model.b)
 
 
 def _too_little(facts: Facts) -> str:
