@@ -4,8 +4,9 @@ cancelled is rescored at once with the store's stored parameters.
 The fit needs the whole store and runs with the recompute (nightly); scoring one customer
 needs only their own orders and the stored model: BG/NBD's closed forms and the ``2F1`` series
 for their single (x, T), Gamma-Gamma's weighted mean. It runs the same statements as the full
-scoring (``services.score_customers``), restricted to the customers, so a customer rescored now
-has exactly the figures a full scoring with the same parameters would give them now.
+scoring (``services.score_customers``), restricted to the customers (their statistics computed
+inline by the same SELECT, no temporary table), so a customer rescored now has exactly the
+figures a full scoring with the same parameters would give them now.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db import connection, transaction
 
 from ..tenants.models import Tenant
 from .models import PredictionModel
-from .services import collect_stats, score_customers
+from .services import score_customers
 
 
 def rescore_customers(tenant: Tenant, profile_ids: Iterable[int], now: datetime) -> int:
@@ -33,7 +34,6 @@ def rescore_customers(tenant: Tenant, profile_ids: Iterable[int], now: datetime)
     if model is None or model.store_value is None or model.store_rate is None:
         return 0
     with transaction.atomic(), connection.cursor() as cur:
-        collect_stats(cur, tenant, now, ids)
         score_customers(cur, tenant, model, now, ids)
     return len(ids)
 

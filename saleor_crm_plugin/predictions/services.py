@@ -34,8 +34,10 @@ MAX_WAIT_DAYS = 3650
 BGNBD_METHOD = "bgnbd"
 HEURISTIC = "heuristic"
 
-_STATS = """
-CREATE TEMP TABLE crm_tmp_prediction ON COMMIT DROP AS
+# Per customer: x, t_x, T (days), last purchase, mean value. Into a temporary table for the whole
+# store (fit and scoring read it several times); inline for a few customers (``rescore.py``),
+# where creating a table would cost more than computing their few rows again.
+_STATS_SELECT = """
 SELECT o.profile_id,
   count(DISTINCT (o.created_at AT TIME ZONE 'UTC')::date) - 1 AS x,
   extract(epoch FROM max(o.created_at) - min(o.created_at))::float8 / 86400 AS t_x,
@@ -49,7 +51,10 @@ WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL AND o.created_at <= 
   AND o.status <> ALL(%(not_purchases)s) {only}
 GROUP BY o.profile_id
 """
+_STATS = "CREATE TEMP TABLE crm_tmp_prediction ON COMMIT DROP AS" + _STATS_SELECT
 ONLY_PROFILES = "AND o.profile_id = ANY(%(ids)s::bigint[])"
+STORE_STATS = "crm_tmp_prediction"
+PROFILE_STATS = f"({_STATS_SELECT.format(only=ONLY_PROFILES)})"
 
 _FACTS = """
 SELECT count(*), count(*) FILTER (WHERE x > 0), COALESCE(max(age), 0),
@@ -92,7 +97,7 @@ SELECT s.profile_id, k.alive, e.expected * k.alive AS orders,
        ELSE COALESCE(s.mean_value, %(store_value)s) END AS order_value,
   %(now)s + make_interval(secs => least((%(alpha)s + s.age) / (%(r)s + s.x),
                                         {MAX_WAIT_DAYS}) * 86400) AS next_at
-FROM crm_tmp_prediction s
+FROM {{source}} s
 JOIN unnest(%(xs)s::int[], %(ages)s::int[], %(expected)s::float8[]) AS e(x, age, expected)
   ON e.x = s.x AND e.age = round(s.age)::int
 CROSS JOIN LATERAL (
@@ -120,14 +125,14 @@ FROM (
     SELECT s.*, greatest(CASE WHEN s.x > 0 THEN s.t_x / s.x ELSE %(store_gap)s END,
                          {MIN_GAP_DAYS})::float8 AS gap,
            extract(epoch FROM %(now)s - s.last_at)::float8 / 86400 AS d
-    FROM crm_tmp_prediction s
+    FROM {{source}} s
   ) g
 ) h
 """
 
 _FORGET = """
 DELETE FROM crm_customer_prediction cp WHERE cp.tenant_id = %(tenant)s {only}
-  AND NOT EXISTS (SELECT 1 FROM crm_tmp_prediction s WHERE s.profile_id = cp.profile_id)
+  AND NOT EXISTS (SELECT 1 FROM {source} s WHERE s.profile_id = cp.profile_id)
 """
 ONLY_PREDICTIONS = "AND cp.profile_id = ANY(%(ids)s::bigint[])"
 
@@ -223,13 +228,16 @@ def score_customers(
     now: datetime,
     profile_ids: list[int] | None,
 ) -> None:
-    """Score the customers in ``crm_tmp_prediction`` with the stored model as of ``now`` (one
-    upsert), and drop the prediction of those (of the store, or of ``profile_ids``) who have no
-    purchase any more. Nothing is fitted: the same stored values give the same figures."""
+    """Score with the stored model as of ``now`` (one upsert) the customers of the store (their
+    statistics in ``crm_tmp_prediction``, from ``collect_stats``) or these profiles (statistics
+    computed inline by the same SELECT), and drop the prediction of those who have no purchase
+    any more. Nothing is fitted: the same stored values give the same figures."""
+    source = STORE_STATS if profile_ids is None else PROFILE_STATS
     params: dict[str, Any] = {
         "tenant": tenant.pk,
         "now": now,
         "ids": profile_ids or [],
+        "not_purchases": list(NOT_PURCHASES),
         "method": model.method,
         "store_value": model.store_value or 0.0,
         "store_gap": model.store_gap_days or float(crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS),
@@ -243,12 +251,13 @@ def score_customers(
             if model.p is not None and model.q is not None and model.gamma is not None
             else None
         )
-        params.update(_bgnbd_params(cur, fitted, values))
-        sql = _UPSERT.format(scored=_BGNBD_SCORED)
+        params.update(_bgnbd_params(cur, fitted, values, source, params))
+        sql = _UPSERT.format(scored=_BGNBD_SCORED.format(source=source))
     else:
-        sql = _UPSERT.format(scored=_HEURISTIC_SCORED)
+        sql = _UPSERT.format(scored=_HEURISTIC_SCORED.format(source=source))
     cur.execute(sql, params)
-    cur.execute(_FORGET.format(only=ONLY_PREDICTIONS if profile_ids is not None else ""), params)
+    only = ONLY_PREDICTIONS if profile_ids is not None else ""
+    cur.execute(_FORGET.format(only=only, source=source), params)
 
 
 def stored_bgnbd(model: PredictionModel) -> BGNBD | None:
@@ -280,10 +289,12 @@ def _implausible(model: BGNBD) -> str:
     return ""
 
 
-def _bgnbd_params(cur: Any, model: BGNBD, values: GammaGamma | None) -> dict[str, Any]:
+def _bgnbd_params(
+    cur: Any, model: BGNBD, values: GammaGamma | None, source: str, params: dict[str, Any]
+) -> dict[str, Any]:
     """The fitted parameters and, per distinct (x, T in days), the expected purchases in the
     next 12 months of a customer still alive (the 2F1 part, in Python)."""
-    cur.execute("SELECT DISTINCT x, round(age)::int FROM crm_tmp_prediction")
+    cur.execute(f"SELECT DISTINCT x, round(age)::int FROM {source} s", params)
     pairs = cur.fetchall()
     return {
         "r": model.r,
