@@ -13,6 +13,12 @@ fit-and-score time, the per-customer mean absolute error of the predicted 12-mon
 against the held-out purchase days, the same error for the naive guess "as many repeat
 purchases as in the observed year", the aggregate error of purchases and of spend, and the same
 for the cadence heuristic (what a small store gets) on the same data.
+
+Per-event rescoring (``predictions/rescore.py``, what an inbox batch runs for the customers of
+the orders it applied): the latency of rescoring one customer with the stored parameters, for a
+random sample of customers, against a floor measured in the same run: one keyed row of
+``crm_customer_prediction`` rewritten in its own transaction (the least any per-event update
+writes). It also checks that rescoring at the fit's moment reproduces the fit's figures.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -33,7 +41,51 @@ from bench.recompute import drop_database, setup_database  # noqa: E402
 OPENED = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def run(customers: int, seed: int) -> dict[str, object]:
+def timed(work) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def rescoring(  # type: ignore[no-untyped-def]
+    tenant, ids: list[int], now: datetime, sample: int, seed: int
+) -> dict[str, object]:
+    """Per-event rescoring latency of ``sample`` customers, and its floor (module docstring)."""
+    from django.db import connection, transaction
+
+    from saleor_crm_plugin.models import CustomerPrediction
+    from saleor_crm_plugin.predictions.rescore import rescore_customers
+
+    chosen = random.Random(seed).sample(ids, min(sample, len(ids)))
+    fields = ("churn_risk", "expected_orders_12m", "value_12m_minor", "next_order_at")
+    fitted = {p[0]: p[1:] for p in CustomerPrediction.objects.filter(
+        profile_id__in=chosen).values_list("profile_id", *fields)}  # fmt: skip
+
+    def floor(pk: int) -> None:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                "UPDATE crm_customer_prediction SET computed_at = computed_at "
+                "WHERE profile_id = %s",
+                [pk],
+            )
+
+    floors = [timed(lambda pk=pk: floor(pk)) for pk in chosen]
+    latencies = [timed(lambda pk=pk: rescore_customers(tenant, [pk], now)) for pk in chosen]
+    again = {p[0]: p[1:] for p in CustomerPrediction.objects.filter(
+        profile_id__in=chosen).values_list("profile_id", *fields)}  # fmt: skip
+    floor_ms = statistics.median(floors) * 1000
+    median_ms = statistics.median(latencies) * 1000
+    return {
+        "customers": len(chosen),
+        "median_ms": round(median_ms, 2),
+        "p95_ms": round(sorted(latencies)[int(0.95 * (len(latencies) - 1))] * 1000, 2),
+        "floor_median_ms": round(floor_ms, 2),
+        "ratio": round(median_ms / floor_ms, 1),
+        "same_as_fit": sum(again[pk] == fitted[pk] for pk in chosen),
+    }
+
+
+def run(customers: int, seed: int, sample: int) -> dict[str, object]:
     from django.db import connection
     from django.test import override_settings
 
@@ -72,6 +124,7 @@ def run(customers: int, seed: int) -> dict[str, object]:
     model = predict_store(tenant, cutoff)
     seconds = time.perf_counter() - started
     fitted = measure()
+    rescored = rescoring(tenant, ids, cutoff, sample, seed)
     with override_settings(CRM_PREDICTION_MIN_REPEAT_CUSTOMERS=10**9):
         predict_store(tenant, cutoff)
     heuristic = measure()
@@ -83,6 +136,7 @@ def run(customers: int, seed: int) -> dict[str, object]:
             k: round(getattr(model, k), 3) for k in ("r", "alpha", "a", "b", "p", "q", "gamma")
         },
         "fit_and_score_s": round(seconds, 2),
+        "rescore_one": rescored,
         "bgnbd": fitted,
         "naive_mae": round(mae(naive), 3),
         "heuristic": heuristic,
@@ -94,13 +148,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--rescore-sample", type=int, default=300,
+                        help="customers rescored one by one, as per event")  # fmt: skip
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         sys.exit("set DATABASE_URL to a PostgreSQL database the benchmark may drop")
     setup_database(url)
     try:
-        reports = [run(args.customers, seed) for seed in args.seeds]
+        reports = [run(args.customers, seed, args.rescore_sample) for seed in args.seeds]
     finally:
         drop_database(url)
     print(json.dumps(reports, indent=2))

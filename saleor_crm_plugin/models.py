@@ -26,6 +26,8 @@ from .segments.models import (
     ScoreBoundaries,
     Segment,
     SegmentMember,
+    StageChange,
+    StageHistoryStart,
 )
 from .service.models import Note, ServiceCase, Tag
 from .tenants.models import Tenant
@@ -67,6 +69,8 @@ __all__ = [
     "Segment",
     "SegmentMember",
     "ServiceCase",
+    "StageChange",
+    "StageHistoryStart",
     "StripeAccount",
     "StripeCharge",
     "StripeDispute",

@@ -17,6 +17,7 @@ from ..conf import crm_settings
 from ..lifecycle import services as lifecycle
 from ..loyalty.ledger import sync_customers, sync_orders
 from ..ops.tracing import tracer
+from ..predictions.rescore import rescore_for_orders
 from ..profiles.services import apply_events
 from ..recovery import services as recovery
 from ..segments.scores import refresh_for_orders
@@ -222,7 +223,7 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
 def _follow(tenant: Tenant, parsed: list[tuple[int, Event]], refused: dict) -> None:
     """What follows the records just applied, in the same transaction: points follow orders,
     bonuses follow new accounts and first orders, recovery flows follow orders and carts, and
-    the customers' scores, stages and risk flags follow their orders."""
+    the customers' scores, stages, risk flags and predictions follow their orders."""
     applied = [e for d, e in parsed if d not in refused]
     order_ids = [e.order.order_id for e in applied if e.order is not None]
     user_ids = [e.customer.user_id for e in applied if e.customer is not None]
@@ -233,7 +234,9 @@ def _follow(tenant: Tenant, parsed: list[tuple[int, Event]], refused: dict) -> N
     if checkout_ids:
         recovery.follow_checkouts(tenant, checkout_ids)
     lifecycle.welcome_new_accounts(tenant, user_ids)
-    refresh_for_orders(tenant, order_ids, timezone.now())
+    now = timezone.now()
+    refresh_for_orders(tenant, order_ids, now)
+    rescore_for_orders(tenant, order_ids, now)
 
 
 def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResult) -> None:

@@ -13,9 +13,11 @@ from typing import Any
 
 from django.db import connection
 
+from ..segments.history import history_since
 from ..tenants.models import Tenant
 from .errors import InvalidReport
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params, reporting
+from .stage_history import history_chart
 from .stages import lifecycle_pass
 from .types import (
     INTERVALS,
@@ -164,7 +166,8 @@ WHERE p.tenant_id = %(tenant)s AND p.profile_id IN (
 class Report:
     """The KPIs of one slice as of ``now``, each figure computed when first asked for (one
     statement each, in a transaction with report settings), so a chart of revenue does not pay
-    for churn. Stages and tiers are the current ones: neither keeps a history.
+    for churn. Stages and tiers are the current ones; the stage chart reads the stored stage
+    history where it is complete (tiers keep none).
 
     Figures of other capabilities (predicted value, campaign response) are read from them.
     """
@@ -184,14 +187,17 @@ class Report:
         )
 
     @cached_property
-    def _lifecycle(self) -> tuple[list[StagePoint], Churn]:
-        begun = [
+    def _begun(self) -> list[tuple[date, datetime]]:
+        return [
             (day, min(end, self.now))
             for day, end in self.buckets
             if datetime.combine(day, time(), self.where.start.tzinfo) < self.now
         ]
+
+    @cached_property
+    def _lifecycle(self) -> tuple[list[StagePoint], Churn]:
         with reporting():
-            return lifecycle_pass(self.tenant, self.where, begun, self.now)
+            return lifecycle_pass(self.tenant, self.where, self._begun, self.now)
 
     @property
     def churn(self) -> Churn:
@@ -260,9 +266,19 @@ class Report:
             )
         return found
 
-    @property
+    @cached_property
     def stage_series(self) -> list[StagePoint]:
-        return self._lifecycle[0]
+        """From the stored stage history where it is complete (cheap: a few rows per customer),
+        rebuilt from the orders before that (docs/kpis.md)."""
+        since = history_since(self.tenant)
+        begun = self._begun
+        recorded = [p for p in begun if since is not None and p[1] >= since]
+        if len(recorded) == len(begun):
+            with reporting():
+                return history_chart(self.tenant, self.where, recorded)
+        older = self._lifecycle[0][: len(begun) - len(recorded)]
+        with reporting():
+            return older + history_chart(self.tenant, self.where, recorded)
 
     def everything(self) -> Kpis:
         return Kpis(

@@ -1,10 +1,11 @@
 """Customers by lifecycle stage at the end of each day, week or month, and churn, rebuilt from
 the orders in one pass (both need each customer's purchases in order, the costly part).
 
-Neither the scores nor anything else keeps a history of stages, so the stage a customer had at a
-moment T is worked out the way the recompute works it out now: days since their last purchase
-before T against the store's thresholds (in cadence mode times their cadence as of the last
-recompute, an approximation for the past), and "new" while they had bought once.
+For moments before a store's stored stage history starts (``stage_history.py`` reads it after),
+and for churn, the stage a customer had at a moment T is worked out the way the recompute works
+it out now: days since their last purchase before T against the store's thresholds (in cadence
+mode times their cadence as of the last recompute, an approximation for the past), and "new"
+while they had bought once.
 """
 
 from __future__ import annotations

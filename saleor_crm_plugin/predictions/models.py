@@ -25,6 +25,11 @@ class PredictionModel(models.Model):
     repeat_customers = models.PositiveIntegerField(default=0)
     history_days = models.FloatField(default=0)
     store_gap_days = models.FloatField(null=True)
+    # Store figures the scoring needs besides the parameters, so one customer can be rescored
+    # between fits (predictions/rescore.py): the store's mean order value (minor units) and
+    # its repeat purchases per customer-day. Null on fits older than per-event rescoring.
+    store_value = models.FloatField(null=True)
+    store_rate = models.FloatField(null=True)
     fitted_at = models.DateTimeField()
 
     class Meta:

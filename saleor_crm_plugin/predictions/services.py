@@ -22,6 +22,7 @@ from django.db import connection, transaction
 
 from ..conf import crm_settings
 from ..profiles.events import NOT_PURCHASES
+from ..segments.scores import INBOX_LOCK
 from ..tenants.models import Tenant
 from .fitting import BGNBD, GammaGamma, expected_if_alive, fit_bgnbd, fit_gamma_gamma
 from .models import PredictionModel
@@ -33,8 +34,10 @@ MAX_WAIT_DAYS = 3650
 BGNBD_METHOD = "bgnbd"
 HEURISTIC = "heuristic"
 
-_STATS = """
-CREATE TEMP TABLE crm_tmp_prediction ON COMMIT DROP AS
+# Per customer: x, t_x, T (days), last purchase, mean value. Into a temporary table for the whole
+# store (fit and scoring read it several times); inline for a few customers (``rescore.py``),
+# where creating a table would cost more than computing their few rows again.
+_STATS_SELECT = """
 SELECT o.profile_id,
   count(DISTINCT (o.created_at AT TIME ZONE 'UTC')::date) - 1 AS x,
   extract(epoch FROM max(o.created_at) - min(o.created_at))::float8 / 86400 AS t_x,
@@ -45,9 +48,13 @@ SELECT o.profile_id,
   count(*) FILTER (WHERE o.total_gross_base_minor > o.refunded_base_minor) AS valued
 FROM crm_order o
 WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL AND o.created_at <= %(now)s
-  AND o.status <> ALL(%(not_purchases)s)
+  AND o.status <> ALL(%(not_purchases)s) {only}
 GROUP BY o.profile_id
 """
+_STATS = "CREATE TEMP TABLE crm_tmp_prediction ON COMMIT DROP AS" + _STATS_SELECT
+ONLY_PROFILES = "AND o.profile_id = ANY(%(ids)s::bigint[])"
+STORE_STATS = "crm_tmp_prediction"
+PROFILE_STATS = f"({_STATS_SELECT.format(only=ONLY_PROFILES)})"
 
 _FACTS = """
 SELECT count(*), count(*) FILTER (WHERE x > 0), COALESCE(max(age), 0),
@@ -90,7 +97,7 @@ SELECT s.profile_id, k.alive, e.expected * k.alive AS orders,
        ELSE COALESCE(s.mean_value, %(store_value)s) END AS order_value,
   %(now)s + make_interval(secs => least((%(alpha)s + s.age) / (%(r)s + s.x),
                                         {MAX_WAIT_DAYS}) * 86400) AS next_at
-FROM crm_tmp_prediction s
+FROM {{source}} s
 JOIN unnest(%(xs)s::int[], %(ages)s::int[], %(expected)s::float8[]) AS e(x, age, expected)
   ON e.x = s.x AND e.age = round(s.age)::int
 CROSS JOIN LATERAL (
@@ -118,15 +125,16 @@ FROM (
     SELECT s.*, greatest(CASE WHEN s.x > 0 THEN s.t_x / s.x ELSE %(store_gap)s END,
                          {MIN_GAP_DAYS})::float8 AS gap,
            extract(epoch FROM %(now)s - s.last_at)::float8 / 86400 AS d
-    FROM crm_tmp_prediction s
+    FROM {{source}} s
   ) g
 ) h
 """
 
 _FORGET = """
-DELETE FROM crm_customer_prediction cp WHERE cp.tenant_id = %s
-  AND NOT EXISTS (SELECT 1 FROM crm_tmp_prediction s WHERE s.profile_id = cp.profile_id)
+DELETE FROM crm_customer_prediction cp WHERE cp.tenant_id = %(tenant)s {only}
+  AND NOT EXISTS (SELECT 1 FROM {source} s WHERE s.profile_id = cp.profile_id)
 """
+ONLY_PREDICTIONS = "AND cp.profile_id = ANY(%(ids)s::bigint[])"
 
 
 @dataclass(frozen=True)
@@ -142,10 +150,17 @@ class Facts:
 def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
     """Fit the store's model on its purchases up to ``now`` and score every customer who has
     bought; customers without a purchase any more lose their prediction. Atomic and a pure
-    function of the stored orders and ``now``: running it twice gives the same figures."""
+    function of the stored orders and ``now``: running it twice gives the same figures.
+
+    The fitted parameters and the store figures the scoring uses are stored with the model, and
+    every customer is scored from those stored values (``score_customers``), exactly as one
+    customer is rescored when an order of theirs arrives (``rescore.py``)."""
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS crm_tmp_prediction")
-        cur.execute(_STATS, {"tenant": tenant.pk, "now": now, "not_purchases": list(NOT_PURCHASES)})
+        # The inbox's per-store lock (as the recompute): a batch rescoring its customers waits,
+        # so it neither deadlocks with this upsert nor is overwritten by figures computed from
+        # the orders before it.
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INBOX_LOCK, tenant.pk])
+        collect_stats(cur, tenant, now, None)
         cur.execute(_FACTS)
         row = cur.fetchone()
         assert row is not None
@@ -164,30 +179,11 @@ def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
                 values, _ = fit_gamma_gamma(value_buckets)
                 if not values.q > 1 or not all(map(math.isfinite, (values.p, values.gamma))):
                     values = None
-        params: dict[str, Any] = {
-            "tenant": tenant.pk,
-            "now": now,
-            "store_value": facts.store_value or 0.0,
-            "store_gap": (
-                facts.store_gap_days or float(crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS)
-            ),
-            "store_rate": facts.store_rate,
-            "repeat_share": facts.repeat_customers / facts.customers if facts.customers else 0.0,
-        }
-        if model is not None and not reason:
-            method = BGNBD_METHOD
-            params.update(_bgnbd_params(cur, model, values))
-            sql = _UPSERT.format(scored=_BGNBD_SCORED)
-        else:
-            method = HEURISTIC
-            sql = _UPSERT.format(scored=_HEURISTIC_SCORED)
-        cur.execute(sql, {**params, "method": method})
-        cur.execute(_FORGET, [tenant.pk])
-        fitted = model if method == BGNBD_METHOD else None
+        fitted = model if model is not None and not reason else None
         found, _ = PredictionModel.objects.update_or_create(
             tenant=tenant,
             defaults={
-                "method": method,
+                "method": BGNBD_METHOD if fitted else HEURISTIC,
                 "reason": reason,
                 "r": fitted.r if fitted else None,
                 "alpha": fitted.alpha if fitted else None,
@@ -200,10 +196,77 @@ def predict_store(tenant: Tenant, now: datetime) -> PredictionModel:
                 "repeat_customers": facts.repeat_customers,
                 "history_days": round(facts.history_days, 2),
                 "store_gap_days": facts.store_gap_days,
+                "store_value": facts.store_value or 0.0,
+                "store_rate": facts.store_rate,
                 "fitted_at": now,
             },
         )
+        found.refresh_from_db()  # the stored floats, as a later rescoring reads them
+        score_customers(cur, tenant, found, now, None)
     return found
+
+
+def collect_stats(cur: Any, tenant: Tenant, now: datetime, profile_ids: list[int] | None) -> None:
+    """Per-customer statistics into ``crm_tmp_prediction`` (dropped at commit): of the whole
+    store, or of these profiles only."""
+    cur.execute("DROP TABLE IF EXISTS crm_tmp_prediction")
+    cur.execute(
+        _STATS.format(only=ONLY_PROFILES if profile_ids is not None else ""),
+        {
+            "tenant": tenant.pk,
+            "now": now,
+            "not_purchases": list(NOT_PURCHASES),
+            "ids": profile_ids or [],
+        },
+    )
+
+
+def score_customers(
+    cur: Any,
+    tenant: Tenant,
+    model: PredictionModel,
+    now: datetime,
+    profile_ids: list[int] | None,
+) -> None:
+    """Score with the stored model as of ``now`` (one upsert) the customers of the store (their
+    statistics in ``crm_tmp_prediction``, from ``collect_stats``) or these profiles (statistics
+    computed inline by the same SELECT), and drop the prediction of those who have no purchase
+    any more. Nothing is fitted: the same stored values give the same figures."""
+    source = STORE_STATS if profile_ids is None else PROFILE_STATS
+    params: dict[str, Any] = {
+        "tenant": tenant.pk,
+        "now": now,
+        "ids": profile_ids or [],
+        "not_purchases": list(NOT_PURCHASES),
+        "method": model.method,
+        "store_value": model.store_value or 0.0,
+        "store_gap": model.store_gap_days or float(crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS),
+        "store_rate": model.store_rate or 0.0,
+        "repeat_share": model.repeat_customers / model.customers if model.customers else 0.0,
+    }
+    fitted = stored_bgnbd(model)
+    if fitted is not None:
+        values = (
+            GammaGamma(model.p, model.q, model.gamma)
+            if model.p is not None and model.q is not None and model.gamma is not None
+            else None
+        )
+        params.update(_bgnbd_params(cur, fitted, values, source, params))
+        sql = _UPSERT.format(scored=_BGNBD_SCORED.format(source=source))
+    else:
+        sql = _UPSERT.format(scored=_HEURISTIC_SCORED.format(source=source))
+    cur.execute(sql, params)
+    only = ONLY_PREDICTIONS if profile_ids is not None else ""
+    cur.execute(_FORGET.format(only=only, source=source), params)
+
+
+def stored_bgnbd(model: PredictionModel) -> BGNBD | None:
+    """The stored BG/NBD parameters, when the store's method is BG/NBD."""
+    if model.method != BGNBD_METHOD:
+        return None
+    if model.r is None or model.alpha is None or model.a is None or model.b is None:
+        return None
+    return BGNBD(model.r, model.alpha, model.a, model.b)
 
 
 def _too_little(facts: Facts) -> str:
@@ -226,10 +289,12 @@ def _implausible(model: BGNBD) -> str:
     return ""
 
 
-def _bgnbd_params(cur: Any, model: BGNBD, values: GammaGamma | None) -> dict[str, Any]:
+def _bgnbd_params(
+    cur: Any, model: BGNBD, values: GammaGamma | None, source: str, params: dict[str, Any]
+) -> dict[str, Any]:
     """The fitted parameters and, per distinct (x, T in days), the expected purchases in the
     next 12 months of a customer still alive (the 2F1 part, in Python)."""
-    cur.execute("SELECT DISTINCT x, round(age)::int FROM crm_tmp_prediction")
+    cur.execute(f"SELECT DISTINCT x, round(age)::int FROM {source} s", params)
     pairs = cur.fetchall()
     return {
         "r": model.r,

@@ -213,9 +213,9 @@ def _behaviour(profile: Profile) -> list[dict[str, Any]]:
     )
 
 
-@section("segments", "crm_segment_member", "crm_customer_scores")
+@section("segments", "crm_segment_member", "crm_customer_scores", "crm_stage_change")
 def _segments(profile: Profile) -> dict[str, Any]:
-    from ..segments.models import CustomerScores, SegmentMember
+    from ..segments.models import CustomerScores, SegmentMember, StageChange
 
     return {
         "scores": _one(
@@ -242,6 +242,10 @@ def _segments(profile: Profile) -> dict[str, Any]:
         "memberships": _rows(
             SegmentMember.objects.filter(profile=profile).order_by("joined_at", "id"),
             ["segment__name", "joined_at", "left_at"],
+        ),
+        "stage_history": _rows(
+            StageChange.objects.filter(profile=profile).order_by("changed_at", "id"),
+            ["from_stage", "to_stage", "changed_at"],
         ),
     }
 

@@ -21,10 +21,10 @@ from .traces import forget_as_friend, scrub_deliveries
 def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
     """Delete the profiles matching ``where`` (over alias ``p``) with their timeline, tracked
     behaviour (personal data; also the same visitor's events never joined to anyone), points,
-    tier, scores, predictions, category affinities and segment stays, recovery flows, messages,
-    consents, memberships, staff notes, tags and service cases, and detach their orders and
-    checkouts. Django's ``CASCADE`` lives in the ORM, not in the database, so set-based deletes
-    take the dependants along."""
+    tier, scores, stage history, predictions, category affinities and segment stays, recovery
+    flows, messages, consents, memberships, staff notes, tags and service cases, and detach
+    their orders and checkouts. Django's ``CASCADE`` lives in the ORM, not in the database, so
+    set-based deletes take the dependants along."""
     cur.execute(
         f"""
         WITH doomed AS (SELECT p.id FROM crm_profile p WHERE {where}),
@@ -44,6 +44,7 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         affinity AS (DELETE FROM crm_category_affinity
                      WHERE profile_id IN (SELECT id FROM doomed)),
         segments AS (DELETE FROM crm_segment_member WHERE profile_id IN (SELECT id FROM doomed)),
+        stages AS (DELETE FROM crm_stage_change WHERE profile_id IN (SELECT id FROM doomed)),
         steps AS (DELETE FROM crm_recovery_step WHERE flow_id IN (
                     SELECT id FROM crm_recovery_flow WHERE profile_id IN (SELECT id FROM doomed))),
         flows AS (DELETE FROM crm_recovery_flow WHERE profile_id IN (SELECT id FROM doomed)),
@@ -423,6 +424,7 @@ def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int
             "crm_note",  # what staff know about the person, and their cases, follow them
             "crm_tag",
             "crm_case",
+            "crm_stage_change",  # the person's stages, interleaved (see the DELETE below)
         )
         # A tag on both profiles is kept once (the account's): one row per customer and tag.
         cur.execute(
@@ -430,6 +432,18 @@ def merge_guests_into_accounts(tenant_id: int, emails: Iterable[str]) -> set[int
             DELETE FROM crm_tag t USING unnest(%s::bigint[], %s::bigint[]) AS m(guest, account)
             WHERE t.profile_id = m.guest AND EXISTS (
               SELECT 1 FROM crm_tag a WHERE a.profile_id = m.account AND a.tag = t.tag)
+            """,
+            [guests, accounts],
+        )
+        # A change both profiles went through in the same scoring is kept once (the account's).
+        cur.execute(
+            """
+            DELETE FROM crm_stage_change c
+            USING unnest(%s::bigint[], %s::bigint[]) AS m(guest, account)
+            WHERE c.profile_id = m.guest AND EXISTS (
+              SELECT 1 FROM crm_stage_change a WHERE a.profile_id = m.account
+                AND a.changed_at = c.changed_at AND a.from_stage = c.from_stage
+                AND a.to_stage = c.to_stage)
             """,
             [guests, accounts],
         )

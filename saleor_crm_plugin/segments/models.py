@@ -118,3 +118,41 @@ class SegmentMember(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["profile"], name="crm_segment_member_profile")]
+
+
+class StageChange(models.Model):
+    """One change of a customer's lifecycle stage as the CRM stored it: from what, to what,
+    when. Written by a database trigger on ``crm_customer_scores`` (migration
+    ``stage_history``), so the recompute and the per-event refresh both record it, in the
+    statement that changed the stage, and no other code path can forget it. ``from_stage`` is
+    empty for a customer's first stage."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    from_stage = models.CharField(max_length=16, blank=True)
+    to_stage = models.CharField(max_length=16, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "crm_stage_change"
+        constraints = [
+            # The same change is never recorded twice (the trigger inserts ON CONFLICT DO NOTHING).
+            models.UniqueConstraint(
+                fields=["profile", "changed_at", "from_stage", "to_stage"],
+                name="crm_stage_change_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "changed_at"], name="crm_stage_change_tenant"),
+        ]
+
+
+class StageHistoryStart(models.Model):
+    """From when a store's stage history is complete: its first full recompute after the
+    history began to be recorded. Before it, stages over time are rebuilt from the orders."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, primary_key=True)
+    since = models.DateTimeField()
+
+    class Meta:
+        db_table = "crm_stage_history_start"

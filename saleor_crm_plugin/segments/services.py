@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from ..predictions.recommendations import compute_recommendations
 from ..predictions.services import predict_store
 from ..tenants.models import Tenant
+from .history import note_history_start
 from .models import LifecycleSettings, Segment
 from .rules import Compiled, RuleError, compile_rules
 from .scores import STEPS, Lifecycle, Progress, recompute
@@ -131,10 +132,12 @@ def refresh_segments(tenant: Tenant, now: datetime) -> int:
 
 
 def recompute_store(tenant: Tenant, now: datetime, progress: Progress | None = None) -> Recomputed:
-    """Re-score every customer of the store as of ``now`` (atomic, safe to repeat), refit its
-    predictions and recommendations, then refresh its segments against the new scores."""
+    """Re-score every customer of the store as of ``now`` (atomic, safe to repeat; the first
+    one starts the store's complete stage history), refit its predictions and recommendations,
+    then refresh its segments against the new scores."""
     report = progress or (lambda step, done, total: None)
     changed = recompute(tenant, now, progress)
+    note_history_start(tenant, now)
     report("predictions", len(STEPS), len(STEPS))
     model = predict_store(tenant, now)
     report("recommendations", len(STEPS), len(STEPS))

@@ -78,8 +78,9 @@ def test_after_erasure_no_table_cache_entry_or_inbox_body_names_the_customer(
 
 def test_everything_about_the_customer_goes_and_only_anonymous_figures_stay(anna, issuer, gql):
     from saleor_crm_plugin.loyalty.models import Referral
-    from saleor_crm_plugin.models import DeletedCustomer, TrackedEvent
+    from saleor_crm_plugin.models import DeletedCustomer, StageChange, TrackedEvent
 
+    assert StageChange.objects.filter(profile=anna).exists()
     anna_orders = list(OrderRecord.objects.filter(profile=anna).values_list("pk", flat=True))
     assert anna_orders
     kept_bodies = Delivery.objects.exclude(body=b"").count()
@@ -94,6 +95,7 @@ def test_everything_about_the_customer_goes_and_only_anonymous_figures_stay(anna
         (None, None, "", "")
     }
     assert not TrackedEvent.objects.filter(visitor_id="visitor-anna").exists()
+    assert not StageChange.objects.filter(profile_id=anna.pk).exists()
     referral = Referral.objects.get()  # Yuki's referral still counts, without Anna's address
     assert (referral.status, referral.ip, referral.friend_email.startswith("erased:")) == (
         "claimed", None, True

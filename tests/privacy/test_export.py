@@ -55,6 +55,9 @@ def test_the_export_holds_each_capability_of_the_customer(anna):
     assert [m["context"]["first_name"] for m in document["messages"]] == ["Anna"]
     assert {b["kind"] for b in document["behaviour"]} == {"product_viewed", "searched"}
     assert [m["segment__name"] for m in document["segments"]["memberships"]] == ["Germany"]
+    stages = document["segments"]["stage_history"]  # her orders gave her a first stage
+    assert stages[0]["from_stage"] == ""
+    assert stages[-1]["to_stage"] == document["segments"]["scores"]["stage"] != ""
     assert document["recovery"][0]["status"] == "active"
     assert document["recovery"][0]["steps"] == []
     assert [m["subscription_id"] for m in document["memberships"]] == ["sub_anna"]

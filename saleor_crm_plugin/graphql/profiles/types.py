@@ -28,7 +28,9 @@ from ..segments.types import (
     lifecycle_stage_field,
     resolve_lifecycle_stage,
     resolve_scores,
+    resolve_stage_history,
     scores_field,
+    stage_history_field,
 )
 from ..service.types import (
     CRMCase,
@@ -132,6 +134,8 @@ class CRMCustomer(graphene.ObjectType, _ProfileFields):
     products = graphene.List(graphene.NonNull(graphene.String), required=True)
     scores = scores_field()
     resolve_scores = staticmethod(resolve_scores)
+    stage_history = stage_history_field()
+    resolve_stage_history = staticmethod(resolve_stage_history)
     feedback = feedback_summary_field()
     resolve_feedback = staticmethod(resolve_feedback_summary)
     prediction = prediction_field()

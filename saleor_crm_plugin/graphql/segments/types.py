@@ -9,7 +9,7 @@ import graphene
 from ...profiles.models import Profile
 from ...segments.models import CustomerScores
 from ..core.context import crm_context
-from .dataloaders import ScoresByProfileIdLoader
+from .dataloaders import ScoresByProfileIdLoader, StageHistoryByProfileIdLoader
 
 
 class CRMCustomerScores(graphene.ObjectType):
@@ -63,6 +63,31 @@ def scores_field() -> graphene.Field:
 
 def resolve_scores(root: Profile, info: Any) -> Any:
     return crm_context(info).loader(ScoresByProfileIdLoader).load(root.pk)
+
+
+class CRMStageChange(graphene.ObjectType):
+    """One change of the customer's lifecycle stage, as the CRM stored it (docs/segments.md)."""
+
+    from_stage = graphene.String(
+        required=True, description="The stage before; empty for the customer's first stage."
+    )
+    to_stage = graphene.String(required=True, description="new, active, at_risk, dormant, lost.")
+    changed_at = graphene.DateTime(
+        required=True,
+        description="When the scoring that changed it ran (an order arriving, or the recompute).",
+    )
+
+
+def stage_history_field() -> graphene.List:
+    return graphene.List(
+        graphene.NonNull(CRMStageChange),
+        required=True,
+        description="Every stage change since the history began, oldest first.",
+    )
+
+
+def resolve_stage_history(root: Profile, info: Any) -> Any:
+    return crm_context(info).loader(StageHistoryByProfileIdLoader).load(root.pk)
 
 
 def lifecycle_stage_field() -> graphene.Field:

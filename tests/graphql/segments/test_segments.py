@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -61,6 +62,26 @@ def test_staff_see_scores_on_customers(store):
     assert found["eve@example.de"]["refundRate"] == 0.5
     assert found["fay@example.de"]["rfmGroup"] == "prospects"
     assert found["fay@example.de"]["riskFlags"] == ["cancellations"]
+
+
+def test_staff_see_a_customers_stage_history(store):
+    later = NOW + timedelta(days=14)  # ann is past twice her 10-day gap
+    recompute_store(store, later)
+    query = (
+        "{ crmCustomers(first: 10) { edges { node { email"
+        " stageHistory { fromStage toStage changedAt } } } } }"
+    )
+    data, errors = run(staff(store), query)
+    assert errors == []
+    found = {e["node"]["email"]: e["node"]["stageHistory"] for e in data["crmCustomers"]["edges"]}
+    assert found["ann@example.de"] == [
+        {"fromStage": "", "toStage": "active", "changedAt": NOW.isoformat()},
+        {"fromStage": "active", "toStage": "at_risk", "changedAt": later.isoformat()},
+    ]
+    assert found["fay@example.de"] == []  # never a stage: no purchase
+    me = Principal(PrincipalKind.CUSTOMER, store, ANN, "ann@example.de")
+    _, errors = run(me, "{ crmMe { stageHistory { toStage } } }")
+    assert errors and "Cannot query field" in errors[0]["message"]
 
 
 def test_a_customer_sees_their_stage_and_nothing_of_scores_or_flags(store):
