@@ -14,7 +14,9 @@ from typing import Any
 from django.db import connection
 
 from ..tenants.models import Tenant
+from .attribution import FlowRevenue, revenue_by_flow
 from .errors import InvalidReport
+from .rfm import RfmGrid, rfm_grid
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params, reporting
 from .stages import lifecycle_pass
 from .types import (
@@ -263,6 +265,14 @@ class Report:
     @property
     def stage_series(self) -> list[StagePoint]:
         return self._lifecycle[0]
+
+    @cached_property
+    def revenue_by_flow(self) -> list[FlowRevenue]:
+        return revenue_by_flow(self.tenant, self.where)
+
+    @cached_property
+    def rfm_grid(self) -> RfmGrid:
+        return rfm_grid(self.tenant, self.where)
 
     def everything(self) -> Kpis:
         return Kpis(
