@@ -119,6 +119,8 @@ export type Kpis = {
   tiers: Count[];
   recovery: { started: number; reminded: number; recovered: number; rate: number | null; revenue: Money };
   stageSeries: { starts: string; stages: Count[] }[];
+  revenueByFlow: FlowRevenue[];
+  rfmGrid: RfmGrid;
 };
 export type Cohort = { month: string; customers: number; retention: { monthsSince: number; customers: number; share: number }[] };
 export type CurrencyRevenue = {
@@ -140,6 +142,8 @@ query Kpis($period: CRMPeriodInput!, $interval: CRMKpiInterval) {
     churn { churned couldChurn rate } tiers { name customers }
     recovery { started reminded recovered rate revenue { amount currency } }
     stageSeries { starts stages { name customers } }
+    revenueByFlow { flow step campaignName orders customers revenue { amount currency } }
+    rfmGrid { cells { recency frequencyMonetary group customers } groups { name customers } }
   }
   crmCohorts(period: $period) { month customers retention { monthsSince customers share } }
   crmCurrencyExposure(period: $period) {
@@ -148,3 +152,17 @@ query Kpis($period: CRMPeriodInput!, $interval: CRMKpiInterval) {
              atTodaysRates { amount currency } difference { amount currency } }
   }
 }`;
+
+// RFM grid and revenue by flow (frontend/src/charts.tsx).
+export type FlowRevenue = {
+  flow: string;
+  step: number | null;
+  campaignName: string | null;
+  orders: number;
+  customers: number;
+  revenue: Money;
+};
+export type RfmGrid = {
+  cells: { recency: number; frequencyMonetary: number; group: string; customers: number }[];
+  groups: Count[];
+};

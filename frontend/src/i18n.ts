@@ -2,6 +2,7 @@
 // "pt-BR"); we take the exact tag, then its language, then English.
 
 import { BUILD } from "./i18n-build";
+import { CHARTS } from "./i18n-charts";
 import { MORE } from "./i18n-more";
 
 const enBase = {
@@ -62,7 +63,7 @@ const enBase = {
   dueOn: "due {date}",
 };
 
-const en = { ...enBase, ...MORE.en, ...BUILD.en };
+const en = { ...enBase, ...MORE.en, ...BUILD.en, ...CHARTS.en };
 type Base = typeof enBase;
 type Messages = typeof en;
 export type Key = keyof Messages;
@@ -475,13 +476,13 @@ const ar: Base = {
 
 const CATALOGUE: Record<string, Messages> = {
   en,
-  de: { ...de, ...MORE.de, ...BUILD.de },
-  fr: { ...fr, ...MORE.fr, ...BUILD.fr },
-  es: { ...es, ...MORE.es, ...BUILD.es },
-  pl: { ...pl, ...MORE.pl, ...BUILD.pl },
-  ja: { ...ja, ...MORE.ja, ...BUILD.ja },
-  "zh-Hans": { ...zhHans, ...MORE["zh-Hans"], ...BUILD["zh-Hans"] },
-  ar: { ...ar, ...MORE.ar, ...BUILD.ar },
+  de: { ...de, ...MORE.de, ...BUILD.de, ...CHARTS.de },
+  fr: { ...fr, ...MORE.fr, ...BUILD.fr, ...CHARTS.fr },
+  es: { ...es, ...MORE.es, ...BUILD.es, ...CHARTS.es },
+  pl: { ...pl, ...MORE.pl, ...BUILD.pl, ...CHARTS.pl },
+  ja: { ...ja, ...MORE.ja, ...BUILD.ja, ...CHARTS.ja },
+  "zh-Hans": { ...zhHans, ...MORE["zh-Hans"], ...BUILD["zh-Hans"], ...CHARTS["zh-Hans"] },
+  ar: { ...ar, ...MORE.ar, ...BUILD.ar, ...CHARTS.ar },
 };
 export const LOCALES = Object.keys(CATALOGUE);
 

@@ -5,6 +5,7 @@ import { Box, Button, Text } from "@saleor/macaw-ui";
 import { useEffect, useState } from "react";
 
 import { type Cohort, type Count, type Exposure, gql, type Kpis, KPIS, type Money, type Session } from "./api";
+import { FlowChart, RfmChart } from "./charts";
 import type { Key, T } from "./i18n";
 
 type Props = { session: Session; t: T; locale: string };
@@ -40,7 +41,7 @@ export function lastDays(days: number, today = new Date()): { from: string; to: 
   return { from: start.toISOString().slice(0, 10), to: stop.toISOString().slice(0, 10) };
 }
 
-function money(m: Money | null | undefined, locale: string): string {
+export function money(m: Money | null | undefined, locale: string): string {
   if (!m) return "—";
   return new Intl.NumberFormat(locale, { style: "currency", currency: m.currency }).format(m.amount);
 }
@@ -70,7 +71,7 @@ export function stageLabel(t: T, name: string): string {
 
 type Table = { head: string[]; rows: string[][] };
 
-function Chart({ id, title, summary, table, children }: { id: string; title: string; summary: string; table: Table; children: React.ReactNode }) {
+export function Chart({ id, title, summary, table, children }: { id: string; title: string; summary: string; table: Table; children: React.ReactNode }) {
   return (
     <Box
       as="figure"
@@ -117,7 +118,7 @@ function Chart({ id, title, summary, table, children }: { id: string; title: str
   );
 }
 
-function Legend({ items }: { items: { label: string; colour: string }[] }) {
+export function Legend({ items }: { items: { label: string; colour: string }[] }) {
   return (
     <Box as="ul" display="flex" flexWrap="wrap" gap={3} padding={0} margin={0} style={{ listStyle: "none" }} aria-hidden="true">
       {items.map((i) => (
@@ -423,6 +424,8 @@ export function KpiSection({ session, t, locale }: Props) {
             />
             <CohortChart cohorts={data.cohorts} t={t} locale={locale} />
             <CurrencyChart exposure={data.exposure} t={t} locale={locale} />
+            <RfmChart grid={k.rfmGrid} t={t} locale={locale} />
+            <FlowChart flows={k.revenueByFlow} currency={k.currency} t={t} locale={locale} />
           </Box>
         </>
       )}

@@ -3,7 +3,6 @@ import { useCallback, useEffect, useState } from "react";
 
 import {
   ADJUST,
-  CUSTOMERS,
   type Customer,
   DRY_RUN,
   gql,
@@ -15,10 +14,13 @@ import { SegmentSection } from "./builder";
 import { CampaignSection } from "./campaigns";
 import { EarningRulesForm } from "./earning";
 import { FlowSection } from "./flows";
+import { CustomerList } from "./customers";
 import type { Key, T } from "./i18n";
 import { KpiSection, stageLabel } from "./kpis";
 
 type Props = { session: Session; t: T; locale: string };
+
+const TIER_PROGRAM = `query TierProgram { crmTierProgram { version rules } }`;
 
 function minorToMajor(minor: number, currency: string, locale: string): string {
   const digits =
@@ -498,29 +500,23 @@ function TierEditor({ session, t, initial }: Props & { initial: string }) {
 
 export function CRMPage(props: Props) {
   const { session, t, locale } = props;
-  const [search, setSearch] = useState("");
-  const [data, setData] = useState<{ customers: Customer[]; total: number; rules: string } | null>(null);
+  const [rules, setRules] = useState<string | null>(null);
   const [error, setError] = useState("");
   const [selected, setSelected] = useState<Customer | null>(null);
   const [version, setVersion] = useState(0);
   const [segmentsVersion, setSegmentsVersion] = useState(0);
   useEffect(() => {
-    const handle = setTimeout(() => {
-      gql<{
-        crmCustomers: { totalCount: number; edges: { node: Customer }[] };
-        crmTierProgram: { rules: string } | null;
-      }>(session, CUSTOMERS, { search: search || null })
-        .then((d) =>
-          setData({
-            customers: d.crmCustomers.edges.map((e) => e.node),
-            total: d.crmCustomers.totalCount,
-            rules: d.crmTierProgram ? JSON.stringify(JSON.parse(d.crmTierProgram.rules), null, 2) : "",
-          }),
-        )
-        .catch((e: Error) => setError(e.message));
-    }, 200);
-    return () => clearTimeout(handle);
-  }, [session.token, search, version]);
+    gql<{ crmTierProgram: { rules: string } | null }>(session, TIER_PROGRAM)
+      .then((d) => setRules(d.crmTierProgram ? JSON.stringify(JSON.parse(d.crmTierProgram.rules), null, 2) : ""))
+      .catch((e: Error) => setError(e.message));
+  }, [session.token, version]);
+  const tierNames = (() => {
+    try {
+      return ((rules ? JSON.parse(rules) : {}) as Rules).tiers?.map((x) => x.name) ?? [];
+    } catch {
+      return [];
+    }
+  })();
   return (
     <Box display="flex" flexDirection="column" gap={6}>
       <Text as="h1" size={8} fontWeight="bold">
@@ -528,44 +524,14 @@ export function CRMPage(props: Props) {
       </Text>
       {error && <ErrorText t={t} message={error} />}
       <KpiSection session={session} t={t} locale={locale} />
-      <Section title={`${t("customers")}${data ? ` (${new Intl.NumberFormat(locale).format(data.total)})` : ""}`}>
-        <Input role={undefined} label={t("search")} value={search} onChange={(e) => setSearch(e.target.value)} __maxWidth="420px" />
-        <Box overflowX="auto">
-          <Box as="table" width="100%" style={{ borderCollapse: "collapse" }}>
-            <thead>
-              <tr>
-                {[t("customer"), t("tier"), t("points"), t("orders"), t("spent")].map((h) => (
-                  <Box as="th" key={h} textAlign="left" padding={2} borderBottomWidth={1} borderBottomStyle="solid" borderColor="default1">
-                    <Text fontWeight="bold">{h}</Text>
-                  </Box>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {data?.customers.map((c) => (
-                <tr key={c.id}>
-                  <Box as="td" padding={2}>
-                    <Button type="button" variant="tertiary" onClick={() => setSelected(c)}>
-                      {[c.firstName, c.lastName].filter(Boolean).join(" ") || c.email}
-                    </Button>
-                  </Box>
-                  <Box as="td" padding={2}><Text>{c.tier?.name ?? "—"}</Text></Box>
-                  <Box as="td" padding={2}><Text>{new Intl.NumberFormat(locale).format(c.points.available)}</Text></Box>
-                  <Box as="td" padding={2}><Text>{new Intl.NumberFormat(locale).format(c.ordersCount)}</Text></Box>
-                  <Box as="td" padding={2}><Text>{money(c.totalSpent, locale)}</Text></Box>
-                </tr>
-              ))}
-            </tbody>
-          </Box>
-        </Box>
-      </Section>
+      <CustomerList session={session} t={t} locale={locale} tiers={tierNames} version={version} onSelect={setSelected} />
       {selected && (
         <Section title={[selected.firstName, selected.lastName].filter(Boolean).join(" ") || selected.email}>
           <AdjustForm {...props} userId={selected.userId} onDone={() => setVersion((v) => v + 1)} />
           <CustomerProfile key={`${selected.id}-${version}`} {...props} userId={selected.userId} />
         </Section>
       )}
-      {data && <TierEditor {...props} initial={data.rules} />}
+      {rules !== null && <TierEditor {...props} initial={rules} />}
       <SegmentSection {...props} version={segmentsVersion} onChanged={() => setSegmentsVersion((v) => v + 1)} />
       <CampaignSection {...props} segmentsVersion={segmentsVersion} />
       <EarningRulesForm {...props} />

@@ -15,7 +15,9 @@ from django.db import connection
 
 from ..segments.history import history_since
 from ..tenants.models import Tenant
+from .attribution import FlowRevenue, revenue_by_flow
 from .errors import InvalidReport
+from .rfm import RfmGrid, rfm_grid
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, SLICE_CUSTOMERS, local, params, reporting
 from .stage_history import history_chart
 from .stages import lifecycle_pass
@@ -279,6 +281,14 @@ class Report:
         older = self._lifecycle[0][: len(begun) - len(recorded)]
         with reporting():
             return older + history_chart(self.tenant, self.where, recorded)
+
+    @cached_property
+    def revenue_by_flow(self) -> list[FlowRevenue]:
+        return revenue_by_flow(self.tenant, self.where)
+
+    @cached_property
+    def rfm_grid(self) -> RfmGrid:
+        return rfm_grid(self.tenant, self.where)
 
     def everything(self) -> Kpis:
         return Kpis(

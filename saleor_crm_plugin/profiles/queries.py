@@ -104,6 +104,7 @@ class ProfileFilter:
     rfm_groups: tuple[str, ...] = ()  # from the customer's scores (segments/)
     stages: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # any of these staff tags
+    tiers: tuple[str, ...] = ()  # any of these loyalty tiers held now (loyalty/)
 
 
 @dataclass
@@ -142,6 +143,8 @@ def _filtered(tenant: Tenant, f: ProfileFilter) -> QuerySet[Profile]:
         rows = rows.filter(scores__rfm_group__in=list(f.rfm_groups))
     if f.stages:
         rows = rows.filter(scores__stage__in=list(f.stages))
+    if f.tiers:
+        rows = rows.filter(tier__tier__in=list(f.tiers))
     if f.tags:
         wanted = [" ".join(t.split()).lower() for t in f.tags]
         rows = rows.filter(Exists(Tag.objects.filter(profile_id=OuterRef("pk"), tag__in=wanted)))

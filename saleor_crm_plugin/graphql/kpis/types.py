@@ -64,6 +64,38 @@ class CRMKpiCampaignResponse(graphene.ObjectType):
     revenue = graphene.Field(CRMMoney, required=True, description="Attributed orders' totals.")
 
 
+class CRMFlowRevenue(graphene.ObjectType):
+    flow = graphene.String(
+        required=True,
+        description="checkout or browse (recovery), or the message kind: campaign, win_back, "
+        "post_purchase, welcome, tier_changed, points_expiring.",
+    )
+    step = graphene.Int(description="The recovery reminder that led to the orders, from 1.")
+    campaign_id = graphene.ID(description="The campaign, for flow campaign.")
+    campaign_name = graphene.String()
+    orders = graphene.Int(required=True)
+    customers = graphene.Int(required=True)
+    revenue = graphene.Field(CRMMoney, required=True, description="Orders' gross totals.")
+
+
+class CRMRfmCell(graphene.ObjectType):
+    recency = graphene.Int(required=True, description="R score, 5 the most recent.")
+    frequency_monetary = graphene.Int(
+        required=True, description="FM score: (F + M + 1) / 2 rounded down, 5 the highest."
+    )
+    group = graphene.String(required=True, description="The RFM group of the cell.")
+    customers = graphene.Int(required=True)
+
+
+class CRMRfmGrid(graphene.ObjectType):
+    cells = graphene.List(
+        graphene.NonNull(CRMRfmCell), required=True, description="All 25, recency 5 first."
+    )
+    groups = graphene.List(
+        graphene.NonNull(CRMCount), required=True, description="Customers per RFM group."
+    )
+
+
 class CRMKpiBucket(graphene.ObjectType):
     starts = graphene.Date(required=True, description="First local day of the bucket.")
     customers = graphene.Int(required=True)
@@ -135,6 +167,17 @@ class CRMKpis(graphene.ObjectType):
     series = graphene.List(
         graphene.NonNull(CRMKpiBucket), required=True, description="Per day, week or month."
     )
+    revenue_by_flow = graphene.List(
+        graphene.NonNull(CRMFlowRevenue),
+        required=True,
+        description="The period's purchases credited to the flow that led to them, once each "
+        "(last touch; see docs/kpis.md), largest revenue first.",
+    )
+    rfm_grid = graphene.Field(
+        CRMRfmGrid,
+        required=True,
+        description="Customers per recency x FM score cell and per RFM group, now.",
+    )
 
     stage_series = graphene.List(
         graphene.NonNull(CRMStagePoint),
@@ -172,6 +215,7 @@ class KpiView:
         lambda self: self._m(self._summary().historical_value_minor)
     )
     predicted_customer_value = property(lambda self: self._m(self.report.predicted_value_minor))
+
     @property
     def campaign_response(self) -> list[CRMKpiCampaignResponse]:
         return [
@@ -210,6 +254,36 @@ class KpiView:
             recovered=r.recovered,
             rate=_rate(r.rate),
             revenue=money(r.revenue_minor, self.currency),
+        )
+
+    @property
+    def revenue_by_flow(self) -> list[CRMFlowRevenue]:
+        return [
+            CRMFlowRevenue(
+                flow=f.flow,
+                step=f.step,
+                campaign_id=None
+                if f.campaign_id is None
+                else graphene.Node.to_global_id("CRMCampaign", f.campaign_id),
+                campaign_name=f.campaign_name or None,
+                orders=f.orders,
+                customers=f.customers,
+                revenue=money(f.revenue_minor, self.currency),
+            )
+            for f in self.report.revenue_by_flow
+        ]
+
+    @property
+    def rfm_grid(self) -> CRMRfmGrid:
+        g = self.report.rfm_grid
+        return CRMRfmGrid(
+            cells=[
+                CRMRfmCell(
+                    recency=c.recency, frequency_monetary=c.fm, group=c.group, customers=c.customers
+                )
+                for c in g.cells
+            ],
+            groups=[CRMCount(name=name, customers=n) for name, n in g.groups.items()],
         )
 
     @property

@@ -66,6 +66,10 @@ class CRMCustomerFilterInput(graphene.InputObjectType):
         graphene.NonNull(graphene.String),
         description="Any of these lifecycle stages: new, active, at_risk, dormant, lost.",
     )
+    tiers = graphene.List(
+        graphene.NonNull(graphene.String),
+        description="Any of these loyalty tiers held now, by name as in the tier rules.",
+    )
 
 
 def _to_minor(value: float | None, currency: str) -> int | None:
@@ -108,6 +112,7 @@ def _filter(data: dict[str, Any] | None, currency: str) -> queries.ProfileFilter
         rfm_groups=_names(data.get("rfm_groups"), GROUPS, "rfmGroups"),
         stages=_names(data.get("stages"), STAGES, "stages"),
         tags=tuple(data.get("tags") or ()),
+        tiers=tuple(dict.fromkeys(t.strip() for t in data.get("tiers") or () if t.strip())),
     )
 
 

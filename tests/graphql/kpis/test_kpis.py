@@ -3,6 +3,7 @@ and the customer list filtered by RFM group and lifecycle stage."""
 
 from __future__ import annotations
 
+import graphene
 import pytest
 from django.utils import timezone
 
@@ -212,3 +213,56 @@ def test_weekly_charts(store):
         {"starts": "2026-02-09", "orders": 1},  # cem, Feb 10
         {"starts": "2026-02-16", "orders": 0},
     ]
+
+
+FLOWS = """query ($p: CRMPeriodInput!, $c: String) {
+  crmKpis(period: $p, country: $c) {
+    revenueByFlow { flow step campaignId campaignName orders customers revenue { amount currency } }
+    rfmGrid { cells { recency frequencyMonetary group customers } groups { name customers } }
+  } }"""
+
+
+def test_revenue_by_flow_and_rfm_grid(store):
+    from tests.kpis.test_flows_and_rfm import _touches
+
+    spring = _touches(store)
+    recompute(store, NOW)
+    data, errors = run(staff(store), FLOWS, p=Q1)
+    assert errors == []
+    flows = data["crmKpis"]["revenueByFlow"]
+    assert [(f["flow"], f["step"], f["campaignName"], f["revenue"]) for f in flows] == [
+        ("campaign", None, "Spring", {"amount": 200.0, "currency": "EUR"}),
+        ("checkout", 2, None, {"amount": 200.0, "currency": "EUR"}),
+        ("win_back", None, None, {"amount": 100.0, "currency": "EUR"}),
+    ]
+    assert flows[0]["campaignId"] == graphene.Node.to_global_id("CRMCampaign", spring.pk)
+    grid = data["crmKpis"]["rfmGrid"]
+    assert len(grid["cells"]) == 25 and sum(c["customers"] for c in grid["cells"]) == 6
+    assert {g["name"]: g["customers"] for g in grid["groups"]}["prospects"] == 1
+    data, errors = run(staff(store), FLOWS, p=Q1, c="DE")
+    assert [f["flow"] for f in data["crmKpis"]["revenueByFlow"]] == ["checkout"]
+    assert sum(c["customers"] for c in data["crmKpis"]["rfmGrid"]["cells"]) == 2
+
+
+def test_customers_filtered_by_loyalty_tier(store):
+    from saleor_crm_plugin.loyalty.models import TierStatus
+    from saleor_crm_plugin.models import Profile
+
+    for email, tier in (("ann@example.de", "Gold"), ("cem@example.jp", "Silver"),
+                        ("fay@example.de", "Silver")):  # fmt: skip
+        TierStatus.objects.create(
+            tenant=store, profile=Profile.objects.get(email=email), tier=tier,
+            since=NOW, program_version=1,
+        )  # fmt: skip
+    data, errors = run(staff(store), CUSTOMERS, f={"tiers": ["Silver"]})
+    assert errors == []
+    assert [e["node"]["email"] for e in data["crmCustomers"]["edges"]] == [
+        "cem@example.jp",
+        "fay@example.de",
+    ]
+    data, errors = run(
+        staff(store), CUSTOMERS, f={"tiers": ["Gold", "Silver"], "countries": ["DE"]}
+    )
+    assert data["crmCustomers"]["totalCount"] == 2
+    data, errors = run(staff(store), CUSTOMERS, f={"tiers": ["Platinum"]})
+    assert data["crmCustomers"] == {"totalCount": 0, "edges": []}
