@@ -8,10 +8,16 @@ class CRMConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from . import checks  # noqa: F401  (registers the system checks)
         from .ops.tracing import install_celery_hooks
+        from .tenants.models import Tenant
+        from .tenants.services import forget_tenants
 
         install_celery_hooks()
+        post_save.connect(forget_tenants, sender=Tenant, dispatch_uid="crm-forget-tenants")
+        post_delete.connect(forget_tenants, sender=Tenant, dispatch_uid="crm-forget-tenants-del")
 
         register_periodic_tasks()
 

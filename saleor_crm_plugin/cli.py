@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from .tenants.models import Tenant
 
 
+# Connections per `serve` worker: a webhook holds one for a few milliseconds, so a handful
+# serves two cores; requests past that wait up to DATABASE_POOL_TIMEOUT for one, then get a 503.
+SERVE_POOL_MAX_SIZE = 8
+
+
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_crm_plugin.project.settings")
     import django
@@ -37,11 +42,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # Each worker takes its connections from a bounded pool (settings.py says why); the
+    # workers are spawned after this, so they inherit the variable.
+    os.environ.setdefault("DATABASE_POOL_MAX_SIZE", str(SERVE_POOL_MAX_SIZE))
     _setup()
     import uvicorn
     from django.core.management import call_command
+    from django.db import connection
+
+    from .project.serving import NoDelayH11Protocol
 
     call_command("migrate", interactive=False, verbosity=0)
+    connection.close()
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None:
+        close_pool()  # this process only supervises the workers from here on
     print(f"Saleor CRM listening on http://{args.host}:{args.port}/  (manifest: /api/manifest)")
     uvicorn.run(
         "saleor_crm_plugin.project.asgi:application",
@@ -49,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level="warning",
         workers=args.workers,
+        http=NoDelayH11Protocol,
     )
     return 0
 

@@ -34,10 +34,14 @@ def apply_deliveries_in_the_request(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def fresh_cache() -> None:
-    """Rate-limit counters live in the cache; each test starts with none."""
+    """Rate-limit counters live in the cache; each test starts with none (nor with tenants
+    remembered from a rolled-back test)."""
     from django.core.cache import cache
 
+    from saleor_crm_plugin.tenants.services import forget_tenants
+
     cache.clear()
+    forget_tenants()
 
 
 @pytest.fixture

@@ -40,16 +40,38 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 APPEND_SLASH = False
 STATIC_URL = "/static/"
 
+# A bounded psycopg pool per process (``saleor-crm serve`` turns it on, see docs/operations.md).
+# Opening a PostgreSQL connection per request cost more than the webhook's own work, and
+# persistent connections (CONN_MAX_AGE) leak under ASGI: Django runs each request's synchronous
+# code on a thread of its own, and a connection kept by a thread that is gone is never closed.
+# A pool hands each request a connection and takes it back when the request ends, so the count
+# stays at most DATABASE_POOL_MAX_SIZE per process. CONN_MAX_AGE must then be 0.
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "0"))
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or embedded.database_url(),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=(
+            0 if DATABASE_POOL_MAX_SIZE > 0 else int(os.environ.get("DATABASE_CONN_MAX_AGE", "0"))
+        ),
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})
 # A webhook must answer within Saleor's 2 s connect / 18 s read budget even when the database
 # is struggling: fail fast and answer 503 so Saleor retries.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
+if DATABASE_POOL_MAX_SIZE > 0:
+    # With a pool, health checks make the pool test a connection before handing it out, so one
+    # broken while idle (PostgreSQL restarted) is replaced rather than failing a request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")), DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        # Waiting longer for a free connection than for a new one makes no sense: past this the
+        # request fails with an OperationalError, which the webhook door answers with a 503.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "3")),
+        "max_idle": 300,
+    }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if os.environ.get("CACHE_URL", "").startswith("redis"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,6 +75,39 @@ def app_token(tenant: Tenant) -> str:
 
 def tenant_for_api_url(api_url: str) -> Tenant | None:
     return Tenant.objects.filter(saleor_api_url=normalize_api_url(api_url), is_active=True).first()
+
+
+# How long a process trusts the tenant it last read for an API URL.
+TENANT_CACHE_SECONDS = 5.0
+_recent: dict[str, tuple[Tenant, float]] = {}
+
+
+def recent_tenant_for_api_url(api_url: str) -> Tenant | None:
+    """``tenant_for_api_url``, remembered by this process for ``TENANT_CACHE_SECONDS``.
+
+    Every webhook needs its tenant, and a webhook's cost is mostly its database round trips.
+    A change saved in this process is seen at once (``forget_tenants`` runs on save); one made
+    by another process (an uninstall, a reinstall) shows within the delay. Callers that would
+    refuse a request for what the tenant holds (an unknown signing key) must look again with
+    ``tenant_for_api_url`` before refusing. Unknown URLs are not remembered, so made-up URLs
+    cannot grow the memory.
+    """
+    key = normalize_api_url(api_url)
+    now = time.monotonic()
+    hit = _recent.get(key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    tenant = tenant_for_api_url(key)
+    if tenant is None:
+        _recent.pop(key, None)
+    else:
+        _recent[key] = (tenant, now + TENANT_CACHE_SECONDS)
+    return tenant
+
+
+def forget_tenants(**_: Any) -> None:
+    """Drop the remembered tenants (a tenant was saved or deleted in this process)."""
+    _recent.clear()
 
 
 PLUGIN_TENANT_URL = "plugin://saleor/"

@@ -22,8 +22,14 @@ from ..inbox.services import accept
 from ..ops.counters import increment
 from ..ops.tracing import tracer
 from ..tenants.errors import NotAllowed
+from ..tenants.models import Tenant
 from ..tenants.saleor_api import SaleorUnavailable, TokenRejected, verify_app_token
-from ..tenants.services import check_allowed, register_tenant, tenant_for_api_url
+from ..tenants.services import (
+    check_allowed,
+    recent_tenant_for_api_url,
+    register_tenant,
+    tenant_for_api_url,
+)
 from .signature import JWKSUnavailable, SignatureError, verify_signature
 
 logger = logging.getLogger(__name__)
@@ -114,6 +120,25 @@ def reject(source: str, reason: str, status: int, code: str, message: str) -> Js
     return _error(status, code, message)
 
 
+def _verified_tenant(api_url: str, signature: str, body: bytes) -> Tenant | None:
+    """The tenant that signed ``body``; raises ``SignatureError`` when it did not.
+
+    The tenant comes from this process's short memory first; a 401 is final for Saleor, so
+    before refusing, the tenant is read again in case its keys or installation changed since.
+    """
+    tenant = recent_tenant_for_api_url(api_url)
+    if tenant is None:
+        return None
+    try:
+        verify_signature(tenant, signature, body)
+    except SignatureError:
+        tenant = tenant_for_api_url(api_url)
+        if tenant is None:
+            return None
+        verify_signature(tenant, signature, body)
+    return tenant
+
+
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest) -> HttpResponse:
@@ -140,7 +165,7 @@ def _webhook(request: HttpRequest, span: trace.Span) -> HttpResponse:
             "Saleor-Event and Saleor-Api-Url are required",
         )
     try:
-        tenant = tenant_for_api_url(api_url)
+        tenant = _verified_tenant(api_url, request.headers.get("Saleor-Signature", ""), body)
         if tenant is None:
             return reject(
                 "saleor",
@@ -150,7 +175,6 @@ def _webhook(request: HttpRequest, span: trace.Span) -> HttpResponse:
                 "this Saleor has not installed the app",
             )
         span.set_attribute("crm.tenant_id", tenant.pk)
-        verify_signature(tenant, request.headers.get("Saleor-Signature", ""), body)
         with transaction.atomic():
             accepted = accept(tenant, event=event, body=body, headers=dict(request.headers))
             request_drain(tenant.pk)

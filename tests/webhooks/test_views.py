@@ -155,3 +155,35 @@ def test_manifest_uses_the_public_url_when_set(live_server, db, settings):
     settings.CRM_PUBLIC_URL = "https://crm.example.com/"
     manifest = requests.get(f"{live_server.url}/api/manifest", timeout=10).json()
     assert manifest["tokenTargetUrl"] == "https://crm.example.com/api/register"
+
+
+def test_keys_rotated_by_another_process_are_used_while_the_tenant_is_remembered(
+    live_server, tenant, rates
+):
+    """Each server process remembers its tenants for a few seconds; when another process has
+    already fetched Saleor's new keys (so this one may not fetch again yet), a delivery signed
+    with the new key must still be stored: a 401 is final for Saleor."""
+    from django.utils import timezone
+
+    from saleor_crm_plugin.tenants.models import Tenant
+
+    body, headers = recorded()
+    assert post(live_server, body, headers).status_code == 200  # the tenant is now remembered
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    public.update({"kid": "rotated", "use": "sig", "alg": "RS256"})
+    # What another process's refetch leaves behind: new keys, fetched just now.
+    Tenant.objects.filter(pk=tenant.pk).update(
+        jwks={"keys": [public]}, jwks_fetched_at=timezone.now()
+    )
+    newer = body + b"\n"
+    signature = jwt.api_jws.encode(
+        newer,
+        key,
+        algorithm="RS256",
+        headers={"kid": "rotated", "b64": False, "crit": ["b64"]},
+        is_payload_detached=True,
+    )
+    response = post(live_server, newer, with_signature(headers, signature))
+    assert response.status_code == 200, response.text
+    assert Delivery.objects.count() == 2
