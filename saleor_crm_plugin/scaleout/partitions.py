@@ -185,14 +185,16 @@ def ensure_partitions(now: datetime, months_ahead: int) -> list[str]:
     return created
 
 
-def partition_inbox(now: datetime, months_ahead: int) -> Conversion:
+def partition_inbox(now: datetime, months_ahead: int, since: date | None = None) -> Conversion:
     """Convert ``crm_inbox_delivery`` to monthly partitions, keeping every row, id and key.
 
     One transaction: if anything fails, PostgreSQL rolls the DDL back and the table is as it
     was. It holds an ``ACCESS EXCLUSIVE`` lock on the inbox for the whole copy (webhooks wait
     and, past ``CRM_WEBHOOK_DB_TIMEOUT_MS``, answer 503 so Saleor retries): run it on a fresh
     database, or in a maintenance window sized by a trial on a restored backup.
-    Raises ``ValueError`` when the inbox is already partitioned.
+    Partitions run from the oldest delivery's month (or ``since``'s, if earlier) to
+    ``months_ahead`` after ``now``'s. Raises ``ValueError`` when the inbox is already
+    partitioned.
     """
     if is_partitioned():
         raise ValueError(f"{INBOX} is already partitioned.")
@@ -220,6 +222,8 @@ def partition_inbox(now: datetime, months_ahead: int) -> Conversion:
             )
         cur.execute(_CREATE)
         first = month_start((oldest or now).astimezone(UTC).date())
+        if since is not None:
+            first = min(first, month_start(since))
         last = add_months(month_start(now.astimezone(UTC).date()), months_ahead)
         names = []
         month = first

@@ -22,6 +22,7 @@ from django.db import connections  # noqa: E402
 from saleor_crm_plugin.kpis.cohorts import cohorts  # noqa: E402
 from saleor_crm_plugin.kpis.queries import Report  # noqa: E402
 from saleor_crm_plugin.kpis.types import Slice  # noqa: E402
+from saleor_crm_plugin.ops.metrics import collect  # noqa: E402
 from saleor_crm_plugin.scaleout.replica import replica_lag_seconds  # noqa: E402
 from saleor_crm_plugin.segments.queries import preview  # noqa: E402
 from saleor_crm_plugin.tenants.services import register_tenant  # noqa: E402
@@ -78,6 +79,9 @@ def main() -> None:
     )
     seen["paused"] = figures(tenant)
     seen["lag_seconds"] = replica_lag_seconds()
+    time.sleep(1.5)  # nothing replayed while paused: the lag grows
+    gauges = {f.name: f.samples for f in collect()}
+    seen["metric_lag"] = gauges["crm_analytics_replica_lag_seconds"][0][1]
 
     scalar("analytics", "SELECT pg_wal_replay_resume()::text")
     wait_replayed()

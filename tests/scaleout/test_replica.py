@@ -67,6 +67,7 @@ def test_reports_read_the_replica_and_trail_it_by_its_lag(replica_pair: ReplicaP
     assert seen["primary_orders"] == 12  # 11 before, with eve's cancelled one left out, and hal's
     assert seen["paused"] == before
     assert seen["lag_seconds"] is not None and seen["lag_seconds"] >= 0
+    assert seen["metric_lag"] >= seen["lag_seconds"] + 1.5  # /metrics shows it growing
     # Replay resumed: the reports catch up.
     assert seen["resumed"] == {
         "orders": 8,
