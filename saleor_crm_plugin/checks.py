@@ -98,3 +98,19 @@ def check_send_windows(app_configs: Any, **kwargs: Any) -> list[Error]:
         except WindowError as exc:
             found.append(Error(f"{name}: {exc}.", id="saleor_crm_plugin.E005"))
     return found
+
+
+@register()
+def check_analytics_database(app_configs: Any, **kwargs: Any) -> list[Error]:
+    from django.conf import settings
+
+    alias = crm_settings.ANALYTICS_DATABASE
+    if alias in settings.DATABASES:
+        return []
+    return [
+        Error(
+            f"CRM_ANALYTICS_DATABASE {alias!r} is not a database alias in DATABASES.",
+            hint=f"Known aliases: {', '.join(sorted(settings.DATABASES))}.",
+            id="saleor_crm_plugin.E030",
+        )
+    ]

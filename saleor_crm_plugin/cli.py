@@ -72,11 +72,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
     from .project.celery import app
+    from .scaleout.beat import BeatLock
 
     argv = ["worker", "--loglevel", args.loglevel, "--concurrency", str(args.concurrency)]
+    if args.queues:
+        argv += ["--queues", args.queues]
     if args.beat:
-        argv.append("--beat")
+        # Every machine may ask for --beat: the first to hold the lock runs the schedule,
+        # the others run as plain workers (docs/scaleout.md).
+        lock = BeatLock()
+        if lock.try_acquire():
+            print("beat: holding the beat lock; running the periodic schedule", flush=True)
+            lock.watch(args.lock_check)
+            argv.append("--beat")
+        else:
+            lock.close()
+            print("beat: another process holds the beat lock; running without beat", flush=True)
     app.worker_main(argv)
+    return 0
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    _setup()
+    from celery.apps.beat import Beat
+
+    from .project.celery import app
+    from .scaleout.beat import BeatLock
+
+    lock = BeatLock()
+    lock.wait(
+        args.standby_interval,
+        lambda: print("beat: another beat holds the lock; standing by", flush=True),
+    )
+    print("beat: holding the beat lock; running the periodic schedule", flush=True)
+    lock.watch(args.lock_check)
+    Beat(app=app, loglevel=args.loglevel, schedule=args.schedule).run()
     return 0
 
 
@@ -111,6 +141,33 @@ def cmd_drain(args: argparse.Namespace) -> int:
             return 0
         if not result.claimed:
             time.sleep(args.interval)
+
+
+def cmd_partition(args: argparse.Namespace) -> int:
+    _setup()
+    from django.utils import timezone
+
+    from .scaleout.partitions import (
+        TIMELINE_REFUSAL,
+        ensure_partitions,
+        is_partitioned,
+        partition_inbox,
+    )
+
+    if args.table == "timeline":
+        print(f"error: {TIMELINE_REFUSAL}", file=sys.stderr)
+        return 2
+    now = timezone.now()
+    if is_partitioned():
+        created = ensure_partitions(now, args.months_ahead)
+        print(f"crm_inbox_delivery is already partitioned; created {len(created)} partitions")
+        return 0
+    done = partition_inbox(now, args.months_ahead)
+    print(
+        f"crm_inbox_delivery partitioned by month: {done.rows} deliveries in "
+        f"{len(done.partitions)} partitions ({done.partitions[0]} .. {done.partitions[-1]})"
+    )
+    return 0
 
 
 def _plugin_tenant_from_saleor() -> Any:
@@ -277,8 +334,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run a Celery worker (needs CELERY_BROKER_URL)")
     p.add_argument("--loglevel", default="info")
     p.add_argument("--concurrency", type=int, default=2)
-    p.add_argument("--beat", action="store_true", help="also run the periodic schedule")
+    p.add_argument(
+        "--beat", action="store_true", help="also run the periodic schedule, unless a beat runs"
+    )
+    p.add_argument("--lock-check", type=float, default=15.0, help="seconds between lock checks")
+    p.add_argument("--queues", default="", help="comma-separated queues (default: CELERY_QUEUE)")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("beat", help="run the periodic schedule; one at a time, others stand by")
+    p.add_argument("--loglevel", default="info")
+    p.add_argument("--schedule", default="celerybeat-schedule", help="beat's state file")
+    p.add_argument("--standby-interval", type=float, default=5.0, help="seconds between tries")
+    p.add_argument("--lock-check", type=float, default=15.0, help="seconds between lock checks")
+    p.set_defaults(func=cmd_beat)
 
     p = sub.add_parser("load-rates", help="load FX rates from a CSV (date,base,currency,rate)")
     p.add_argument("file")
@@ -300,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recompute", help="score customers (RFM, stage, risk) and refresh segments")
     p.add_argument("--api-url", help="only this installed Saleor (default: every store)")
     p.set_defaults(func=cmd_recompute)
+
+    p = sub.add_parser("partition", help="convert the inbox to monthly partitions (scaleout.md)")
+    p.add_argument("--table", choices=["inbox", "timeline"], required=True)
+    p.add_argument(
+        "--months-ahead", type=int, default=3, help="months to create after the current one"
+    )
+    p.set_defaults(func=cmd_partition)
 
     p = sub.add_parser("export-schema", help="print the CRM GraphQL schema (SDL)")
     p.set_defaults(func=cmd_export_schema)

@@ -74,6 +74,20 @@ class CRMSettings:
         return str(self._get("LOG_FORMAT", "plain"))
 
     @property
+    def ANALYTICS_DATABASE(self) -> str:
+        """Django database alias the heavy read-only analytics run on (KPI reports, cohorts,
+        currency exposure, segment previews, members and exports), e.g. a streaming replica
+        (Saleor names its own ``replica``). Those figures then trail the primary by the
+        replica's lag; nothing is ever written there. Default: the primary (``default``)."""
+        return str(self._get("ANALYTICS_DATABASE", "default"))
+
+    @property
+    def PARTITION_MONTHS_AHEAD(self) -> int:
+        """Monthly partitions kept ready ahead of the current month for tables converted with
+        ``saleor-crm partition`` (the daily beat task creates them)."""
+        return int(self._get("PARTITION_MONTHS_AHEAD", 3))
+
+    @property
     def INBOX_DISPATCH(self) -> str:
         """How accepted deliveries get applied: ``celery`` (a worker; the default with a broker),
         ``thread`` (a background thread in this process; the default without one), ``eager``

@@ -23,11 +23,13 @@ from .loyalty.tasks import (
 from .messaging.tasks import send_due_messages
 from .privacy.tasks import apply_retention
 from .recovery.tasks import run_recovery
+from .scaleout.tasks import create_partitions_ahead
 from .segments.tasks import recompute_all
 
 __all__ = [
     "apply_retention",
     "apply_tiers",
+    "create_partitions_ahead",
     "drain_inbox",
     "expire_points",
     "grant_birthday_bonuses",
@@ -81,4 +83,5 @@ PERIODIC: dict[str, dict[str, Any]] = {
     "crm-recovery": {"task": "saleor_crm.recovery.run", "schedule": 300.0},
     "crm-segments-recompute": {"task": "saleor_crm.segments.recompute", "schedule": DAILY},
     "crm-privacy-retention": {"task": "saleor_crm.privacy.retention", "schedule": DAILY},
+    "crm-scaleout-partitions": {"task": "saleor_crm.scaleout.partitions", "schedule": DAILY},
 }

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,19 @@ class JWKSServer(LoopbackServer):
     @property
     def hits(self) -> int:
         return len(self.requests)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """``CRM_TEST_INBOX_PARTITIONED=1`` runs the tests on an inbox in monthly partitions
+    (docs/scaleout.md) from January 2025 to June 2027 (30 partitions, about what a store
+    keeps), to show the inbox behaves the same on both layouts. A test that files a delivery
+    outside those months fails with "no partition", as production would."""
+    if os.environ.get("CRM_TEST_INBOX_PARTITIONED") == "1":
+        from saleor_crm_plugin.scaleout.partitions import partition_inbox
+
+        with django_db_blocker.unblock():
+            partition_inbox(datetime(2026, 12, 1, tzinfo=UTC), 6, since=date(2025, 1, 1))
 
 
 @pytest.fixture(autouse=True)

@@ -287,7 +287,7 @@ def chunk_sql(table: Table) -> str:
       SELECT %(tenant)s, 'backfill', %(event)s, body, '{{}}'::jsonb,
         encode(sha256(body), 'hex'), 'pending', 0, '', '', now()
       FROM chunk
-      ON CONFLICT (tenant_id, event, body_hash) DO NOTHING
+      ON CONFLICT DO NOTHING  -- the dedupe key (scaleout/partitions.py)
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM chunk), (SELECT count(*) FROM stored),

@@ -74,7 +74,7 @@ def accept(
             INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
               state, attempts, error_code, error_message, received_at)
             VALUES (%s, %s, %s, %s, %s::jsonb, %s, 'pending', 0, '', '', now())
-            ON CONFLICT (tenant_id, event, body_hash) DO NOTHING
+            ON CONFLICT DO NOTHING  -- the dedupe key (scaleout/partitions.py)
             RETURNING id
             """,
             [tenant.pk, source, event[:64], body, json.dumps(headers), digest],
@@ -104,7 +104,7 @@ def accept_many(
               state, attempts, error_code, error_message, received_at)
             SELECT %s, %s, e, b, '{}'::jsonb, h, 'pending', 0, '', '', now()
             FROM unnest(%s::text[], %s::bytea[], %s::text[]) AS x(e, b, h)
-            ON CONFLICT (tenant_id, event, body_hash) DO NOTHING
+            ON CONFLICT DO NOTHING  -- the dedupe key (scaleout/partitions.py)
             """,
             [
                 tenant.pk,

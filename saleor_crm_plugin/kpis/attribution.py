@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
-
 from ..campaigns.models import Campaign
 from ..conf import crm_settings
+from ..scaleout.replica import analytics_connection
 from ..tenants.models import Tenant
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, params, reporting
 from .types import Slice
@@ -93,7 +92,7 @@ def revenue_by_flow(tenant: Tenant, where: Slice) -> list[FlowRevenue]:
         kinds=list(TOUCH_KINDS),
         window=crm_settings.CAMPAIGN_ATTRIBUTION_DAYS,
     )
-    with reporting(), connection.cursor() as cur:
+    with reporting(), analytics_connection().cursor() as cur:
         cur.execute(_BY_FLOW, values)
         rows = cur.fetchall()
     names = dict(

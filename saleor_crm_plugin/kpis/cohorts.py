@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection
-
+from ..scaleout.replica import analytics_connection
 from ..tenants.models import Tenant
 from .sql import IN_SLICE, PURCHASE, local, params, reporting
 from .types import Cohort, CohortCell, Slice
@@ -44,7 +43,7 @@ def _months_between(first: date, later: date) -> int:
 def cohorts(tenant: Tenant, where: Slice, now: datetime) -> list[Cohort]:
     """One cohort per local month of the period with first purchases, and for each month since
     (up to the current one) the share of the cohort that bought in it, four places."""
-    with reporting(), connection.cursor() as cur:
+    with reporting(), analytics_connection().cursor() as cur:
         cur.execute(_COHORTS, params(tenant, where, now=now))
         rows = cur.fetchall()
     current = now.astimezone(where.start.tzinfo).date()

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection
-
 from ..money.currencies import convert_minor
 from ..money.errors import MissingRate
 from ..money.rates import RateBook
+from ..scaleout.replica import analytics_connection
 from ..tenants.models import Tenant
 from .sql import IN_PERIOD, IN_SLICE, PURCHASE, local, params, reporting
 from .types import CurrencyExposure, Exposure, Slice
@@ -37,7 +36,7 @@ def currency_exposure(tenant: Tenant, where: Slice, now: datetime) -> CurrencyEx
     money were exchanged today; a currency without a rate today gets None, not a guess.
     """
     base = tenant.base_currency
-    with reporting(), connection.cursor() as cur:
+    with reporting(), analytics_connection().cursor() as cur:
         cur.execute(_BY_MONTH, params(tenant, where))
         rows: list[tuple[date, str, int, int, int]] = [
             (m, c, int(n), int(local_sum), int(base_sum)) for m, c, n, local_sum, base_sum in cur

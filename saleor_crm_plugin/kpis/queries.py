@@ -11,8 +11,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.db import connection
-
+from ..scaleout.replica import analytics_connection
 from ..segments.history import history_since
 from ..tenants.models import Tenant
 from .attribution import FlowRevenue, revenue_by_flow
@@ -104,7 +103,7 @@ WHERE f.tenant_id = %(tenant)s AND f.started_at >= %(start)s AND f.started_at < 
 
 
 def _one(sql: str, values: dict[str, Any]) -> tuple[Any, ...]:
-    with connection.cursor() as cur:
+    with analytics_connection().cursor() as cur:
         cur.execute(sql, values)
         row = cur.fetchone()
     assert row is not None  # aggregates without GROUP BY always return a row
@@ -112,7 +111,7 @@ def _one(sql: str, values: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _counts(sql: str, values: dict[str, Any]) -> dict[str, int]:
-    with connection.cursor() as cur:
+    with analytics_connection().cursor() as cur:
         cur.execute(sql, values)
         return {str(k): int(n) for k, n in cur.fetchall()}
 
@@ -148,7 +147,7 @@ def buckets(where: Slice, interval: str) -> list[tuple[date, datetime]]:
 def series(tenant: Tenant, where: Slice, interval: str = "month") -> list[Bucket]:
     """Customers, new customers, orders and revenue per local day, week or month."""
     steps = buckets(where, interval)
-    with connection.cursor() as cur:
+    with analytics_connection().cursor() as cur:
         cur.execute(_SERIES, params(tenant, where, unit=interval))
         found = {
             row[0]: Bucket(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]))

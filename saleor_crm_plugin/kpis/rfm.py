@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
-
+from ..scaleout.replica import analytics_connection
 from ..segments.groups import GRID
 from ..tenants.models import Tenant
 from .sql import SLICE_CUSTOMERS, params, reporting
@@ -44,7 +43,7 @@ class RfmGrid:
 
 def rfm_grid(tenant: Tenant, where: Slice) -> RfmGrid:
     """Customers per (recency, FM) cell and per RFM group, as of the last recompute."""
-    with reporting(), connection.cursor() as cur:
+    with reporting(), analytics_connection().cursor() as cur:
         cur.execute(_GRID, params(tenant, where))
         rows = cur.fetchall()
     per_cell: dict[tuple[int, int], int] = {}

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, transaction
-
 from ..profiles.events import NOT_PURCHASES
+from ..scaleout.replica import read_only
 from ..tenants.models import Tenant
 from .types import Slice
 
@@ -56,8 +55,10 @@ REPORT_WORK_MEM = "64MB"
 
 @contextmanager
 def reporting() -> Iterator[None]:
-    """A transaction with settings for report queries (``SET LOCAL``: they end with it)."""
-    with transaction.atomic(), connection.cursor() as cur:
+    """A read-only transaction on the analytics database (``CRM_ANALYTICS_DATABASE``: a
+    replica when there is one) with settings for report queries (``SET LOCAL``: they end
+    with it). Statements inside use ``analytics_connection()``."""
+    with read_only() as conn, conn.cursor() as cur:
         cur.execute("SET LOCAL jit = off")
         cur.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         yield

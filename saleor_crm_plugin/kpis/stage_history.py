@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db import connection
-
+from ..scaleout.replica import analytics_connection
 from ..tenants.models import Tenant
 from .sql import SLICE_CUSTOMERS, params
 from .types import Slice, StagePoint
@@ -63,7 +62,7 @@ def history_chart(
     if not points:
         return []
     deltas: dict[str, dict[int, int]] = {}
-    with connection.cursor() as cur:
+    with analytics_connection().cursor() as cur:
         cur.execute(_HISTORY, params(tenant, where, moments=[m for _, m in points]))
         for stage, k, n in cur.fetchall():
             deltas.setdefault(str(stage), {})[int(k)] = int(n)

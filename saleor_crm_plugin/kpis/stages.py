@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db import connection
-
 from ..conf import crm_settings
+from ..scaleout.replica import analytics_connection
 from ..segments.models import ScoreBoundaries
 from ..segments.scores import MIN_CADENCE_DAYS, Lifecycle, lifecycle_for
 from ..tenants.models import Tenant
@@ -103,7 +102,7 @@ def lifecycle_pass(
     )
     deltas: dict[str, dict[int, int]] = {}
     churned = could_churn = 0
-    with connection.cursor() as cur:
+    with analytics_connection().cursor() as cur:
         cur.execute(
             _LIFECYCLE,
             params(

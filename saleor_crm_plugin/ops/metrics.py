@@ -7,11 +7,13 @@ resets nothing. What leaves no row (rejections, task failures) is in ``crm_ops_c
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from ..inbox.queries import inbox_lag
+from ..scaleout.replica import analytics_alias, replica_lag_seconds
 from .counters import label_string, read_counters
 
 
@@ -31,6 +33,22 @@ COUNTER_HELP = {
     "crm_task_failures_total": "Celery task runs of the CRM that ended in an exception.",
     "crm_task_retries_total": "Celery task runs of the CRM that asked to be retried.",
 }
+
+
+logger = logging.getLogger(__name__)
+
+
+def _replica_lag() -> list[tuple[str, float]]:
+    """The analytics replica's lag, when reports read one; a replica that does not answer
+    leaves the gauge out (alert on its absence) rather than failing the whole scrape."""
+    if analytics_alias() == "default":
+        return []
+    try:
+        lag = replica_lag_seconds()
+    except DatabaseError as exc:
+        logger.warning("analytics replica unreachable: %s", type(exc).__name__)
+        return []
+    return [] if lag is None else [("", round(lag, 3))]
 
 
 def _rows(sql: str) -> list[tuple]:
@@ -97,6 +115,17 @@ def collect() -> list[Family]:
         family = by_name.setdefault(name, Family(name, "counter", name.replace("_", " ")))
         family.samples.append((labels, value))
     families.extend(by_name[name] for name in sorted(by_name))
+    lag_samples = _replica_lag()
+    if lag_samples:
+        families.append(
+            Family(
+                "crm_analytics_replica_lag_seconds",
+                "gauge",
+                "How far the replica the reports read trails the primary (time since the last "
+                "replayed transaction).",
+                lag_samples,
+            )
+        )
     return families
 
 

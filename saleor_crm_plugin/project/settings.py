@@ -73,6 +73,17 @@ if DATABASE_POOL_MAX_SIZE > 0:
         "max_idle": 300,
     }
 
+# A streaming replica for the heavy read-only analytics (docs/scaleout.md). Tests mirror it to
+# the primary, so they see what they just wrote.
+if os.environ.get("CRM_ANALYTICS_DATABASE_URL"):
+    DATABASES["analytics"] = dj_database_url.parse(
+        os.environ["CRM_ANALYTICS_DATABASE_URL"],
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+    DATABASES["analytics"]["OPTIONS"] = {"connect_timeout": 3}
+    DATABASES["analytics"]["TEST"] = {"MIRROR": "default"}
+    CRM_ANALYTICS_DATABASE = "analytics"
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if os.environ.get("CACHE_URL", "").startswith("redis"):
     CACHES = {
@@ -90,6 +101,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis hands an unacknowledged (late-acked) task to another worker after the visibility
+# timeout: keep it above the longest task (the nightly recompute of a large store), or that
+# task runs twice at once. RabbitMQ ignores it (its consumer_timeout plays the part).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
+# The queue our tasks are published to; workers consume it (`saleor-crm worker --queues`).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 # `saleor-crm worker --beat` runs saleor_crm_plugin.tasks.PERIODIC (added when the app is ready),
 # e.g. the sweep that applies whatever no drain task picked up.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}

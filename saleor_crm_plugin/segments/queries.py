@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-
 from ..money.currencies import from_minor
+from ..scaleout.replica import read_only
 from ..tenants.models import Tenant
 from .models import Segment
 from .rules import compile_rules
@@ -28,7 +27,7 @@ def preview(tenant: Tenant, rules: Any, now: datetime, limit: int) -> Preview:
     Raises ``RuleError`` for rules that do not check out."""
     compiled = compile_rules(rules, tenant.base_currency)
     params = {**compiled.params, "tenant": tenant.pk, "now": now, "limit": limit}
-    with connection.cursor() as cur:
+    with read_only() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM ({matching_sql(compiled)}) m", params)
         row = cur.fetchone()
         cur.execute(
@@ -50,7 +49,7 @@ class Stay:
 
 def history(segment: Segment, *, offset: int = 0, limit: int = 100) -> list[Stay]:
     """Every stay in the segment, newest first (joined or left)."""
-    with connection.cursor() as cur:
+    with read_only() as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT m.profile_id, p.email, m.joined_at, m.left_at FROM crm_segment_member m "
             "JOIN crm_profile p ON p.id = m.profile_id WHERE m.segment_id = %s "
@@ -63,7 +62,7 @@ def history(segment: Segment, *, offset: int = 0, limit: int = 100) -> list[Stay
 
 def member_ids(segment: Segment, *, offset: int = 0, limit: int = 100) -> list[int]:
     """Current members, in the order they joined."""
-    with connection.cursor() as cur:
+    with read_only() as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT profile_id FROM crm_segment_member WHERE segment_id = %s AND left_at IS NULL "
             "ORDER BY joined_at, profile_id OFFSET %s LIMIT %s",
@@ -83,7 +82,7 @@ def export_csv(segment: Segment) -> str:
     and spreadsheets. Cells starting with = + - @ are prefixed with ' so a spreadsheet does
     not run them as formulas."""
     tenant = segment.tenant
-    with connection.cursor() as cur:
+    with read_only() as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT p.email, p.first_name, p.last_name, p.country, p.language, p.orders_count, "
             "p.spent_gross_minor - p.refunded_minor, COALESCE(s.rfm_group, ''), "
