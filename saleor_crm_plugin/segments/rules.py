@@ -101,9 +101,7 @@ FIELDS: dict[str, Field] = {
         "money",
     ),
     "orders_in_period": Field("COALESCE({period}.n, 0)", "number", needs_days=True, period=True),
-    "spent_in_period": Field(
-        "COALESCE({period}.spent, 0)", "money", needs_days=True, period=True
-    ),
+    "spent_in_period": Field("COALESCE({period}.spent, 0)", "money", needs_days=True, period=True),
     "tracked_events": Field(
         "(SELECT count(*) FROM crm_tracked_event e WHERE e.profile_id = p.id "
         "AND e.kind = {kind} AND ({subject} = '' OR e.subject_id = {subject}) "
