@@ -136,6 +136,13 @@ class OrderRecord(models.Model):
             models.Index(fields=["tenant", "email"], name="crm_order_email"),
             # Orders changed lately (the post-purchase e-mail's scan, feedback/requests.py).
             models.Index(fields=["tenant", "updated_at"], name="crm_order_updated"),
+            # Orders of a period (segment rules such as "spent in the last 90 days"): an
+            # index-only scan reads the period's orders and nothing else.
+            models.Index(
+                fields=["tenant", "created_at"],
+                include=["profile", "status", "total_gross_base_minor", "refunded_base_minor"],
+                name="crm_order_period",
+            ),
             GinIndex(fields=["psp_references"], name="crm_order_psp"),
         ]
 

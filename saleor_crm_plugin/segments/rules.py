@@ -10,8 +10,8 @@ period fields also take ``"days"`` and tracked behaviour takes ``"kind"`` (and a
 
 Only names from ``FIELDS`` and ``OPS`` choose SQL fragments (constants of this module); every
 value the merchant gives goes to the database as a parameter, never into the SQL text.
-The compiled condition reads ``p`` (crm_profile) and ``s`` (crm_customer_scores, left-joined)
-and the parameters ``%(tenant)s`` and ``%(now)s``.
+The compiled condition reads ``p`` (crm_profile) and ``s`` (crm_customer_scores, left-joined),
+the compiled ``joins`` and the parameters ``%(tenant)s`` and ``%(now)s``.
 """
 
 from __future__ import annotations
@@ -50,10 +50,20 @@ class Field:
     needs_days: bool = False
     needs_kind: bool = False
     help: str = ""
+    period: bool = False  # reads {period}, the grouped orders of the last {days} days
 
 
 _PURCHASES = "o.status <> ALL(%(not_purchases)s)"
 _PERIOD = "o.created_at >= %(now)s - make_interval(days => {days})"
+# Period figures come from one grouped pass over the orders of the period, left-joined to the
+# profiles: a subquery per profile probed the orders once per customer (613 ms for a preview
+# at 200,000 customers), the grouped pass reads only the period's orders, once.
+_PERIOD_JOIN = (
+    "LEFT JOIN (SELECT o.profile_id, count(*) AS n, "
+    "sum(o.total_gross_base_minor - o.refunded_base_minor) AS spent FROM crm_order o "
+    f"WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL AND {_PURCHASES} "
+    f"AND {_PERIOD} GROUP BY o.profile_id) {{alias}} ON {{alias}}.profile_id = p.id"
+)
 
 FIELDS: dict[str, Field] = {
     "country": Field("p.country", "text", help="ISO country code, e.g. DE"),
@@ -90,18 +100,8 @@ FIELDS: dict[str, Field] = {
         "(SELECT c.value_12m_minor FROM crm_customer_prediction c WHERE c.profile_id = p.id)",
         "money",
     ),
-    "orders_in_period": Field(
-        f"(SELECT count(*) FROM crm_order o WHERE o.profile_id = p.id AND {_PURCHASES} "
-        f"AND {_PERIOD})",
-        "number",
-        needs_days=True,
-    ),
-    "spent_in_period": Field(
-        "(SELECT COALESCE(sum(o.total_gross_base_minor - o.refunded_base_minor), 0) "
-        f"FROM crm_order o WHERE o.profile_id = p.id AND {_PURCHASES} AND {_PERIOD})",
-        "money",
-        needs_days=True,
-    ),
+    "orders_in_period": Field("COALESCE({period}.n, 0)", "number", needs_days=True, period=True),
+    "spent_in_period": Field("COALESCE({period}.spent, 0)", "money", needs_days=True, period=True),
     "tracked_events": Field(
         "(SELECT count(*) FROM crm_tracked_event e WHERE e.profile_id = p.id "
         "AND e.kind = {kind} AND ({subject} = '' OR e.subject_id = {subject}) "
@@ -130,11 +130,21 @@ OPS: dict[str, tuple[str, ...]] = {
 class Compiled:
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
+    joins: list[str] = field(default_factory=list)  # after crm_profile p, before WHERE
+    periods: dict[int, str] = field(default_factory=dict)  # days -> alias of its join
 
     def add(self, value: Any) -> str:
         name = f"v{len(self.params)}"
         self.params[name] = value
         return f"%({name})s"
+
+    def period(self, days: int) -> str:
+        """The alias of the grouped orders of the last ``days`` days (one join per period)."""
+        if days not in self.periods:
+            alias = f"period{len(self.periods)}"
+            self.joins.append(_PERIOD_JOIN.format(alias=alias, days=self.add(days)))
+            self.periods[days] = alias
+        return self.periods[days]
 
 
 def compile_rules(rules: Any, base_currency: str) -> Compiled:
@@ -203,6 +213,8 @@ def _context(node: dict[str, Any], spec: Field, path: str, out: Compiled) -> dic
     days = node.get("days")
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise RuleError(f"Give the period as whole days from 1 to {MAX_DAYS}.", f"{path}.days")
+    if spec.period:
+        return {"period": out.period(days)}
     found = {"days": out.add(days)}
     if spec.needs_kind:
         kind = node.get("kind")

@@ -37,7 +37,7 @@ def matching_sql(compiled: Compiled) -> str:
     return (
         "SELECT p.id FROM crm_profile p "
         "LEFT JOIN crm_customer_scores s ON s.profile_id = p.id "
-        f"WHERE p.tenant_id = %(tenant)s AND {compiled.sql}"
+        f"{' '.join(compiled.joins)} WHERE p.tenant_id = %(tenant)s AND {compiled.sql}"
     )
 
 

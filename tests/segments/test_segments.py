@@ -55,6 +55,21 @@ def test_spent_over_500_in_90_days_in_dach(store):
     assert found.first == [profile_id("ann@example.de"), profile_id("bob@example.at")]  # by spend
 
 
+def test_two_periods_in_an_any_group_and_a_count_beyond_the_first(store):
+    # ann: 3 orders since Oct 29; cem 50 and fay 0 (cancelled orders are no purchases) spent
+    # under 150 in a year; bob (400), dan (200) and eve (500 net) match neither.
+    rules = {
+        "any": [
+            {"field": "orders_in_period", "days": 30, "op": "gte", "value": 2},
+            {"field": "spent_in_period", "days": 365, "op": "lt", "value": 150},
+        ]
+    }
+    found = preview(store, rules, NOW, 10)
+    assert emails(found.first) == {"ann@example.de", "cem@example.ch", "fay@example.de"}
+    found = preview(store, rules, NOW, 1)
+    assert (found.count, found.first) == (3, [profile_id("ann@example.de")])  # largest spend
+
+
 def test_any_group_of_rfm_groups_and_risk_flags(store):
     rules = {
         "any": [
