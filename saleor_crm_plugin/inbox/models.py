@@ -50,6 +50,13 @@ class Delivery(models.Model):
                 condition=models.Q(state="pending"),
             ),
             models.Index(fields=["tenant", "state", "received_at"], name="crm_inbox_tenant_state"),
+            # /health and every /metrics scrape count the backlog: read what waits, never the
+            # processed history (a full scan took 0.9 s at 2M rows).
+            models.Index(
+                fields=["state", "received_at"],
+                name="crm_inbox_lag",
+                condition=models.Q(state__in=["pending", "failed"]),
+            ),
             # Retention: bodies of applied rows not emptied yet, oldest first.
             models.Index(
                 fields=["received_at"],
