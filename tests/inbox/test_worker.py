@@ -175,4 +175,5 @@ def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings)
         "crm-recovery",
         "crm-segments-recompute",
         "crm-privacy-retention",
+        "crm-scaleout-partitions",
     }
