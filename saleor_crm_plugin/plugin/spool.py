@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -42,7 +42,7 @@ class Held:
     event: str | None = None  # with ``body``: the state Saleor showed during its request
     body: bytes | None = None
     code_failures: int = 0
-    since: float = field(default_factory=time.monotonic)
+    next_try: float = 0.0
 
 
 class Spool:
@@ -51,11 +51,17 @@ class Spool:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._busy = False
+        self._now = False  # ``flush`` asks for every item to be tried at once
         self.database_failing = False
         self.lost = 0
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def hooks(self) -> list[str]:
+        """The hooks whose events are held, oldest first (what an operator or a test looks at)."""
+        with self._cond:
+            return [item.hook for item in self._items]
 
     def hold(self, item: Held, *, database_failed: bool) -> None:
         """Keep ``item`` for the background thread; never raises, never blocks on I/O."""
@@ -75,19 +81,21 @@ class Spool:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="crm-spool", daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            if not self.database_failing:
+                self._cond.notify_all()  # otherwise the thread's next try comes soon enough
 
     def flush(self, timeout: float) -> bool:
-        """Try now, and wait until nothing is held (True) or ``timeout`` passes (False)."""
+        """Try everything now, and wait until nothing is held (True) or ``timeout`` passes."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            self._cond.notify_all()
             while self._items or self._busy:
+                if not self._busy:
+                    self._now = True
+                    self._cond.notify_all()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(min(left, 0.05))
-                self._cond.notify_all()
         return True
 
     def clear(self) -> None:
@@ -103,33 +111,36 @@ class Spool:
             with self._cond:
                 while not self._items:
                     self._cond.wait()
-                self._busy = True
+                self._busy, everything = True, self._now
+                self._now = False
             try:
-                ok = self._round()
+                database_ok = self._round(everything)
             finally:
                 connection.close()  # an idle thread holds no connection of the shared pool
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
-            if ok:
-                backoff = 0.5
-                continue
+            backoff = 0.5 if database_ok else min(backoff * 2, MAX_BACKOFF_SECONDS)
             with self._cond:
-                self._cond.wait(backoff)  # ``flush`` or a new event wakes it sooner
-            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                if self._items and not self._now:
+                    soonest = min(item.next_try for item in self._items) - time.monotonic()
+                    wait = backoff if not database_ok else max(soonest, 0.05)
+                    self._cond.wait(wait)  # ``flush`` or a new event wakes it sooner
 
-    def _round(self) -> bool:
-        """Store what is held, oldest first; stop at the first database failure."""
+    def _round(self, everything: bool) -> bool:
+        """Store what is held and due, oldest first; False at the first database failure."""
         from .door import store
 
         kept: deque[Held] = deque()
-        ok = True
         while True:
             with self._cond:
                 if not self._items:
                     self._items.extendleft(reversed(kept))
-                    return ok
+                    return True
                 item = self._items.popleft()
+            if not everything and item.next_try > time.monotonic():
+                kept.append(item)
+                continue
             try:
                 store(item, timeout_ms=crm_settings.WEBHOOK_DB_TIMEOUT_MS)
                 self.database_failing = False
@@ -142,8 +153,8 @@ class Spool:
                 return False
             except Exception as exc:
                 item.code_failures += 1
-                ok = False
                 if item.code_failures < CODE_ATTEMPTS:
+                    item.next_try = time.monotonic() + 0.5 * 2**item.code_failures
                     kept.append(item)
                     continue
                 with self._cond:
