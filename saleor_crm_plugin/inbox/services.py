@@ -51,6 +51,7 @@ def accept(
     source: str = "webhook",
     dedupe_key: str | None = None,
     timeout_ms: int | None = None,
+    synchronous: bool = True,
 ) -> Accepted:
     """Store a delivery before doing anything with it; a second copy is a no-op.
 
@@ -65,13 +66,17 @@ def accept(
         saved = None
         if connection.in_atomic_block:
             # Saleor waits 18 s at most: rather answer 503 quickly than hang on a lock. Inside
-            # a caller's transaction (a plugin hook in Saleor's) the old limits come back after.
+            # a caller's transaction (a plugin hook in Saleor's) the old limits come back after;
+            # ``synchronous=False`` applies only to a transaction of our own.
+            own = not connection.savepoint_ids
             cur.execute(
                 "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'),"
-                " set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                [limit, limit],
+                " set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true),"
+                " set_config('synchronous_commit', CASE WHEN %s THEN 'off'"
+                " ELSE current_setting('synchronous_commit') END, true)",
+                [limit, limit, own and not synchronous],
             )
-            saved = cur.fetchone()
+            saved = None if own else cur.fetchone()
         cur.execute(
             """
             INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
