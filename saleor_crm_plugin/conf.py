@@ -62,6 +62,19 @@ class CRMSettings:
         return int(self._get("WEBHOOK_DB_TIMEOUT_MS", 3000))
 
     @property
+    def PLUGIN_HOOK_TIMEOUT_MS(self) -> int:
+        """How long a plugin hook may wait on the CRM's database inside Saleor's request before
+        it leaves the event to the spool. A healthy insert takes about a millisecond; 250 ms
+        rides out a busy moment and stays unnoticeable to a shopper (paid once per outage)."""
+        return int(self._get("PLUGIN_HOOK_TIMEOUT_MS", 250))
+
+    @property
+    def PLUGIN_SPOOL_LIMIT(self) -> int:
+        """Most hook events a web process keeps in memory while the CRM's database is failing;
+        beyond it each further event is logged as lost (``saleor-crm backfill`` recovers it)."""
+        return int(self._get("PLUGIN_SPOOL_LIMIT", 10_000))
+
+    @property
     def METRICS_TOKEN(self) -> str:
         """Bearer token ``GET /metrics`` requires; empty leaves the endpoint open (keep it
         on a private network then). Compared in constant time."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.db import close_old_connections, connection, transaction
 
@@ -28,13 +29,29 @@ _queued: set[int] = set()
 _lock = threading.Lock()
 
 
+def celery_app() -> Any:
+    """The process's configured Celery app: Saleor's inside Saleor, the project's standalone.
+
+    ``shared_task`` looks its app up per thread, and every thread but the one that created the
+    app (our publisher thread; a server's request threads) gets Celery's unconfigured fallback
+    app, which publishes to ``amqp://localhost`` whatever the settings say (inside Saleor that
+    ran the drain in the publisher thread instead of queueing it on Saleor's broker)."""
+    from celery import _state
+
+    current = _state.get_current_app()
+    if current is not _state.default_app:
+        return current
+    configured = [app for app in _state._get_active_apps() if app is not _state.default_app]
+    return configured[0] if configured else current
+
+
 def _publish(tenant_id: int) -> None:
-    from .tasks import drain_inbox
+    from .tasks import DRAIN_TASK
 
     with _lock:
         _queued.discard(tenant_id)
     try:
-        drain_inbox.apply_async(kwargs={"tenant_id": tenant_id}, retry=False)
+        celery_app().tasks[DRAIN_TASK].apply_async(kwargs={"tenant_id": tenant_id}, retry=False)
     except Exception as exc:  # any broker failure: the sweep covers it
         logger.warning("could not queue an inbox drain: %s: %s", type(exc).__name__, exc)
 

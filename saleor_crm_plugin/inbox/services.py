@@ -51,24 +51,33 @@ def accept(
     headers: dict[str, str],
     source: str = "webhook",
     dedupe_key: str | None = None,
+    timeout_ms: int | None = None,
+    synchronous: bool = True,
 ) -> Accepted:
     """Store a delivery before doing anything with it; a second copy is a no-op.
 
     Saleor sends no event id, so the key is (tenant, event, body hash). Senders that do (Stripe)
     pass ``dedupe_key``, hashed in place of the body. Raises a database error when the row
-    cannot be stored: the door answers 503 so the sender retries.
+    cannot be stored within ``timeout_ms`` (default ``CRM_WEBHOOK_DB_TIMEOUT_MS``): the door
+    answers 503 so the sender retries, or the plugin keeps the event for later.
     """
     digest = body_hash(dedupe_key.encode() if dedupe_key is not None else body)
+    limit = f"{crm_settings.WEBHOOK_DB_TIMEOUT_MS if timeout_ms is None else timeout_ms}ms"
     with connection.cursor() as cur:
+        saved = None
         if connection.in_atomic_block:
-            # Saleor waits 18 s at most: rather answer 503 quickly than hang on a lock.
-            # One round trip for both (a webhook's cost is mostly its round trips).
-            timeout = f"{crm_settings.WEBHOOK_DB_TIMEOUT_MS}ms"
+            # Saleor waits 18 s at most: rather answer 503 quickly than hang on a lock. Inside
+            # a caller's transaction (a plugin hook in Saleor's) the old limits come back after;
+            # ``synchronous=False`` applies only to a transaction of our own.
+            own = not connection.savepoint_ids
             cur.execute(
-                "SELECT set_config('lock_timeout', %s, true), "
-                "set_config('statement_timeout', %s, true)",
-                [timeout, timeout],
+                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'),"
+                " set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true),"
+                " set_config('synchronous_commit', CASE WHEN %s THEN 'off'"
+                " ELSE current_setting('synchronous_commit') END, true)",
+                [limit, limit, own and not synchronous],
             )
+            saved = None if own else cur.fetchone()
         cur.execute(
             """
             INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
@@ -80,6 +89,12 @@ def accept(
             [tenant.pk, source, event[:64], body, json.dumps(headers), digest],
         )
         row = cur.fetchone()
+        if saved is not None:
+            cur.execute(
+                "SELECT set_config('lock_timeout', %s, true), "
+                "set_config('statement_timeout', %s, true)",
+                [saved[0], saved[1]],
+            )
     if row is not None:
         return Accepted(delivery_id=row[0], duplicate=False)
     existing = Delivery.objects.only("id").get(tenant=tenant, event=event[:64], body_hash=digest)

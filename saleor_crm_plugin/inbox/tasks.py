@@ -8,9 +8,11 @@ from django.db import OperationalError
 from ..tenants.host import host_writer
 from .services import drain
 
+DRAIN_TASK = "saleor_crm.inbox.drain"
+
 
 @shared_task(
-    name="saleor_crm.inbox.drain",
+    name=DRAIN_TASK,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=8,

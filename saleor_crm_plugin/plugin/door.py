@@ -7,12 +7,14 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 
+from ..conf import crm_settings
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
 from ..ops.tracing import tracer
 from ..tenants.services import plugin_tenant
 from ..tenants.store_settings import StoreSettings, parse
 from .events import delivery_body
+from .spool import Held, spool
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +22,12 @@ logger = logging.getLogger(__name__)
 def record_hook(hook: str, obj: Any, settings: StoreSettings | None = None) -> bool:
     """Store what Saleor just told us in the inbox; never raise into Saleor's request.
 
-    Saleor runs hooks inside its request and does not catch their exceptions, so any failure
-    here (bad data, database down) is logged and swallowed: the mutation must succeed. One
-    small insert, no network call; applying happens later, in a task. Orders and checkouts of
-    a channel the merchant switched off are not recorded; customers belong to no channel.
+    Saleor runs hooks inside its request and does not catch their exceptions, so a failure here
+    must not fail the mutation, and a slow CRM database must not slow it. The event is read
+    from Saleor's object now (its state at this moment) and stored with one small insert that
+    may wait ``CRM_PLUGIN_HOOK_TIMEOUT_MS`` at most; whatever fails is kept in the spool and
+    stored once the fault clears. Returns True when stored now. Orders and checkouts of a
+    channel the merchant switched off are not recorded; customers belong to no channel.
     """
     with tracer.start_as_current_span(
         "crm.webhook.accept", attributes={"crm.source": "plugin", "crm.event": hook}
@@ -34,23 +38,58 @@ def record_hook(hook: str, obj: Any, settings: StoreSettings | None = None) -> b
             if not settings.for_channel(channel).enabled:
                 span.set_attribute("crm.outcome", "channel_off")
                 return False
-            event, body = delivery_body(hook, obj)
-            with transaction.atomic():
-                tenant = plugin_tenant(settings.base_currency)
-                accepted = accept(tenant, event=event, body=body, headers={}, source="plugin")
-                request_drain(tenant.pk)
-            span.set_attribute("crm.tenant_id", tenant.pk)
-            span.set_attribute("crm.outcome", "duplicate" if accepted.duplicate else "accepted")
-            return True
+            item = Held(hook, obj, settings)
         except Exception as exc:  # a hook must never fail Saleor's mutation
-            logger.warning(
-                "CRM could not record %s: %s",
-                hook,
-                type(exc).__name__,
-                extra={"event": hook, "source": "plugin", "outcome": "error"},
-            )
-            span.set_attribute("crm.outcome", f"error:{type(exc).__name__}")
+            _log_failure(hook, exc, span)
             return False
+        try:
+            item.event, item.body = delivery_body(hook, obj)
+            if spool.database_failing:  # an outage is under way: do not wait for it again
+                spool.hold(item, database_failed=True)
+                span.set_attribute("crm.outcome", "held")
+                return False
+            duplicate = store(item, timeout_ms=crm_settings.PLUGIN_HOOK_TIMEOUT_MS)
+            span.set_attribute("crm.outcome", "duplicate" if duplicate else "accepted")
+            return True
+        except Exception as exc:  # kept for later; the mutation goes on
+            _log_failure(hook, exc, span)
+            spool.hold(item, database_failed=isinstance(exc, DatabaseError))
+            return False
+
+
+def _log_failure(hook: str, exc: Exception, span: Any) -> None:
+    logger.warning(
+        "CRM could not record %s now: %s",
+        hook,
+        type(exc).__name__,
+        extra={"event": hook, "source": "plugin", "outcome": "error"},
+    )
+    span.set_attribute("crm.outcome", f"error:{type(exc).__name__}")
+
+
+def store(item: Held, *, timeout_ms: int) -> bool:
+    """Insert ``item`` into the inbox (reading Saleor's object if that failed before) and get
+    it applied after commit; True when it was a copy already there. Raises on any failure."""
+    if item.body is None or item.event is None:
+        item.event, item.body = delivery_body(item.hook, item.obj)
+    with transaction.atomic():
+        tenant = plugin_tenant(item.settings.base_currency)
+        accepted = accept(
+            tenant,
+            event=item.event,
+            body=item.body,
+            headers={},
+            source="plugin",
+            timeout_ms=timeout_ms,
+            # Waiting for the WAL flush of each hook's insert was most of what the plugin
+            # added to checkoutComplete (five hooks, five flushes). Only a PostgreSQL crash
+            # within a fraction of a second can lose such a row, and the order is then in
+            # Saleor's own tables for ``saleor-crm backfill``. Never applied inside Saleor's
+            # transaction, whose commit stays synchronous.
+            synchronous=False,
+        )
+        request_drain(tenant.pk)
+    return accepted.duplicate
 
 
 def remember_settings(items: list[dict[str, Any]] | None) -> None:

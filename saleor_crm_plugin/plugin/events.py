@@ -44,6 +44,34 @@ def _issued_at(hook: str, obj: Any) -> datetime:
     return moment if isinstance(moment, datetime) else datetime.now(UTC)
 
 
+def _row_state(obj: Any) -> tuple[Any, ...] | None:
+    meta = getattr(obj, "_meta", None)
+    if meta is None:
+        return None
+    return tuple(getattr(obj, field.attname, None) for field in meta.concrete_fields)
+
+
+def _built(build: Callable[[Any], dict[str, Any]], obj: Any) -> dict[str, Any]:
+    """``build(obj)``, once per state of the object's row.
+
+    ``checkoutComplete`` hands the same order to four or five hooks in a row (created, paid,
+    fully paid, updated ...), and reading its lines, variants, payments and addresses again
+    for each was most of what the plugin added to the request. A change to any of the row's
+    fields (Saleor saves totals and statuses on the order whenever its payments move) makes
+    the next hook read everything afresh; a new instance never shares the copy."""
+    state = _row_state(obj)
+    kept = getattr(obj, "_crm_payload", None)
+    if state is not None and kept is not None and kept[0] == state:
+        return kept[1]
+    payload = build(obj)
+    if state is not None:
+        try:
+            obj._crm_payload = (state, payload)
+        except AttributeError:  # an object that takes no attributes is simply built again
+            pass
+    return payload
+
+
 def delivery_body(hook: str, obj: Any) -> tuple[str, bytes]:
     """The (event, body) the app door would have received for this hook call."""
     event, typename, key, build = HOOKS[hook]
@@ -52,6 +80,6 @@ def delivery_body(hook: str, obj: Any) -> tuple[str, bytes]:
         "issuedAt": _issued_at(hook, obj).isoformat(),
         "version": "plugin",
         "issuingPrincipal": None,
-        key: build(obj),
+        key: _built(build, obj),
     }
     return event, encode(payload).encode()  # amounts keep their exact digits

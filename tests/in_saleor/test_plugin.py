@@ -78,10 +78,15 @@ def test_a_customer_created_in_saleor_becomes_a_profile_once(manager, crm_active
 def test_a_broken_crm_never_fails_saleor(manager, crm_active, settings):
     from saleor.account.models import User
 
-    settings.CRM_WEBHOOK_DB_TIMEOUT_MS = 200
+    from saleor_crm_plugin.models import Delivery
+    from saleor_crm_plugin.plugin.spool import spool
+
+    settings.CRM_PLUGIN_HOOK_TIMEOUT_MS = 200
     user = User.objects.create(email="locked@example.com")
     with table_locked():
         manager.customer_updated(user)  # must return normally
+    assert spool.flush(timeout=60)  # and the event is stored once the lock is gone
+    assert Delivery.objects.filter(event="customer_updated").count() == 1
 
 
 def test_the_plugin_route_serves_graphql(manager, crm_active):

@@ -177,3 +177,30 @@ def test_the_sweep_joins_a_host_schedule_without_replacing_its_entries(settings)
         "crm-privacy-retention",
         "crm-scaleout-partitions",
     }
+
+
+def test_the_publisher_thread_queues_on_the_configured_celery_app_not_celerys_fallback():
+    """Inside Saleor (whose app is current only in the thread that made it) another thread
+    sees Celery's unconfigured fallback app (broker amqp://localhost); drains published from
+    our publisher thread must still go through the configured app."""
+    import threading
+
+    from celery import Celery, _state, current_app
+
+    seen = {}
+
+    def in_another_thread() -> None:
+        seen["celery's own choice"] = current_app._get_current_object()
+        seen["ours"] = dispatch.celery_app()
+
+    saved = _state.default_app
+    fallback = Celery("default", fixups=[], set_as_current=False)  # as Celery makes it
+    _state.set_default_app(fallback)
+    try:
+        thread = threading.Thread(target=in_another_thread)
+        thread.start()
+        thread.join()
+    finally:
+        _state.set_default_app(saved)
+    assert seen["celery's own choice"] is fallback  # the situation inside Saleor
+    assert seen["ours"] is celery_app

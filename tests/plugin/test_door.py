@@ -86,6 +86,15 @@ def test_every_hook_of_the_issue_is_handled():
     assert set(HOOKS) == expected
 
 
+@pytest.fixture
+def spool():
+    from saleor_crm_plugin.plugin.spool import spool
+
+    spool.clear()
+    yield spool
+    spool.clear()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_hook_call_lands_in_the_inbox_and_fills_the_profile(rates):
     order = order_from_recording(recordings.delivery(10).body)
@@ -99,19 +108,56 @@ def test_a_hook_call_lands_in_the_inbox_and_fills_the_profile(rates):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_hook_never_raises_into_saleor(rates):
+def test_a_hook_never_raises_into_saleor(rates, spool):
     assert record_hook("order_created", object(), EUR) is False  # not an order at all
     assert Delivery.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_hook_with_the_database_locked_gives_up_quickly_without_raising(rates, settings):
-    settings.CRM_WEBHOOK_DB_TIMEOUT_MS = 200
+def test_a_locked_inbox_costs_one_short_wait_and_loses_nothing(rates, settings, spool):
+    import time
+
+    settings.CRM_PLUGIN_HOOK_TIMEOUT_MS = 200
     order = order_from_recording(recordings.delivery(10).body)
+    user = user_from_recording(recordings.delivery(2).body)
     record_hook("order_updated", order, EUR)  # creates the tenant
     with table_locked():
+        started = time.monotonic()
         assert record_hook("order_created", order, EUR) is False
-    assert Delivery.objects.filter(event="order_created").count() == 0
+        first = time.monotonic() - started
+        started = time.monotonic()
+        assert record_hook("customer_updated", user, EUR) is False  # the outage is known
+        second = time.monotonic() - started
+        assert len(spool) == 2
+    assert 0.2 <= first < 2.0, first  # gave up after its bound, not when the lock went
+    assert second < 0.15, second  # did not wait again
+    assert spool.flush(timeout=30)
+    assert Delivery.objects.filter(event__in=["order_created", "customer_updated"]).count() == 2
+    assert not spool.database_failing
+    assert record_hook("order_created", order, EUR) is True  # stored in the request again
+    assert Delivery.objects.filter(event="order_created").count() == 1  # no copy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_in_the_crms_own_code_is_retried_after_the_request(rates, spool, monkeypatch):
+    from saleor_crm_plugin.plugin import door
+
+    order = order_from_recording(recordings.delivery(10).body)
+    broken = True
+
+    def delivery_body_failing_for_now(hook, obj):
+        if broken:
+            raise RuntimeError("a bug in the CRM")
+        return delivery_body(hook, obj)
+
+    monkeypatch.setattr(door, "delivery_body", delivery_body_failing_for_now)
+    assert record_hook("order_created", order, EUR) is False  # no exception into Saleor
+    assert Delivery.objects.count() == 0 and len(spool) == 1
+    assert not spool.database_failing  # later hooks still try in the request
+    broken = False
+    assert spool.flush(timeout=30)
+    drain()
+    assert Profile.objects.get(email="anna.mueller@example.de").orders_count == 1
 
 
 @pytest.mark.django_db(transaction=True)
