@@ -6,14 +6,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests import recordings
 from tests.loopback import LoopbackServer
 
 DATA = Path(__file__).parent / "data"
 
-# The SMTP server fixture (``smtp``) for every test that sends e-mail.
-pytest_plugins = ["tests.mail"]
+# The SMTP server fixture (``smtp``) for every test that sends e-mail; a quicker reset of the
+# database after transactional tests (tests/dbreset.py).
+pytest_plugins = ["tests.mail", "tests.dbreset"]
 
 
 class JWKSServer(LoopbackServer):
@@ -64,6 +66,13 @@ def jwks_server() -> Iterator[JWKSServer]:
     server = JWKSServer(recordings.jwks())
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> rsa.RSAPrivateKey:
+    """One RSA key for the whole run: making one costs a tenth of a second or more on a busy
+    machine, and each test still installs it in its own tenant's JWKS."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @pytest.fixture

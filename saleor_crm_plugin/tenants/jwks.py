@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 import requests
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from ..conf import crm_settings
@@ -46,17 +46,7 @@ def key_from_jwks(jwks: dict[str, Any], kid: str) -> Any | None:
     return None
 
 
-def _refetch(tenant: Tenant) -> bool:
-    """Fetch the JWKS unless a fetch happened recently; return whether a new JWKS was stored."""
-    now = timezone.now()
-    window = now - timedelta(seconds=crm_settings.JWKS_REFETCH_SECONDS)
-    claimed = (
-        Tenant.objects.filter(pk=tenant.pk)
-        .filter(Q(jwks_fetched_at__isnull=True) | Q(jwks_fetched_at__lt=window))
-        .update(jwks_fetched_at=now)
-    )
-    if not claimed:
-        return False
+def _fetch(tenant: Tenant) -> dict[str, Any]:
     url = tenant.jwks_url or default_jwks_url(tenant.saleor_api_url)
     try:
         response = requests.get(url, timeout=crm_settings.HTTP_TIMEOUT_SECONDS)
@@ -67,9 +57,39 @@ def _refetch(tenant: Tenant) -> bool:
         raise JWKSUnavailable(str(exc)) from exc
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise JWKSUnavailable("JWKS response has no keys")
-    tenant.jwks = jwks
-    tenant.jwks_fetched_at = now
-    Tenant.objects.filter(pk=tenant.pk).update(jwks=jwks)
+    return jwks
+
+
+def _refetch(tenant: Tenant) -> bool:
+    """Fetch the JWKS unless a fetch happened recently; return whether ``tenant`` now holds a
+    JWKS it did not have.
+
+    One request fetches while holding the tenant's row lock; requests that need a key at the
+    same moment wait for it and take what it stored. Without the wait, the first deliveries
+    of a store whose keys were not fetched yet, arriving together, were refused as forged
+    (401, which Saleor does not retry) while one of them was still fetching. A failed fetch
+    still counts for the rate limit, so a Saleor that is down is not asked again at once.
+    """
+    failure: JWKSUnavailable | None = None
+    with transaction.atomic():
+        row = Tenant.objects.select_for_update().only("jwks", "jwks_fetched_at").get(pk=tenant.pk)
+        now = timezone.now()
+        window = now - timedelta(seconds=crm_settings.JWKS_REFETCH_SECONDS)
+        if row.jwks_fetched_at is not None and row.jwks_fetched_at >= window:
+            fresh = row.jwks != tenant.jwks
+            tenant.jwks, tenant.jwks_fetched_at = row.jwks, row.jwks_fetched_at
+            return fresh
+        try:
+            jwks = _fetch(tenant)
+        except JWKSUnavailable as exc:
+            failure = exc
+        else:
+            tenant.jwks = jwks
+            row.jwks = jwks
+        tenant.jwks_fetched_at = row.jwks_fetched_at = now
+        row.save(update_fields=["jwks", "jwks_fetched_at"])
+    if failure is not None:
+        raise failure
     return True
 
 

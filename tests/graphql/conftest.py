@@ -53,8 +53,8 @@ class Issuer:
 
 
 @pytest.fixture
-def issuer(tenant) -> Issuer:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def issuer(tenant, signing_key) -> Issuer:
+    key = signing_key
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     kid = "test-signing-key"
     tenant.jwks = {

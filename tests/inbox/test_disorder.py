@@ -95,16 +95,24 @@ def wipe() -> None:
         )
 
 
+# The clean run's snapshot, taken once: it is the same for every seed (it holds no ids), and
+# each clean run cost as much as the shuffled one it is compared with. A seed after the first
+# thus also starts on a store whose keys are not fetched yet, as a new installation does.
+CLEAN: dict[str, dict] = {}
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_shuffled_duplicated_concurrent_stream_equals_clean_run(live_server, tenant, rates, seed):
     url = f"{live_server.url}/api/webhooks"
-    clean = [send(url, d) for d in recordings.deliveries()]
-    assert set(clean) == {200}
-    expected = snapshot()
+    if not CLEAN:
+        clean = [send(url, d) for d in recordings.deliveries()]
+        assert set(clean) == {200}
+        CLEAN["snapshot"] = snapshot()
+        wipe()
+    expected = CLEAN["snapshot"]
     assert len(expected["profiles"]) == 8
     assert sum(expected["points"].values()) > 0  # the stream earns points to compare
 
-    wipe()
     rng = random.Random(seed)
     stream = [d for d in recordings.deliveries() for _ in range(rng.randint(1, 3))]
     rng.shuffle(stream)

@@ -104,7 +104,9 @@ def worker(smtp, tmp_path) -> Iterator[Worker]:
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: the worker and its pool child
     )
-    app = Celery("crm-test-publisher", broker=BROKER, backend=BROKER)
+    # Not the current app: shared tasks would bind to it and, once it is closed, every later
+    # test's ``task.delay()`` would fail ("Acquire on closed pool").
+    app = Celery("crm-test-publisher", broker=BROKER, backend=BROKER, set_as_current=False)
     yield Worker(process, clock, log, app)
     # The test is over and no task runs: end the worker and its pool child (its own process
     # group) at once rather than wait seconds for a warm shutdown.

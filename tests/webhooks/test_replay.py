@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 import requests
+from django.db import connection
 
 from saleor_crm_plugin.models import Delivery, OrderRecord, Profile, TimelineEntry
 from tests import recordings
+from tests.dbreset import dump, load
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,10 +24,31 @@ def post(live_server, recorded: recordings.Recorded) -> requests.Response:
     )
 
 
+def replay(live_server) -> list[int]:
+    return [post(live_server, d).status_code for d in recordings.deliveries()]
+
+
+# The database as the first replay in this run left it, and the answers it got.
+REPLAYED: dict[str, object] = {}
+
+
 @pytest.fixture
-def replayed(live_server, tenant, rates):
-    statuses = [post(live_server, d).status_code for d in recordings.deliveries()]
+def replayed(live_server, tenant, rates) -> list[int]:
+    """The recorded store replayed through the endpoint. The first test replays it for real;
+    the tests after it, which only read what it wrote, get those same rows back (a binary COPY
+    of every table) instead of 133 more requests each."""
+    if REPLAYED:
+        load(connection, REPLAYED["tables"])  # type: ignore[arg-type]
+        return REPLAYED["statuses"]  # type: ignore[return-value]
+    statuses = replay(live_server)
+    REPLAYED.update(statuses=statuses, tables=dump(connection))
     return statuses
+
+
+@pytest.fixture
+def replayed_now(live_server, tenant, rates) -> list[int]:
+    """Replayed for real, for a test that goes on sending to the endpoint."""
+    return replay(live_server)
 
 
 def profile(email: str) -> Profile:
@@ -139,7 +162,7 @@ def test_timeline_shows_the_order_story(replayed):
     assert kinds.count("crm.order.placed") == 2
 
 
-def test_replaying_everything_again_changes_nothing(live_server, replayed):
+def test_replaying_everything_again_changes_nothing(live_server, replayed_now):
     before = list(Profile.objects.order_by("id").values())
     timeline = TimelineEntry.objects.count()
     again = [post(live_server, d) for d in recordings.deliveries()]

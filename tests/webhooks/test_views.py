@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from saleor_crm_plugin.models import Delivery
 from tests import recordings
 from tests.dbfaults import table_locked
+from tests.loopback import LoopbackServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,6 +42,36 @@ def test_genuine_delivery_is_stored_once(live_server, tenant, rates):
     assert (first.status_code, first.json()["duplicate"]) == (200, False)
     assert (second.status_code, second.json()["duplicate"]) == (200, True)
     assert Delivery.objects.count() == 1
+
+
+def test_deliveries_arriving_together_before_the_keys_are_fetched_are_all_accepted(
+    live_server, tenant, rates
+):
+    """A store's first deliveries, sent at once while its JWKS is not fetched yet: one request
+    fetches the keys, the others wait for them; none is refused as forged (Saleor would not
+    send a 401 again). Saleor's JWKS answers slowly here, as a busy Saleor does."""
+
+    def slow_jwks(request):
+        time.sleep(0.5)
+        return 200, recordings.jwks()
+
+    saleor = LoopbackServer(slow_jwks)
+    try:
+        tenant.jwks_url = f"{saleor.base_url}/.well-known/jwks.json"
+        tenant.save(update_fields=["jwks_url"])
+        items = recordings.deliveries()[:6]
+        with ThreadPoolExecutor(max_workers=len(items)) as senders:
+            statuses = list(
+                senders.map(
+                    lambda i: post(live_server, i.body, recordings.request_headers(i)).status_code,
+                    items,
+                )
+            )
+    finally:
+        saleor.close()
+    assert statuses == [200] * len(items)
+    assert len(saleor.requests) == 1
+    assert Delivery.objects.count() == len(items)
 
 
 def test_tampered_body_is_refused_and_nothing_stored(live_server, tenant):
