@@ -99,6 +99,9 @@ def load(connection: BaseDatabaseWrapper, tables: dict[str, bytes]) -> None:
     quote = connection.ops.quote_name
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        # The rows are a state the real path wrote, triggers' rows included (stage history):
+        # replaying triggers on them would write those rows twice.
+        cursor.execute("SET LOCAL session_replication_role = replica")
         for table, data in tables.items():
             with cursor.copy(f"COPY {quote(table)} FROM STDIN (FORMAT binary)") as copy:
                 copy.write(data)
