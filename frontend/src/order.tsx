@@ -31,6 +31,7 @@ type OrderLoyalty = {
     points: { available: number; pending: number };
     tier: { name: string } | null;
   } | null;
+  redemption: { points: number; code: string; value: { amount: number; currency: string } } | null;
 };
 
 const ORDER_LOYALTY = `
@@ -39,6 +40,7 @@ query OrderLoyalty($orderId: ID!) {
     orderId number status earned bonus reversed voided held released net pendingUntil
     rulesVersion tier multiplier
     customer { userId email points { available pending } tier { name } }
+    redemption { points code value { amount currency } }
   }
 }`;
 
@@ -98,6 +100,17 @@ export function OrderWidget({ session, t, locale, orderId }: { session: Session;
       {data.earned > 0 && (
         <Text data-testid="order-rules">
           {data.rulesVersion ? tf("rulesVersion", { version: data.rulesVersion }) : tf("rulesDefault")}
+        </Text>
+      )}
+      {data.redemption && (
+        <Text data-testid="order-redeemed">
+          {tf("redeemed", {
+            points: new Intl.NumberFormat(locale).format(data.redemption.points),
+            code: data.redemption.code,
+            value: new Intl.NumberFormat(locale, { style: "currency", currency: data.redemption.value.currency }).format(
+              data.redemption.value.amount,
+            ),
+          })}
         </Text>
       )}
       {data.earned > 0 && data.tier && <Text>{tf("tierMultiplier", { tier: data.tier, multiplier: data.multiplier ?? "1" })}</Text>}

@@ -173,7 +173,8 @@ ORDER_BODY = _delivery(
                       ORDER BY pm.created_at, pm.id)
       FROM payment_payment pm WHERE pm.order_id = o.id), '[]'::json),
     'checkoutId', CASE WHEN o.checkout_token IS NULL OR o.checkout_token = '' THEN NULL
-                  ELSE {_gid("Checkout", "o.checkout_token")} END
+                  ELSE {_gid("Checkout", "o.checkout_token")} END,
+    'voucherCode', o.voucher_code
 """,
 )
 

@@ -186,10 +186,19 @@ def parse_order(data: Any) -> Order:
         payment_methods=tuple(sorted(methods)),
         lines=_lines(data.get("lines"), currency),
         checkout_id=str(data["checkoutId"]) if data.get("checkoutId") else None,
+        voucher_code=_voucher_code(data.get("voucherCode")),
         address_key=address_key(data.get("shippingAddress")),
         payment_keys=payment_keys(data.get("transactions"), data.get("payments")),
         psp_references=_psp_references(data),
     )
+
+
+def _voucher_code(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PayloadError("order.voucherCode must be a string", code="invalid_voucher_code")
+    return value.strip()[:255] or None
 
 
 def _psp_references(data: dict[str, Any]) -> tuple[str, ...]:

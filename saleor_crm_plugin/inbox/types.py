@@ -58,6 +58,9 @@ class Order:
     payment_methods: tuple[str, ...] = ()
     lines: tuple[Line, ...] = ()
     checkout_id: str | None = None
+    # The voucher code entered on the order: how a reward the CRM issued finds the order it
+    # was spent on. None in payloads from before the CRM asked for it.
+    voucher_code: str | None = None
     # Keyed hashes (profiles/fingerprints.py) for referral abuse checks, never the clear data.
     address_key: str = ""
     payment_keys: tuple[str, ...] = ()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
 from ..profiles.models import Profile
 from ..tenants.models import Tenant
@@ -46,7 +47,16 @@ class PointsEntry(models.Model):
                 fields=["tenant", "source", "source_id", "kind"], name="crm_points_once"
             )
         ]
-        indexes = [models.Index(fields=["profile", "created_at"], name="crm_points_profile")]
+        indexes = [
+            models.Index(fields=["profile", "created_at"], name="crm_points_profile"),
+            # A reward voucher's code: how an order that used it finds its redemption.
+            models.Index(
+                models.F("tenant"),
+                KeyTextTransform("code", KeyTransform("voucher", "data")),
+                condition=models.Q(kind="redeem", source="redemption"),
+                name="crm_points_voucher_code",
+            ),
+        ]
 
 
 class TierProgram(models.Model):

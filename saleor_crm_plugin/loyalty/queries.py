@@ -42,25 +42,52 @@ class OrderPoints:
 
 
 @dataclass(frozen=True)
+class OrderRedemption:
+    """The reward spent on an order: the points it cost, its code and what it was worth."""
+
+    points: int  # positive: what the customer spent
+    code: str
+    amount_minor: int
+    currency: str
+    redeemed_at: datetime
+
+
+@dataclass(frozen=True)
 class OrderLoyalty:
     order: OrderRecord | None  # None: the CRM has not seen this order
     profile: Profile | None
     points: OrderPoints
+    redemption: OrderRedemption | None = None
 
 
 def order_loyalty(tenant: Tenant, order_id: str) -> OrderLoyalty:
     """The order's points and its customer; an order the CRM has not seen has neither."""
     order = (
         OrderRecord.objects.filter(tenant=tenant, order_id=order_id)
-        .select_related("profile", "profile__tenant")
+        .select_related("profile", "profile__tenant", "redemption")
         .first()
     )
     if order is None:
         return OrderLoyalty(None, None, OrderPoints())
+    redemption = _redemption(order)
     profile = order.profile
     if profile is None:
-        return OrderLoyalty(order, None, OrderPoints())
-    return OrderLoyalty(order, profile, _points(tenant.pk, profile.pk, order_id))
+        return OrderLoyalty(order, None, OrderPoints(), redemption)
+    return OrderLoyalty(order, profile, _points(tenant.pk, profile.pk, order_id), redemption)
+
+
+def _redemption(order: OrderRecord) -> OrderRedemption | None:
+    entry = order.redemption
+    if entry is None:
+        return None
+    voucher = entry.data.get("voucher") or {}
+    return OrderRedemption(
+        points=-entry.points,
+        code=str(voucher.get("code", "")),
+        amount_minor=int(voucher.get("amount_minor", 0)),
+        currency=str(voucher.get("currency", "")),
+        redeemed_at=entry.created_at,
+    )
 
 
 def _points(tenant_id: int, profile_id: int, order_id: str) -> OrderPoints:

@@ -184,6 +184,7 @@ def order_payload(order: Any) -> dict[str, Any]:
             for p in _all(getattr(order, "payments", []))
         ],
         "checkoutId": global_id("Checkout", order.checkout_token) if order.checkout_token else None,
+        "voucherCode": getattr(order, "voucher_code", None) or None,
     }
 
 

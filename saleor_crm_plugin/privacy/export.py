@@ -85,6 +85,7 @@ def _orders(profile: Profile) -> list[dict[str, Any]]:
             "payment_methods",
             "lines",
             "checkout_id",
+            "voucher_code",
         ],
     )
 

@@ -58,8 +58,15 @@ def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
         notes AS (DELETE FROM crm_note WHERE profile_id IN (SELECT id FROM doomed)),
         tags AS (DELETE FROM crm_tag WHERE profile_id IN (SELECT id FROM doomed)),
         cases AS (DELETE FROM crm_case WHERE profile_id IN (SELECT id FROM doomed)),
-        orders AS (UPDATE crm_order SET profile_id = NULL
-                   WHERE profile_id IN (SELECT id FROM doomed)),
+        spent AS (SELECT id FROM crm_points_entry WHERE profile_id IN (SELECT id FROM doomed)
+                  AND kind = 'redeem'),
+        orders AS (UPDATE crm_order
+                   SET profile_id = CASE WHEN profile_id IN (SELECT id FROM doomed)
+                                         THEN NULL ELSE profile_id END,
+                       redemption_id = CASE WHEN redemption_id IN (SELECT id FROM spent)
+                                            THEN NULL ELSE redemption_id END
+                   WHERE profile_id IN (SELECT id FROM doomed)
+                      OR redemption_id IN (SELECT id FROM spent)),
         checkouts AS (UPDATE crm_checkout SET profile_id = NULL
                       WHERE profile_id IN (SELECT id FROM doomed))
         DELETE FROM crm_profile WHERE id IN (SELECT id FROM doomed)

@@ -111,6 +111,17 @@ class OrderRecord(models.Model):
     payment_methods = ArrayField(models.CharField(max_length=128), default=list)
     lines = models.JSONField(default=list)
     checkout_id = models.CharField(max_length=128, null=True)
+    # The voucher code entered on the order, and the CRM's reward redemption that issued it
+    # (linked when the code is one of ours): how the order page shows the points spent on it.
+    voucher_code = models.CharField(max_length=255, null=True, blank=True)
+    redemption = models.ForeignKey(
+        "saleor_crm_plugin.PointsEntry",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # the partial unique constraint below indexes it
+    )
     # HMACs of the shipping address and the cards paid with (profiles/fingerprints.py), for
     # referral abuse checks; the address and card details themselves are not kept.
     address_key = models.CharField(max_length=64, default="", blank=True)
@@ -129,6 +140,12 @@ class OrderRecord(models.Model):
         db_table = "crm_order"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "order_id"], name="crm_order_unique"),
+            # A single-use reward is spent on one order, whatever the inbox replays.
+            models.UniqueConstraint(
+                fields=["redemption"],
+                condition=models.Q(redemption__isnull=False),
+                name="crm_order_redemption_once",
+            ),
         ]
         indexes = [
             models.Index(fields=["profile", "created_at"], name="crm_order_profile"),

@@ -83,6 +83,7 @@ def upsert_orders(
         "methods": [json.dumps(list(o.payment_methods)) for o, _, _ in rows],
         "lines": [_lines_json(o.lines) for o, _, _ in rows],
         "checkout": [o.checkout_id for o, _, _ in rows],
+        "voucher": [o.voucher_code for o, _, _ in rows],
         "address_key": [o.address_key for o, _, _ in rows],
         "payment_keys": [json.dumps(list(o.payment_keys)) for o, _, _ in rows],
     }
@@ -100,12 +101,13 @@ def upsert_orders(
               country, created_at, updated_at, issued_at, total_gross_minor, total_net_minor,
               charged_minor, refunded_minor, fx_rate, base_currency, total_gross_base_minor,
               total_net_base_minor, refunded_base_minor, payment_methods, lines, checkout_id,
-              address_key, payment_keys)
+              address_key, payment_keys, voucher_code)
             SELECT %(tenant)s, v.order_id, v.number, v.user_id, v.email, v.channel, v.currency,
               v.status, v.language, v.country, v.created, v.updated, v.issued, v.gross, v.net,
               v.charged, v.refunded, v.rate, %(base)s, v.gross_base, v.net_base, v.refunded_base,
               ARRAY(SELECT jsonb_array_elements_text(v.methods::jsonb)), v.lines::jsonb, v.checkout,
-              v.address_key, ARRAY(SELECT jsonb_array_elements_text(v.payment_keys::jsonb))
+              v.address_key, ARRAY(SELECT jsonb_array_elements_text(v.payment_keys::jsonb)),
+              v.voucher
             FROM unnest(%(order_id)s::text[], %(number)s::text[], %(user_id)s::text[],
                         %(email)s::text[], %(channel)s::text[], %(currency)s::text[],
                         %(status)s::text[], %(language)s::text[], %(country)s::text[],
@@ -114,10 +116,12 @@ def upsert_orders(
                         %(charged)s::bigint[], %(refunded)s::bigint[], %(rate)s::numeric[],
                         %(gross_base)s::bigint[], %(net_base)s::bigint[],
                         %(refunded_base)s::bigint[], %(methods)s::text[], %(lines)s::text[],
-                        %(checkout)s::text[], %(address_key)s::text[], %(payment_keys)s::text[])
+                        %(checkout)s::text[], %(address_key)s::text[], %(payment_keys)s::text[],
+                        %(voucher)s::text[])
               AS v(order_id, number, user_id, email, channel, currency, status, language, country,
                    created, updated, issued, gross, net, charged, refunded, rate, gross_base,
-                   net_base, refunded_base, methods, lines, checkout, address_key, payment_keys)
+                   net_base, refunded_base, methods, lines, checkout, address_key, payment_keys,
+                   voucher)
             ON CONFLICT (tenant_id, order_id) DO UPDATE SET
               number = EXCLUDED.number, user_id = EXCLUDED.user_id,
               email = EXCLUDED.email,
@@ -131,6 +135,7 @@ def upsert_orders(
               refunded_base_minor = EXCLUDED.refunded_base_minor,
               payment_methods = EXCLUDED.payment_methods, lines = EXCLUDED.lines,
               checkout_id = COALESCE(EXCLUDED.checkout_id, o.checkout_id),
+              voucher_code = COALESCE(EXCLUDED.voucher_code, o.voucher_code),
               -- a later state without the details (an older Saleor) keeps what we knew
               address_key = COALESCE(NULLIF(EXCLUDED.address_key, ''), o.address_key),
               payment_keys = CASE WHEN cardinality(EXCLUDED.payment_keys) > 0
@@ -149,6 +154,7 @@ def upsert_orders(
         )
         touched |= {row[0] for row in cur.fetchall() if row[0] is not None}
         _record_psp_references(cur, tenant_id, rows)
+        _link_redemptions(cur, params)
         # Orders of a deleted customer keep their amounts for the store's figures, not the e-mail.
         cur.execute(
             """
@@ -171,6 +177,33 @@ def upsert_orders(
             params,
         )
     return touched
+
+
+def _link_redemptions(cur: Any, params: dict[str, Any]) -> None:
+    """Link the orders whose voucher code is a reward the CRM issued to that redemption.
+
+    Once: an order already linked keeps its link, and a redemption already spent on another
+    order is not linked again (the voucher is single-use; the partial unique index backs
+    this), so replays and late snapshots change nothing. Gift cards are not linked: Saleor's
+    order payload names only their last four characters."""
+    cur.execute(
+        """
+        UPDATE crm_order o SET redemption_id = m.entry_id
+        FROM (
+          SELECT DISTINCT ON (e.id) c.id AS order_pk, e.id AS entry_id  -- the earliest order
+          FROM crm_order c
+          JOIN crm_points_entry e
+            ON e.tenant_id = c.tenant_id AND e.kind = 'redeem' AND e.source = 'redemption'
+           AND (e.data #>> '{voucher,code}') = c.voucher_code
+          WHERE c.tenant_id = %(tenant)s AND c.order_id = ANY(%(order_id)s)
+            AND c.voucher_code IS NOT NULL AND c.redemption_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM crm_order x WHERE x.redemption_id = e.id)
+          ORDER BY e.id, c.created_at, c.id
+        ) m
+        WHERE o.id = m.order_pk
+        """,
+        params,
+    )
 
 
 def _record_psp_references(

@@ -216,3 +216,55 @@ def test_earning_rules_form_shows_each_problem_under_its_field(browser, shop):
     check_accessibility(page)
     assert errors == []
     page.close()
+
+
+def _spend_a_reward_on_annas_order(store) -> str:
+    """Anna redeems 150 points for a voucher, then Saleor sends her order again naming it."""
+    import json
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from saleor_crm_plugin.inbox.services import accept, drain
+    from saleor_crm_plugin.loyalty.models import EntryKind, PointsEntry
+    from tests import recordings
+
+    profile, _tier, _available = anna()
+    code = "CRM-5A1E0F77B2"
+    now = timezone.now()
+    PointsEntry.objects.create(
+        tenant=store, profile=profile, kind=EntryKind.REDEEM, points=-150, source="redemption",
+        source_id="redeem-browser-1", created_at=now, available_at=now,
+        data={"voucher": {"code": code, "amount_minor": 150, "currency": "EUR",
+                          "channel": "channel-eur", "saleor_id": "Vm91Y2hlcjo5"}},
+    )  # fmt: skip
+    last = [d for d in recordings.deliveries() if ANNAS_REFUNDED.encode() in d.body][-1]
+    item = json.loads(last.body)
+    later = datetime.fromisoformat(item["order"]["updatedAt"]) + timedelta(seconds=1)
+    item["order"].update(voucherCode=code, updatedAt=later.isoformat())
+    item["issuedAt"] = later.isoformat()
+    accept(store, event="order_updated", body=json.dumps(item).encode(), headers={})
+    drain()
+    return code
+
+
+def test_order_widget_shows_the_points_redeemed_on_the_order(browser, shop):
+    code = _spend_a_reward_on_annas_order(shop[0])
+    page, frame, errors = open_page(browser, shop, "widgets/order", orderId=ANNAS_REFUNDED)
+    redeemed = frame.get_by_test_id("order-redeemed")
+    redeemed.wait_for()
+    assert redeemed.inner_text() == (
+        f"Redeemed 150 points on this order (code {code}, worth €1.50)"
+    )
+    assert errors == []
+    page.close()
+
+    page, frame, errors = open_page(
+        browser, shop, "widgets/order", locale="de", orderId=ANNAS_REFUNDED
+    )
+    frame.get_by_test_id("order-redeemed").wait_for()
+    text = frame.get_by_test_id("order-redeemed").inner_text()
+    assert text.startswith("150 Punkte für diese Bestellung eingelöst") and code in text
+    check_accessibility(page)
+    assert errors == []
+    page.close()

@@ -129,6 +129,7 @@ def order_from_recording(body: bytes) -> Any:
             _payment(i, p) for i, p in enumerate(o["payments"], 1) if p.get("creditCard")
         ),
         checkout_token=pk(o["checkoutId"]) if o["checkoutId"] else "",
+        voucher_code=o.get("voucherCode"),
     )
 
 

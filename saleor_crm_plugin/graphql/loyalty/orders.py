@@ -8,6 +8,7 @@ import graphene
 
 from ...loyalty.queries import OrderLoyalty, order_loyalty
 from ..core.errors import InvalidInput
+from ..core.money import CRMMoney, money
 from ..core.permissions import MANAGE_USERS, require_permission
 from ..profiles.types import CRMCustomer
 
@@ -24,6 +25,13 @@ class CRMOrderLoyaltyStatus(graphene.Enum):
         if self == CRMOrderLoyaltyStatus.UNKNOWN:
             return "The CRM has not received this order (yet)."
         return "Placed by a customer with an account."
+
+
+class CRMOrderRedemption(graphene.ObjectType):
+    points = graphene.Int(required=True, description="The points spent on the reward; positive.")
+    code = graphene.String(required=True, description="The reward voucher's code.")
+    value = graphene.Field(CRMMoney, required=True, description="What the voucher was worth.")
+    redeemed_at = graphene.DateTime(required=True, description="When the points were spent.")
 
 
 class CRMOrderLoyalty(graphene.ObjectType):
@@ -49,6 +57,11 @@ class CRMOrderLoyalty(graphene.ObjectType):
     multiplier = graphene.String(description="That tier's multiplier, e.g. 1.5.")
     customer = graphene.Field(
         CRMCustomer, description="The customer (balance, tier); null for an unknown order."
+    )
+    redemption = graphene.Field(
+        CRMOrderRedemption,
+        description="The CRM reward voucher used on this order (its code is the order's "
+        "voucher code); null when none was. Gift cards are not traced.",
     )
 
 
@@ -76,6 +89,19 @@ def _shown(order_id: str, found: OrderLoyalty) -> CRMOrderLoyalty:
         tier=points.tier,
         multiplier=points.multiplier,
         customer=found.profile,
+        redemption=_redemption(found),
+    )
+
+
+def _redemption(found: OrderLoyalty) -> CRMOrderRedemption | None:
+    spent = found.redemption
+    if spent is None:
+        return None
+    return CRMOrderRedemption(
+        points=spent.points,
+        code=spent.code,
+        value=money(spent.amount_minor, spent.currency),
+        redeemed_at=spent.redeemed_at,
     )
 
 
