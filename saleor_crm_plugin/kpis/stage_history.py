@@ -16,6 +16,7 @@ from datetime import date, datetime
 from ..scaleout.replica import analytics_connection
 from ..tenants.models import Tenant
 from .sql import SLICE_CUSTOMERS, params
+from .stages import accumulate
 from .types import Slice, StagePoint
 
 # Each stored stage holds over a span [a, b): a change's stage from it until the customer's next
@@ -66,12 +67,4 @@ def history_chart(
         cur.execute(_HISTORY, params(tenant, where, moments=[m for _, m in points]))
         for stage, k, n in cur.fetchall():
             deltas.setdefault(str(stage), {})[int(k)] = int(n)
-    running = dict.fromkeys(deltas, 0)
-    chart = []
-    for k, (start, moment) in enumerate(points, start=1):
-        for stage, by_k in deltas.items():
-            running[stage] += by_k.get(k, 0)
-        chart.append(
-            StagePoint(starts=start, at=moment, stages={s: n for s, n in running.items() if n})
-        )
-    return chart
+    return accumulate(points, deltas)

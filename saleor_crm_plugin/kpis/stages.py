@@ -124,6 +124,14 @@ def lifecycle_pass(
                 churned, could_churn = int(k), int(n)
             else:
                 deltas.setdefault(str(stage), {})[int(k)] = int(n)
+    return accumulate(points, deltas), Churn(churned=churned, could_churn=could_churn)
+
+
+def accumulate(
+    points: list[tuple[date, datetime]], deltas: dict[str, dict[int, int]]
+) -> list[StagePoint]:
+    """The chart from per-stage changes at each point (``deltas[stage][k]``: customers entering
+    minus leaving the stage by the k-th point, 1-based): one running sum per stage."""
     running = dict.fromkeys(deltas, 0)
     chart = []
     for k, (start, moment) in enumerate(points, start=1):
@@ -132,4 +140,4 @@ def lifecycle_pass(
         chart.append(
             StagePoint(starts=start, at=moment, stages={s: n for s, n in running.items() if n})
         )
-    return chart, Churn(churned=churned, could_churn=could_churn)
+    return chart

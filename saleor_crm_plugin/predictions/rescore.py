@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from ..profiles.queries import customers_of_orders
 from ..tenants.models import Tenant
 from .models import PredictionModel
 from .services import score_customers
@@ -42,11 +43,4 @@ def rescore_for_orders(tenant: Tenant, order_ids: list[str], now: datetime) -> i
     """``rescore_customers`` for the customers of these orders (what an inbox batch applied)."""
     if not order_ids:
         return 0
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT DISTINCT profile_id FROM crm_order WHERE tenant_id = %s "
-            "AND order_id = ANY(%s::text[]) AND profile_id IS NOT NULL",
-            [tenant.pk, order_ids],
-        )
-        ids = [row[0] for row in cur.fetchall()]
-    return rescore_customers(tenant, ids, now)
+    return rescore_customers(tenant, customers_of_orders(tenant, order_ids), now)

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
@@ -61,6 +62,20 @@ def profiles_by_user_keys(
         if profile.email in wanted:
             by_email.setdefault(profile.email, profile)
     return by_id, by_email
+
+
+def customers_of_orders(tenant: Tenant, order_ids: Sequence[str]) -> list[int]:
+    """The profiles that placed these orders: what an inbox batch touched, for the per-customer
+    refreshes that follow it (scores, predictions)."""
+    if not order_ids:
+        return []
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT profile_id FROM crm_order WHERE tenant_id = %s "
+            "AND order_id = ANY(%s::text[]) AND profile_id IS NOT NULL",
+            [tenant.pk, list(order_ids)],
+        )
+        return [row[0] for row in cur.fetchall()]
 
 
 def channel_currency(tenant: Tenant, slug: str) -> str | None:

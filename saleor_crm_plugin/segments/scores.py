@@ -23,6 +23,7 @@ from django.db import connection, transaction
 
 from ..conf import crm_settings
 from ..profiles.events import NOT_PURCHASES
+from ..profiles.queries import customers_of_orders
 from ..tenants.models import Tenant
 from .groups import PROSPECTS, group_case, quadrant_case
 from .models import LifecycleSettings, ScoreBoundaries
@@ -347,11 +348,4 @@ def refresh_for_orders(tenant: Tenant, order_ids: list[str], now: datetime) -> i
     """``refresh_scores`` for the customers of these orders (what an inbox batch applied)."""
     if not order_ids:
         return 0
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT DISTINCT profile_id FROM crm_order WHERE tenant_id = %s "
-            "AND order_id = ANY(%s::text[]) AND profile_id IS NOT NULL",
-            [tenant.pk, order_ids],
-        )
-        ids = [row[0] for row in cur.fetchall()]
-    return refresh_scores(tenant, ids, now)
+    return refresh_scores(tenant, customers_of_orders(tenant, order_ids), now)

@@ -62,12 +62,14 @@ def _env(db_url: str, dispatch: str, broker: str) -> dict[str, str]:
 
 
 @contextmanager
-def server(db_url: str, log: Path, *, dispatch: str, broker: str = "") -> Iterator[str]:
+def server(
+    db_url: str, log: Path, *, dispatch: str, broker: str = "", env: dict[str, str] | None = None
+) -> Iterator[str]:
     """``saleor-crm serve`` (uvicorn) in its own process; yields the webhook URL."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "saleor_crm_plugin.cli", "serve", "--port", str(port)],
-        env=_env(db_url, dispatch, broker),
+        env={**_env(db_url, dispatch, broker), **(env or {})},
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,

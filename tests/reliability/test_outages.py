@@ -46,6 +46,9 @@ def test_database_then_broker_outage_answers_503_or_stores_and_applies_later(
             tmp_path / "server.log",
             dispatch="celery",
             broker=f"redis://127.0.0.1:{broker.port}/11",
+            # A request waits this long for a pooled connection before its 503 (3 s by
+            # default): shorter than the reduced run's outage, so the outage is met, not waited out.
+            env={"DATABASE_POOL_TIMEOUT": str(min(OUTAGE / 4, 3.0))},
         ) as url:
             started = time.monotonic()
             seen = deliver(url, events[:quarter], signer)
