@@ -99,7 +99,8 @@ export function fromRules(rules: unknown): Group | null {
   return group;
 }
 
-const control = {
+// The look of the native controls (select, textarea) next to macaw's inputs.
+export const control = {
   padding: 2,
   borderRadius: 3,
   borderWidth: 1,

@@ -5,7 +5,7 @@ import { Box, Button, Input, Text } from "@saleor/macaw-ui";
 import { useEffect, useState } from "react";
 
 import { gql, type Session } from "./api";
-import { Select, useSegments } from "./builder";
+import { control, Select, useSegments } from "./builder";
 import type { Key, T } from "./i18n";
 import { ErrorText, Section } from "./views";
 
@@ -104,17 +104,6 @@ function toInput(d: Draft) {
     steps: d.steps.map((s) => ({ sendAt: new Date(s.sendAt).toISOString(), contents: s.contents })),
   };
 }
-
-const control = {
-  padding: 2,
-  borderRadius: 3,
-  borderWidth: 1,
-  borderStyle: "solid",
-  borderColor: "default1",
-  backgroundColor: "default1",
-  color: "default1",
-  fontFamily: "inherit",
-} as const;
 
 function Labelled({ id, label, children }: { id: string; label: string; children: React.ReactNode }) {
   return (

@@ -5,7 +5,7 @@ import { Box, Button, Text } from "@saleor/macaw-ui";
 import { useEffect, useState } from "react";
 
 import { gql, type Session } from "./api";
-import { Field } from "./flows";
+import { Field, Group } from "./flows";
 import type { T } from "./i18n";
 import { flowsTranslator, type TF } from "./i18n-flows";
 import { Section } from "./views";
@@ -112,21 +112,7 @@ export function EarningRulesForm({ session, t, locale }: { session: Session; t: 
       {values && (
         <Box as="form" display="flex" flexDirection="column" gap={3} onSubmit={(e: React.FormEvent) => { e.preventDefault(); void save(); }} noValidate>
           {GROUPS.map(([group, names]) => (
-            <Box
-              key={group}
-              as="fieldset"
-              display="grid"
-              gap={2}
-              padding={2}
-              borderWidth={1}
-              borderStyle="solid"
-              borderColor="default1"
-              borderRadius={3}
-              style={{ gridTemplateColumns: "repeat(auto-fit, minmax(220px, 1fr))", alignItems: "start" }}
-            >
-              <legend>
-                <Text fontWeight="bold">{tf(group as Parameters<TF>[0])}</Text>
-              </legend>
+            <Group key={group} legend={tf(group as Parameters<TF>[0])} columnWidth={220} align="start">
               {names.map((name) => (
                 <Field
                   key={name}
@@ -138,7 +124,7 @@ export function EarningRulesForm({ session, t, locale }: { session: Session; t: 
                   onChange={(v) => setValues({ ...values, [name]: v })}
                 />
               ))}
-            </Box>
+            </Group>
           ))}
           {Object.keys(errors).length > 0 && (
             <Text color="critical1">{errors.rules ? t("error", { message: errors.rules }) : tf("er_fix")}</Text>

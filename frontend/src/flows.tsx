@@ -7,7 +7,7 @@ import { Box, Button, Text } from "@saleor/macaw-ui";
 import { useEffect, useState } from "react";
 
 import { gql, type Session } from "./api";
-import { Select } from "./builder";
+import { control, Select } from "./builder";
 import type { T } from "./i18n";
 import { flowsTranslator, type TF } from "./i18n-flows";
 import { Section } from "./views";
@@ -37,16 +37,32 @@ query FlowPreview($kind: String!, $locale: String!, $step: Int, $email: String) 
 // The customers' languages the CRM writes messages in (Django's codes; zh-Hans is Saleor's).
 const LANGUAGES = ["en", "de", "fr", "es", "pl", "ja", "zh-Hans", "ar"];
 
-const control = {
-  padding: 2,
-  borderRadius: 3,
-  borderWidth: 1,
-  borderStyle: "solid",
-  borderColor: "default1",
-  backgroundColor: "default1",
-  color: "default1",
-  fontFamily: "inherit",
-} as const;
+// A bordered group of fields with its legend, laid out in as many columns as fit.
+export function Group({ legend, columnWidth, align, children }: {
+  legend: string;
+  columnWidth: number;
+  align: "start" | "end";
+  children: React.ReactNode;
+}) {
+  return (
+    <Box
+      as="fieldset"
+      display="grid"
+      gap={2}
+      padding={2}
+      borderWidth={1}
+      borderStyle="solid"
+      borderColor="default1"
+      borderRadius={3}
+      style={{ gridTemplateColumns: `repeat(auto-fit, minmax(${columnWidth}px, 1fr))`, alignItems: align }}
+    >
+      <legend>
+        <Text fontWeight="bold">{legend}</Text>
+      </legend>
+      {children}
+    </Box>
+  );
+}
 
 export function Field({ id, label, value, onChange, error, inputMode }: {
   id: string;
@@ -139,21 +155,7 @@ function StepsEditor({ session, tf, flow, saved, onSaved, notice }: {
   return (
     <Box display="flex" flexDirection="column" gap={2}>
       {steps.map((step, i) => (
-        <Box
-          key={i}
-          as="fieldset"
-          display="grid"
-          gap={2}
-          padding={2}
-          borderWidth={1}
-          borderStyle="solid"
-          borderColor="default1"
-          borderRadius={3}
-          style={{ gridTemplateColumns: "repeat(auto-fit, minmax(160px, 1fr))", alignItems: "end" }}
-        >
-          <legend>
-            <Text fontWeight="bold">{tf("stepN", { n: i + 1 })}</Text>
-          </legend>
+        <Group key={i} legend={tf("stepN", { n: i + 1 })} columnWidth={160} align="end">
           <Field id={`step-${i}-hours`} label={tf("delayHours")} inputMode="numeric" value={step.hours} onChange={(v) => update(i, { hours: v })} />
           <Field id={`step-${i}-discount`} label={tf("discountLabel")} value={step.discount} onChange={(v) => update(i, { discount: v })} />
           {steps.length > 1 && (
@@ -161,7 +163,7 @@ function StepsEditor({ session, tf, flow, saved, onSaved, notice }: {
               {tf("removeStep", { n: i + 1 })}
             </Button>
           )}
-        </Box>
+        </Group>
       ))}
       {errors.recovery_delays_hours && <Text role="alert" color="critical1" data-testid="error-recovery_delays_hours">{errors.recovery_delays_hours}</Text>}
       {errors.recovery_discounts && <Text role="alert" color="critical1" data-testid="error-recovery_discounts">{errors.recovery_discounts}</Text>}
