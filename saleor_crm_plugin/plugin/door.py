@@ -11,7 +11,7 @@ from ..conf import crm_settings
 from ..inbox.dispatch import request_drain
 from ..inbox.services import accept
 from ..ops.tracing import tracer
-from ..tenants.services import plugin_tenant
+from ..tenants.services import PLUGIN_TENANT_URL, plugin_tenant, recent_tenant_for_api_url
 from ..tenants.store_settings import StoreSettings, parse
 from .events import delivery_body
 from .spool import Held, spool
@@ -73,7 +73,10 @@ def store(item: Held, *, timeout_ms: int) -> bool:
     if item.body is None or item.event is None:
         item.event, item.body = delivery_body(item.hook, item.obj)
     with transaction.atomic():
-        tenant = plugin_tenant(item.settings.base_currency)
+        # Remembered for a few seconds: five hooks per checkout would read it five times.
+        tenant = recent_tenant_for_api_url(PLUGIN_TENANT_URL) or plugin_tenant(
+            item.settings.base_currency
+        )
         accepted = accept(
             tenant,
             event=item.event,
