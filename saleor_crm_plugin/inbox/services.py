@@ -17,10 +17,11 @@ from ..conf import crm_settings
 from ..lifecycle import services as lifecycle
 from ..loyalty.ledger import sync_customers, sync_orders
 from ..ops.tracing import tracer
-from ..predictions.rescore import rescore_for_orders
+from ..predictions.rescore import rescore_customers
+from ..profiles.queries import customers_of_orders
 from ..profiles.services import apply_events
 from ..recovery import services as recovery
-from ..segments.scores import refresh_for_orders
+from ..segments.scores import refresh_scores
 from ..tenants.models import Tenant
 from .channels import SOURCES as CHANNEL_SOURCES
 from .channels import apply_channel_deliveries
@@ -253,8 +254,9 @@ def _follow(tenant: Tenant, parsed: list[tuple[int, Event]], refused: dict) -> N
         recovery.follow_checkouts(tenant, checkout_ids)
     lifecycle.welcome_new_accounts(tenant, user_ids)
     now = timezone.now()
-    refresh_for_orders(tenant, order_ids, now)
-    rescore_for_orders(tenant, order_ids, now)
+    customers = customers_of_orders(tenant, order_ids)  # once, for both refreshes
+    refresh_scores(tenant, customers, now)
+    rescore_customers(tenant, customers, now)
 
 
 def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResult) -> None:

@@ -16,7 +16,6 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from ..profiles.queries import customers_of_orders
 from ..tenants.models import Tenant
 from .models import PredictionModel
 from .services import score_customers
@@ -37,10 +36,3 @@ def rescore_customers(tenant: Tenant, profile_ids: Iterable[int], now: datetime)
     with transaction.atomic(), connection.cursor() as cur:
         score_customers(cur, tenant, model, now, ids)
     return len(ids)
-
-
-def rescore_for_orders(tenant: Tenant, order_ids: list[str], now: datetime) -> int:
-    """``rescore_customers`` for the customers of these orders (what an inbox batch applied)."""
-    if not order_ids:
-        return 0
-    return rescore_customers(tenant, customers_of_orders(tenant, order_ids), now)

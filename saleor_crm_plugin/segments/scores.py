@@ -23,7 +23,6 @@ from django.db import connection, transaction
 
 from ..conf import crm_settings
 from ..profiles.events import NOT_PURCHASES
-from ..profiles.queries import customers_of_orders
 from ..tenants.models import Tenant
 from .groups import PROSPECTS, group_case, quadrant_case
 from .models import LifecycleSettings, ScoreBoundaries
@@ -342,10 +341,3 @@ def refresh_scores(tenant: Tenant, profile_ids: Iterable[int], now: datetime) ->
         _build_input(tenant, ids)
         boundaries = ScoreBoundaries.objects.filter(tenant=tenant).first()
         return _upsert(tenant, now, boundaries, lifecycle_for(tenant))
-
-
-def refresh_for_orders(tenant: Tenant, order_ids: list[str], now: datetime) -> int:
-    """``refresh_scores`` for the customers of these orders (what an inbox batch applied)."""
-    if not order_ids:
-        return 0
-    return refresh_scores(tenant, customers_of_orders(tenant, order_ids), now)

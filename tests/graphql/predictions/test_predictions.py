@@ -87,13 +87,16 @@ def test_a_customer_sees_their_next_order_date_and_recommendations_not_their_chu
 
 
 def test_a_customers_next_order_date_follows_her_new_order_before_any_recompute(store):
-    from saleor_crm_plugin.predictions.rescore import rescore_for_orders
+    from saleor_crm_plugin.predictions.rescore import rescore_customers
+    from saleor_crm_plugin.profiles.queries import customers_of_orders
     from tests.segments.store import place
 
     # Fay buys again a day ago, four days after her first order: her own gap is
     # max(4, 7) = 7 days, so her next order is due 7 days after this one, not the store's 30.
     place(store, "fay-2", "fay@example.de", 10, NOW - timedelta(days=1), user_id=FAY)
-    assert rescore_for_orders(store, ["fay-2"], NOW) == 1  # as the inbox batch does
+    assert (
+        rescore_customers(store, customers_of_orders(store, ["fay-2"]), NOW) == 1
+    )  # as the inbox batch does
     me = Principal(PrincipalKind.CUSTOMER, store, FAY, "fay@example.de")
     data, errors = run(me, "{ crmMe { nextOrderAt } }")
     assert (data, errors) == ({"crmMe": {"nextOrderAt": (NOW + timedelta(days=6)).isoformat()}}, [])
