@@ -68,7 +68,9 @@ def test_an_unsigned_or_forged_event_is_refused_and_not_stored(url, header):
     assert Delivery.objects.count() == 0
 
 
-@pytest.mark.parametrize(("offset", "status"), [(-301, 400), (-299, 200), (299, 200), (301, 400)])
+# 20 s either side of the 300 s limit: the signature is made before the request and checked
+# after it, so a margin of 1 s failed whenever the machine was slow to answer.
+@pytest.mark.parametrize(("offset", "status"), [(-320, 400), (-280, 200), (280, 200), (320, 400)])
 def test_signatures_count_for_300_seconds_either_way(url, offset, status):
     body = refund_event()
     response = post(url, body, signature(body, at=time.time() + offset))
