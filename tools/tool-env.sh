@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (or reuse) .tools-venv: a virtualenv for developer tools that cannot live in the runtime
-# venv. Today that is graphql-core 3 for tools/validate_graphql.py: our runtime pins graphene 2 /
-# graphql-core 2 (Saleor 3.24's versions), which cannot parse Saleor's schema.graphql.
+# venv: graphql-core 3 for tools/validate_graphql.py (our runtime pins graphene 2 / graphql-core 2,
+# Saleor 3.24's versions, which cannot parse Saleor's schema.graphql), and schemathesis, whose
+# GraphQL strategies build on graphql-core 3 too (tests/security/test_schemathesis.py).
 #
 # Idempotent: when the venv already has a matching graphql-core it only prints the path.
 # Prints the path of the venv's python on stdout (everything else goes to stderr), so callers can
@@ -13,6 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${TOOLS_VENV:-$ROOT/.tools-venv}"
 PY="$VENV/bin/python"
 REQUIREMENT='graphql-core>=3.2,<4'
+SCHEMATHESIS='schemathesis==4.32.5'
 
 has_graphql_core() {
     "$PY" - <<'EOF' 2>/dev/null
@@ -20,7 +22,7 @@ import sys
 from importlib.metadata import version
 
 major, minor = (int(part) for part in version("graphql-core").split(".")[:2])
-sys.exit(0 if major == 3 and minor >= 2 else 1)
+sys.exit(0 if major == 3 and minor >= 2 and version("schemathesis") == "4.32.5" else 1)
 EOF
 }
 
@@ -42,7 +44,7 @@ if ! [[ -x "$PY" ]] || ! "$PY" -c '' 2>/dev/null; then
     fi
 fi
 
-echo "tool-env: installing $REQUIREMENT into $VENV" >&2
-"$PY" -m pip install --quiet --disable-pip-version-check "$REQUIREMENT" >&2
+echo "tool-env: installing $REQUIREMENT $SCHEMATHESIS into $VENV" >&2
+"$PY" -m pip install --quiet --disable-pip-version-check "$REQUIREMENT" "$SCHEMATHESIS" >&2
 has_graphql_core || { echo "tool-env: graphql-core is still missing in $VENV" >&2; exit 1; }
 echo "$PY"
