@@ -6,6 +6,11 @@ at the end unless ``--keep``)::
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_seg \\
         .venv/bin/python bench/recompute.py --customers 100000
 
+To measure a large store more than once, generate it once and keep it (``--keep``), then run
+again with ``--reuse --keep``: a database that already holds the generated store of that size is
+migrated and its scores, boundaries and stage history emptied (so the first recompute is a
+first one again), but not regenerated. Without such a store, ``--reuse`` generates it as usual.
+
 The store is generated set-based with ``generate_series``: N profiles and 5N orders (any
 customer may have none or many), spread over two years, 90% fulfilled, 3% cancelled, 3%
 returned, 4% unfulfilled, 5% partly refunded, a few Stripe disputes.
@@ -36,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+BENCH_API_URL = "http://bench.example/graphql/"
 
 PROFILES = """
 INSERT INTO crm_profile (tenant_id, user_id, email, first_name, last_name, is_active,
@@ -94,19 +100,50 @@ DACH = {
 }
 
 
-def setup_database(url: str) -> None:
+def setup_database(url: str, fresh: bool = True) -> None:
     import django
     import psycopg
 
     name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    if fresh:
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_crm_plugin.project.settings")
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def reusable_store(url: str, customers: int) -> bool:
+    """Whether the database already holds exactly the store this script generates for
+    ``customers`` (and nothing else): one bench tenant, N profiles, 5N orders."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            found = conn.execute(
+                "SELECT (SELECT array_agg(saleor_api_url) FROM crm_tenant),"
+                " (SELECT count(*) FROM crm_profile), (SELECT count(*) FROM crm_order)"
+            ).fetchone()
+    except psycopg.Error:  # no such database, or not migrated
+        return False
+    return found == ([BENCH_API_URL], customers, customers * 5)
+
+
+def reset_outputs() -> None:
+    """Empty what the measured work writes (the bench database holds one store), so a reused
+    store's first recompute writes every customer, as on a freshly generated one."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE crm_customer_scores, crm_stage_change, crm_score_boundaries,"
+            " crm_stage_history_start"
+        )
+        cur.execute("VACUUM ANALYZE crm_profile")
+        cur.execute("VACUUM ANALYZE crm_order")
 
 
 def drop_database(url: str) -> None:
@@ -125,7 +162,7 @@ def timed(work) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started
 
 
-def run(customers: int, kpis: bool = True) -> dict[str, object]:
+def run(customers: int, kpis: bool = True, reuse: bool = False) -> dict[str, object]:
     from django.db import connection, transaction
 
     from saleor_crm_plugin.models import CustomerScores, OrderRecord, Profile
@@ -133,18 +170,20 @@ def run(customers: int, kpis: bool = True) -> dict[str, object]:
     from saleor_crm_plugin.segments.scores import recompute, refresh_scores
     from saleor_crm_plugin.tenants.services import register_tenant
 
-    tenant = register_tenant(api_url="http://bench.example/graphql/", app_token="bench",
-                             base_currency="EUR")  # fmt: skip
+    tenant = register_tenant(api_url=BENCH_API_URL, app_token="bench", base_currency="EUR")
     params = {"tenant": tenant.pk, "n": customers, "orders": customers * 5, "now": NOW,
               "disputes": max(1, customers // 1000)}  # fmt: skip
     started = time.perf_counter()
-    with connection.cursor() as cur:
-        cur.execute(PROFILES, params)
-        cur.execute(ORDERS, params)
-        cur.execute(DISPUTES, params)
-    with connection.cursor() as cur:  # VACUUM cannot run in a transaction: autocommit here
-        cur.execute("VACUUM ANALYZE crm_profile")  # also flushes the GIN pending list
-        cur.execute("VACUUM ANALYZE crm_order")
+    if reuse:
+        reset_outputs()
+    else:
+        with connection.cursor() as cur:
+            cur.execute(PROFILES, params)
+            cur.execute(ORDERS, params)
+            cur.execute(DISPUTES, params)
+        with connection.cursor() as cur:  # VACUUM cannot run in a transaction: autocommit here
+            cur.execute("VACUUM ANALYZE crm_profile")  # also flushes the GIN pending list
+            cur.execute("VACUUM ANALYZE crm_order")
     generate_s = time.perf_counter() - started
     load_before = [round(x, 1) for x in os.getloadavg()]
 
@@ -173,6 +212,7 @@ def run(customers: int, kpis: bool = True) -> dict[str, object]:
         "load_before": load_before,
         "load_after": [round(x, 1) for x in os.getloadavg()],
         "customers": customers,
+        "reused_store": reuse,
         "orders": OrderRecord.objects.count(),
         "scored": CustomerScores.objects.count(),
         "generate_s": round(generate_s, 1),
@@ -218,14 +258,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the store already in the database if it is the one of this size",
+    )
     parser.add_argument("--no-kpis", action="store_true", help="skip the KPI reports")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         sys.exit("set DATABASE_URL to a PostgreSQL database the benchmark may drop")
-    setup_database(url)
+    reuse = args.reuse and reusable_store(url, args.customers)
+    setup_database(url, fresh=not reuse)
     try:
-        report = run(args.customers, kpis=not args.no_kpis)
+        report = run(args.customers, kpis=not args.no_kpis, reuse=reuse)
     finally:
         if not args.keep:
             drop_database(url)

@@ -386,24 +386,24 @@ class CRMSettings:
 
     @property
     def LIFECYCLE_AT_RISK_AFTER(self) -> Decimal:
-        """A customer is "at risk" past this many of their own median gaps between purchases
+        """A customer is "at risk" past this many of their own mean gaps between purchases
         (2: they are twice as late as usual). Stores may set their own (crm_lifecycle_settings)."""
         return Decimal(str(self._get("LIFECYCLE_AT_RISK_AFTER", "2")))
 
     @property
     def LIFECYCLE_DORMANT_AFTER(self) -> Decimal:
-        """Dormant past this many median gaps."""
+        """Dormant past this many mean gaps."""
         return Decimal(str(self._get("LIFECYCLE_DORMANT_AFTER", "4")))
 
     @property
     def LIFECYCLE_LOST_AFTER(self) -> Decimal:
-        """Lost past this many median gaps."""
+        """Lost past this many mean gaps."""
         return Decimal(str(self._get("LIFECYCLE_LOST_AFTER", "8")))
 
     @property
     def LIFECYCLE_DEFAULT_CADENCE_DAYS(self) -> Decimal:
         """The gap (days) assumed for one-order customers while no customer of the store has
-        ordered twice; once some have, the median of their median gaps is used instead."""
+        ordered twice; once some have, the median of their mean gaps is used instead."""
         return Decimal(str(self._get("LIFECYCLE_DEFAULT_CADENCE_DAYS", "60")))
 
     @property

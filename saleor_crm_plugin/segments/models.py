@@ -22,8 +22,8 @@ class CustomerScores(models.Model):
     rfm_group = models.CharField(max_length=32)
     quadrant = models.CharField(max_length=32, default="")
     stage = models.CharField(max_length=16, default="")
-    # The customer's own median gap between purchases (days), or the store's when they bought
-    # once: what "at risk" is measured against.
+    # The customer's own mean gap between purchases (days; null when they bought once and are
+    # measured against the store's): what "at risk" is measured against.
     cadence_days = models.DecimalField(max_digits=9, decimal_places=2, null=True)
     purchases = models.PositiveIntegerField(default=0)
     value_minor = models.BigIntegerField(default=0)  # spent net of refunds, base currency
@@ -64,7 +64,7 @@ class ScoreBoundaries(models.Model):
 class LifecycleSettings(models.Model):
     """A store's own lifecycle thresholds; without a row, the ``CRM_LIFECYCLE_*`` defaults.
 
-    In ``cadence`` mode the thresholds are multiples of the customer's median gap between
+    In ``cadence`` mode the thresholds are multiples of the customer's mean gap between
     purchases; in ``days`` mode they are days since the last purchase, the same for everyone.
     """
 

@@ -5,7 +5,8 @@ Worked out by hand, with 5 buyers each score is ceil(5 * share of buyers at or b
   frequency cem, eve 1 order (2/5 at or below: 2); bob, dan 2 (4/5: 4); ann 3 (5)
   monetary cem 50 (1) < dan 200 (2) < bob 400 (3) < eve 500 net of refund (4) < ann 900 (5)
 FM = (F + M + 1) // 2: ann (5,5)=5, bob (4,3)=4, cem (2,1)=2, dan (4,2)=3, eve (2,4)=3.
-Store cadence: median of ann 10, bob 30, dan 30 = 30 days.
+Cadence, each customer's mean gap between purchases, (last - first) / (purchases - 1): ann
+(Nov 21 - Nov 1) / 2 = 10 days, bob 30, dan 30; the store's, the median of those: 30 days.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from django.db import connection
 
 from saleor_crm_plugin.inbox.services import accept, drain
-from saleor_crm_plugin.models import CustomerScores, LifecycleSettings, Profile
+from saleor_crm_plugin.models import CustomerScores, LifecycleSettings, Profile, ScoreBoundaries
 from saleor_crm_plugin.segments.scores import recompute, refresh_scores
 from tests import recordings
 
@@ -75,6 +76,40 @@ def test_stages_follow_each_customers_own_cadence(tenant):
     assert scores()["bob@example.at"].stage == "at_risk"  # 72 days > 60
 
 
+def test_the_cadence_is_the_mean_gap_so_one_long_pause_counts(tenant):
+    """gil bought on Jun 11, Jun 21, Jul 1 and Oct 9: gaps of 10, 10 and 100 days, so a mean
+    gap of (Oct 9 - Jun 11) / 3 = 120 / 3 = 40 days where the median gap would be 10. His
+    cancelled orders (Jun 16, Nov 1) are not visits. hal bought once, on Sep 1, and is measured
+    against the store's cadence: the median of its repeat customers' cadences, gil's 40."""
+    gil, hal = "gil@example.de", "hal@example.de"
+    for i, d in enumerate((day(6, 11), day(6, 21), day(7, 1), day(10, 9))):
+        place(tenant, f"gil-{i}", gil, 100, d)
+    place(tenant, "gil-c0", gil, 100, day(6, 16), status="CANCELED")
+    place(tenant, "gil-c1", gil, 100, day(11, 1), status="CANCELED")
+    place(tenant, "hal-0", hal, 100, day(9, 1))
+    recompute(tenant, NOW)
+    found = {e: (s.stage, s.cadence_days, s.purchases) for e, s in scores().items()}
+    assert found == {
+        # Oct 9 -> Nov 28 is 50 days: within 2 x 40 = 80 (past 4 x 10 = 40: dormant by the
+        # median).
+        gil: ("active", Decimal("40.00"), 4),
+        # Sep 1 -> Nov 28 is 88 days: past 2 x 40, within 4 x 40 (past 8 x 10: lost by the
+        # median).
+        hal: ("at_risk", None, 1),
+    }
+    assert ScoreBoundaries.objects.get(tenant=tenant).store_cadence_days == Decimal("40.00")
+    # A month on, 81 days since gil's last purchase: past 2 x 40, within 4 x 40 (past 8 x 10:
+    # lost by the median).
+    recompute(tenant, NOW + timedelta(days=31))
+    assert scores()[gil].stage == "at_risk"
+    # He comes back on Dec 28: (Dec 28 - Jun 11) / 4 = 200 / 4 = 50 days, the same in the
+    # per-event refresh as in the recompute (the median of 10, 10, 100, 80 would be 45).
+    back = NOW + timedelta(days=30)
+    place(tenant, "gil-4", gil, 100, back)
+    refresh_scores(tenant, [profile_id(gil)], back + timedelta(days=1))
+    assert (scores()[gil].stage, scores()[gil].cadence_days) == ("active", Decimal("50.00"))
+
+
 def test_a_store_can_set_fixed_day_thresholds(tenant):
     build_store(tenant)
     LifecycleSettings.objects.create(
@@ -125,7 +160,8 @@ def test_a_new_order_moves_a_customer_with_the_last_boundaries(tenant):
     build_store(tenant)
     recompute(tenant, NOW)
     # dan comes back with a 1000 EUR order: R 5 (newest), F 3 orders >= ann's 3 -> 5,
-    # M 1200 >= ann's 900 -> 5; FM 5 -> champions; cadence median(30, 291) = 160.5 days.
+    # M 1200 >= ann's 900 -> 5; FM 5 -> champions; cadence (Nov 27 - Jan 10) / 2 = 321 / 2
+    # = 160.5 days (gaps of 30 and 291 days).
     place(tenant, "dan-2", "dan@example.fr", 1000, NOW - timedelta(days=1), country="FR")
     assert refresh_scores(tenant, [profile_id("dan@example.fr")], NOW) == 1
     dan = scores()["dan@example.fr"]

@@ -100,7 +100,7 @@ class CRMSegmentExport(graphene.ObjectType):
 class CRMLifecycleSettings(graphene.ObjectType):
     mode = graphene.String(
         required=True,
-        description="cadence: thresholds are multiples of each customer's median gap between "
+        description="cadence: thresholds are multiples of each customer's mean gap between "
         "purchases; days: days since the last purchase.",
     )
     at_risk_after = graphene.Float(required=True)

@@ -29,7 +29,9 @@ class CRMCustomerScores(graphene.ObjectType):
     stage = graphene.String(
         required=True, description="new, active, at_risk, dormant, lost; empty for a prospect."
     )
-    cadence_days = graphene.Float(description="Median days between their purchases.")
+    cadence_days = graphene.Float(
+        description="Mean days between their purchases; null when they bought once."
+    )
     risk_flags = graphene.List(
         graphene.NonNull(graphene.String),
         required=True,
