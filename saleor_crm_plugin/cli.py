@@ -280,7 +280,7 @@ def cmd_recompute(args: argparse.Namespace) -> int:
             ) -> None:
                 bar.update(task, completed=done, total=total, description=f"{name}: {step}")
 
-            result = recompute_store(tenant, now, progress)
+            result = recompute_store(tenant, now, progress, from_orders=args.from_orders)
             console.print(
                 f"{tenant}: scores of {result.changed} customers changed; "
                 f"{result.segments} segments refreshed; predictions by {result.prediction_method}"
@@ -367,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recompute", help="score customers (RFM, stage, risk) and refresh segments")
     p.add_argument("--api-url", help="only this installed Saleor (default: every store)")
+    p.add_argument(
+        "--from-orders",
+        action="store_true",
+        help="read every stored order again instead of the figures the inbox keeps per customer",
+    )
     p.set_defaults(func=cmd_recompute)
 
     p = sub.add_parser("partition", help="convert the inbox to monthly partitions (scaleout.md)")

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from ..conf import crm_settings
-from .events import NOT_PURCHASES
+from .events import NOT_PURCHASES, RETURNED
 from .timezones import country_zones
 
 _REFRESH = """
@@ -27,6 +27,7 @@ agg AS (
   SELECT profile_id, count(*) AS n, min(created_at) AS first_at, max(created_at) AS last_at,
          sum(total_gross_base_minor) AS gross, sum(total_net_base_minor) AS net,
          sum(refunded_base_minor) AS refunded,
+         count(*) FILTER (WHERE status = ANY(%(returned)s)) AS returned,
          array_agg(DISTINCT channel ORDER BY channel) AS channels
   FROM purchases GROUP BY profile_id
 ),
@@ -71,7 +72,8 @@ channel_zones AS (
 ),
 figures AS (
   SELECT p.id,
-    COALESCE(a.n, 0) AS n, COALESCE(x.n, 0) AS cancelled, a.first_at, a.last_at,
+    COALESCE(a.n, 0) AS n, COALESCE(x.n, 0) AS cancelled, COALESCE(a.returned, 0) AS returned,
+    a.first_at, a.last_at,
     COALESCE(a.gross, 0) AS gross, COALESCE(a.net, 0) AS net, COALESCE(a.refunded, 0) AS refunded,
     COALESCE(a.channels, '{}') AS channels, COALESCE(pc.totals, '{}'::jsonb) AS totals,
     COALESCE(m.methods, '{}') AS methods, COALESCE(b.categories, '{}') AS categories,
@@ -90,7 +92,7 @@ figures AS (
   WHERE p.id = ANY(%(ids)s::bigint[])
 )
 UPDATE crm_profile p SET
-  orders_count = f.n, cancelled_orders_count = f.cancelled,
+  orders_count = f.n, cancelled_orders_count = f.cancelled, returned_orders_count = f.returned,
   first_order_at = f.first_at, last_order_at = f.last_at,
   spent_gross_minor = f.gross, spent_net_minor = f.net, refunded_minor = f.refunded,
   average_order_minor = CASE WHEN f.n > 0 THEN round(f.gross::numeric / f.n) ELSE 0 END,
@@ -124,6 +126,7 @@ def refresh_profiles(profile_ids: Iterable[int]) -> int:
             {
                 "ids": ids,
                 "not_purchases": list(NOT_PURCHASES),
+                "returned": list(RETURNED),
                 "countries": list(zones),
                 "zones": list(zones.values()),
                 "channels": list(by_channel),

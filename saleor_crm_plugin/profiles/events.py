@@ -19,6 +19,8 @@ from .sql import PROFILE_FOR
 
 # Statuses in which an order counts as a purchase (drafts, cancelled and expired do not).
 NOT_PURCHASES = ("DRAFT", "CANCELED", "EXPIRED")
+# Purchases Saleor marks (partly) returned, for the return rate.
+RETURNED = ("RETURNED", "PARTIALLY_RETURNED")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class Profile(models.Model):
     time_zone = models.CharField(max_length=64, default="")
     orders_count = models.PositiveIntegerField(default=0)
     cancelled_orders_count = models.PositiveIntegerField(default=0)
+    # Purchases Saleor marks (partly) returned: the return rate, read by the nightly scoring.
+    returned_orders_count = models.PositiveIntegerField(default=0, db_default=0)
     first_order_at = models.DateTimeField(null=True, blank=True)
     last_order_at = models.DateTimeField(null=True, blank=True)
     spent_gross_minor = models.BigIntegerField(default=0)

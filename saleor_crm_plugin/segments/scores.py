@@ -22,15 +22,13 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from ..conf import crm_settings
-from ..profiles.events import NOT_PURCHASES
+from ..profiles.events import NOT_PURCHASES, RETURNED
 from ..tenants.models import Tenant
 from .groups import PROSPECTS, group_case, quadrant_case
 from .models import LifecycleSettings, ScoreBoundaries
 
 Progress = Callable[[str, int, int], None]
 
-# Orders Saleor marks as (partly) returned, for the return rate.
-RETURNED = ("RETURNED", "PARTIALLY_RETURNED")
 # Two orders on one day must not make a customer "at risk" an hour later.
 MIN_CADENCE_DAYS = 7
 STEPS = ("purchases", "quintiles", "scores")
@@ -108,6 +106,36 @@ FROM crm_profile p
 LEFT JOIN per_profile s ON s.profile_id = p.id
 LEFT JOIN disputes d ON d.profile_id = p.id
 WHERE p.tenant_id = %(tenant)s {only_profiles}
+"""
+
+# The whole store's input without reading an order: the inbox keeps every figure above on the
+# profile, recomputed from the orders of each customer a batch touches (profiles/aggregates.py,
+# the same purchase test, base amounts and statuses), so the nightly scoring reads one row per
+# customer instead of every order again. ``recompute(..., from_orders=True)`` reads the orders
+# (``_INPUT``); tests check that both give the same scores.
+_INPUT_KEPT = """
+CREATE TEMP TABLE crm_tmp_score_input ON COMMIT DROP AS
+WITH disputes AS (
+  SELECT o.profile_id, count(DISTINCT d.dispute_id) AS n,
+         count(DISTINCT d.dispute_id) FILTER (WHERE d.stage = 'lost') AS lost
+  FROM crm_stripe_dispute d
+  JOIN crm_order o ON o.tenant_id = d.tenant_id
+   AND o.psp_references && array_remove(ARRAY[d.payment_intent, d.charge_id], '')::varchar[]
+  WHERE d.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL
+  GROUP BY o.profile_id
+)
+SELECT p.id AS profile_id, p.orders_count AS n, p.last_order_at AS last_at,
+       p.spent_gross_minor AS gross, p.refunded_minor AS refunded,
+       p.returned_orders_count AS returned,
+       CASE WHEN p.orders_count > 1
+            THEN (extract(epoch FROM p.last_order_at - p.first_order_at) / 86400.0
+                  / (p.orders_count - 1))::float8
+       END AS cadence,
+       p.cancelled_orders_count AS cancelled, COALESCE(d.n, 0) AS disputes,
+       COALESCE(d.lost, 0) AS disputes_lost
+FROM crm_profile p
+LEFT JOIN disputes d ON d.profile_id = p.id
+WHERE p.tenant_id = %(tenant)s
 """
 
 # The figures scored, as float8 from a row of crm_tmp_score_input: the last purchase (Unix
@@ -249,13 +277,16 @@ WHERE (cs.recency, cs.frequency, cs.monetary, cs.rfm_group, cs.quadrant, cs.stag
 )
 
 
-def _build_input(tenant: Tenant, profile_ids: list[int] | None) -> None:
+def _build_input(tenant: Tenant, profile_ids: list[int] | None, from_orders: bool = True) -> None:
     only = profile_ids is not None
-    sql = _INPUT.format(
-        purchase=_PURCHASE,
-        only_orders="AND o.profile_id = ANY(%(ids)s::bigint[])" if only else "",
-        only_profiles="AND p.id = ANY(%(ids)s::bigint[])" if only else "",
-    )
+    if not only and not from_orders:
+        sql = _INPUT_KEPT
+    else:
+        sql = _INPUT.format(
+            purchase=_PURCHASE,
+            only_orders="AND o.profile_id = ANY(%(ids)s::bigint[])" if only else "",
+            only_profiles="AND p.id = ANY(%(ids)s::bigint[])" if only else "",
+        )
     with connection.cursor() as cur:
         if not only:
             # JIT compiling the statements cost more than it saved (as for the reports,
@@ -303,9 +334,15 @@ def _upsert(
         return cur.rowcount
 
 
-def recompute(tenant: Tenant, now: datetime, progress: Progress | None = None) -> int:
+def recompute(
+    tenant: Tenant, now: datetime, progress: Progress | None = None, from_orders: bool = False
+) -> int:
     """Score every customer of the store as of ``now``; returns how many profiles' figures
     changed (all of them the first time).
+
+    The figures come from what the inbox keeps on each profile (``_INPUT_KEPT``), or, with
+    ``from_orders``, from every stored order again (``saleor-crm recompute --from-orders``:
+    the same scores, at the cost of a pass over all orders).
 
     Atomic: readers see the old scores or the new ones, never a mix. New quintile boundaries
     are kept for ``refresh_scores``. Safe to run at any time and any number of times.
@@ -318,7 +355,7 @@ def recompute(tenant: Tenant, now: datetime, progress: Progress | None = None) -
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INBOX_LOCK, tenant.pk])
         report("purchases", 0, len(STEPS))
-        _build_input(tenant, None)
+        _build_input(tenant, None, from_orders)
         report("quintiles", 1, len(STEPS))
         with connection.cursor() as cur:
             cur.execute("SELECT count(*) FROM crm_tmp_score_input WHERE n > 0")

@@ -131,12 +131,14 @@ def refresh_segments(tenant: Tenant, now: datetime) -> int:
     return count
 
 
-def recompute_store(tenant: Tenant, now: datetime, progress: Progress | None = None) -> Recomputed:
+def recompute_store(
+    tenant: Tenant, now: datetime, progress: Progress | None = None, from_orders: bool = False
+) -> Recomputed:
     """Re-score every customer of the store as of ``now`` (atomic, safe to repeat; the first
     one starts the store's complete stage history), refit its predictions and recommendations,
     then refresh its segments against the new scores."""
     report = progress or (lambda step, done, total: None)
-    changed = recompute(tenant, now, progress)
+    changed = recompute(tenant, now, progress, from_orders)
     note_history_start(tenant, now)
     report("predictions", len(STEPS), len(STEPS))
     model = predict_store(tenant, now)

@@ -26,6 +26,13 @@ from .store import NOW, build_store, day, place, profile_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Every figure of a customer's scores row (``changed_at`` too).
+FIGURES = (
+    "recency", "frequency", "monetary", "rfm_group", "quadrant", "stage", "cadence_days",
+    "purchases", "value_minor", "last_purchase_at", "refund_rate", "return_rate",
+    "cancelled_orders", "disputes", "disputes_lost", "risk_flags", "changed_at",
+)  # fmt: skip
+
 
 def scores() -> dict[str, CustomerScores]:
     return {s.profile.email: s for s in CustomerScores.objects.select_related("profile")}
@@ -254,3 +261,42 @@ def test_a_recompute_waits_for_the_stores_inbox_batch(tenant):
     worker.join(timeout=60)
     assert done.is_set()
     assert CustomerScores.objects.count() == 6
+
+
+def test_the_nightly_scoring_from_kept_figures_equals_scoring_from_every_order(tenant, rates):
+    """The full recompute reads the figures the inbox keeps per customer; read from every stored
+    order instead (``--from-orders``), every customer's row is the same: on the hand-built store
+    plus returns, partial refunds, cancellations and a lost dispute, and on the recorded store."""
+    from saleor_crm_plugin.models import StripeDispute
+
+    build_store(tenant)
+    place(tenant, "gil-0", "gil@example.de", 120, day(3, 1), status="RETURNED")
+    place(tenant, "gil-1", "gil@example.de", 80, day(4, 1), status="PARTIALLY_RETURNED")
+    place(tenant, "gil-2", "gil@example.de", 60, day(5, 1), status="CANCELED", refunded=60)
+    place(tenant, "gil-3", "gil@example.de", 90, day(8, 1), refunded=30, psp=("pi_gil_3",))
+    StripeDispute.objects.create(
+        tenant=tenant, dispute_id="dp_gil", charge_id="", payment_intent="pi_gil_3",
+        currency="EUR", amount_minor=9000, status="lost", stage="lost", event_created=1,
+        updated_at=NOW,
+    )  # fmt: skip
+    for item in recordings.deliveries():
+        accept(tenant, event=item.event, body=item.body, headers={})
+    drain()
+
+    def rows() -> dict[int, tuple]:
+        return {
+            s.profile_id: tuple(getattr(s, f) for f in FIGURES)
+            for s in CustomerScores.objects.all()
+        }
+
+    CustomerScores.objects.all().delete()  # as of a first run: every row written by each
+    recompute(tenant, NOW, from_orders=True)
+    from_orders = rows()
+    CustomerScores.objects.all().delete()
+    recompute(tenant, NOW)
+    kept = rows()
+    assert kept == from_orders
+    gil = kept[profile_id("gil@example.de")]
+    assert dict(zip(FIGURES, gil, strict=True))["return_rate"] == Decimal("0.6667")  # 2 of 3
+    assert "dispute_lost" in dict(zip(FIGURES, gil, strict=True))["risk_flags"]
+    assert len(kept) > 10  # the recorded store's customers are in it too
