@@ -100,8 +100,9 @@ FIELDS: dict[str, Field] = {
         "(SELECT c.value_12m_minor FROM crm_customer_prediction c WHERE c.profile_id = p.id)",
         "money",
     ),
-    "orders_in_period": Field("COALESCE({period}.n, 0)", "number", needs_days=True, period=True),
-    "spent_in_period": Field("COALESCE({period}.spent, 0)", "money", needs_days=True, period=True),
+    # NULL for a customer without a purchase in the period (see ``_period_compare``).
+    "orders_in_period": Field("{period}.n", "number", needs_days=True, period=True),
+    "spent_in_period": Field("{period}.spent", "money", needs_days=True, period=True),
     "tracked_events": Field(
         "(SELECT count(*) FROM crm_tracked_event e WHERE e.profile_id = p.id "
         "AND e.kind = {kind} AND ({subject} = '' OR e.subject_id = {subject}) "
@@ -245,11 +246,30 @@ def _predicate(
             raise RuleError("Give true or false.", path)
         return f"{expr} = {out.add(value)}"
     if kind in ("number", "money", "rate", "score"):
-        param = out.add(_number(value, kind, path, currency))
+        number = _number(value, kind, path, currency)
+        param = out.add(number)
+        if spec.period:
+            return _period_compare(expr, op, number, param)
         return f"COALESCE({expr} {_COMPARE[op]} {param}, false)"
     if kind == "date":
         return _date(expr, op, value, path, out)
     return _list(expr, spec, op, value, path, out)
+
+
+def _period_compare(expr: str, op: str, number: Any, param: str) -> str:
+    """A period figure against a number. A customer without a purchase in the period has no
+    row in the period's pass (NULL): 0 orders, 0 spent. When 0 fails the comparison (``gt
+    500``), the bare comparison is NULL for them, which a WHERE of ANDs and ORs treats as false
+    (nothing in a rule set negates a group); unlike ``COALESCE`` it tells the planner that only
+    customers with a row can match, so in an ``all`` it filters the grouped pass (``HAVING``)
+    and joins the few customers left instead of every profile (0.78 -> 0.25 s at 200,000)."""
+    holds_for_zero = {
+        "eq": 0 == number, "ne": 0 != number, "gt": 0 > number,
+        "gte": 0 >= number, "lt": 0 < number, "lte": 0 <= number,
+    }[op]  # fmt: skip
+    if holds_for_zero:
+        return f"COALESCE({expr}, 0) {_COMPARE[op]} {param}"
+    return f"{expr} {_COMPARE[op]} {param}"
 
 
 def _scalar(value: Any, spec: Field, path: str) -> Any:
