@@ -87,6 +87,27 @@ def test_period_figures_of_customers_without_a_purchase_in_the_period_count_as_z
                                   "dan@example.fr", "eve@example.de", "fay@example.de"}  # fmt: skip
 
 
+def test_conditions_on_two_periods_read_each_period_alone(store):
+    # No purchase in 30 days and over 300 in a year: bob (400 by Oct 1), eve (500 net, June);
+    # dan spent 200 in the year, ann and cem bought in the last 30 days, fay never.
+    rules = {
+        "all": [
+            {"field": "orders_in_period", "days": 30, "op": "eq", "value": 0},
+            {"field": "spent_in_period", "days": 365, "op": "gt", "value": 300},
+        ]
+    }
+    assert emails(preview(store, rules, NOW, 10).first) == {"bob@example.at", "eve@example.de"}
+    # Under 100 in 30 days (nothing counts as 0) and at least two orders in a year: bob, dan
+    # (none in 30 days), not cem (one order), not ann (900 in 30 days).
+    rules = {
+        "all": [
+            {"field": "spent_in_period", "days": 30, "op": "lt", "value": 100},
+            {"field": "orders_in_period", "days": 365, "op": "gte", "value": 2},
+        ]
+    }
+    assert emails(preview(store, rules, NOW, 10).first) == {"bob@example.at", "dan@example.fr"}
+
+
 def test_period_rules_beside_profile_conditions(store):
     # German customers who spent under 150 in 90 days (since Aug 30): eve's June order is
     # older, fay's are cancelled; ann spent 900. Everyone else is not in DE.
