@@ -29,16 +29,19 @@ def preview(tenant: Tenant, rules: Any, now: datetime, limit: int) -> Preview:
     Raises ``RuleError`` for rules that do not check out.
 
     One statement gives both (``count(*) OVER ()`` before the limit): the preview is live, and
-    running the rules twice, once to count and once for the first, doubled its cost."""
+    running the rules twice, once to count and once for the first, doubled its cost. It orders
+    the matching profiles as it finds them (no second join with ``crm_profile``)."""
     compiled = compile_rules(rules, tenant.base_currency)
     params = {**compiled.params, "tenant": tenant.pk, "now": now, "limit": max(limit, 1)}
     with read_only() as conn, conn.cursor() as cur:
         # Period rules group the period's orders per customer: in memory, not spilled to disk.
         cur.execute(f"SET LOCAL work_mem = '{PREVIEW_WORK_MEM}'")
+        # Without parallel workers: in a parallel plan each worker built the whole grouped
+        # pass of a period again (0.45 s against 0.25 s serial at 200,000 customers).
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cur.execute(
-            f"SELECT m.id, count(*) OVER () FROM ({matching_sql(compiled)}) m "
-            "JOIN crm_profile p ON p.id = m.id "
-            "ORDER BY p.spent_gross_minor - p.refunded_minor DESC, p.id LIMIT %(limit)s",
+            matching_sql(compiled, "p.id, count(*) OVER ()")
+            + " ORDER BY p.spent_gross_minor - p.refunded_minor DESC, p.id LIMIT %(limit)s",
             params,
         )
         rows = cur.fetchall()

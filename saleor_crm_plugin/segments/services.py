@@ -32,10 +32,11 @@ class Recomputed:
     prediction_method: str = ""  # bgnbd or heuristic (docs/predictions.md)
 
 
-def matching_sql(compiled: Compiled) -> str:
-    """The ids of the profiles a compiled rule set selects (parameters ``tenant``, ``now``)."""
+def matching_sql(compiled: Compiled, select: str = "p.id") -> str:
+    """The ids (or ``select``, over ``p`` and ``s``) of the profiles a compiled rule set
+    selects (parameters ``tenant``, ``now``)."""
     return (
-        "SELECT p.id FROM crm_profile p "
+        f"SELECT {select} FROM crm_profile p "
         "LEFT JOIN crm_customer_scores s ON s.profile_id = p.id "
         f"{' '.join(compiled.joins)} WHERE p.tenant_id = %(tenant)s AND {compiled.sql}"
     )

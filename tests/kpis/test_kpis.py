@@ -68,6 +68,21 @@ def test_monthly_series_splits_new_from_returning(store):
     ]
 
 
+def test_a_period_starting_mid_month_charts_the_whole_local_month(store):
+    # March 12-31 in Tokyo: cem (Mar 15), fay (Mar 25) and dan, whose first purchase ever
+    # (Mar 5) is in the same local month though before the period: new in March. ann's Mar 10
+    # order is before the period, bob's Mar 31 20:00 UTC is April in Tokyo.
+    place(store, "dan-2", "dan@example.kw", 1000, "EUR", at(2026, 3, 20), "KW")
+    where = Slice.of_days(date(2026, 3, 12), date(2026, 4, 1), TOKYO)
+    assert series(store, where, "month") == [Bucket(date(2026, 3, 1), 3, 1, 3, 25000, 0)]
+    months = [(e.month, e.currency, e.orders, e.at_order_minor, e.at_today_minor)
+              for e in currency_exposure(store, where, NOW).months]  # fmt: skip
+    assert months == [
+        (date(2026, 3, 1), "EUR", 2, 5000, 5000),  # fay 40 + dan 10 EUR
+        (date(2026, 3, 1), "JPY", 1, 20000, 16000),  # cem 32,000 JPY
+    ]
+
+
 def test_channel_and_country_slices(store):
     jpy = kpis(store, Slice.of_days(date(2026, 1, 1), date(2026, 4, 1), TOKYO, "web-jpy"), NOW)
     assert (jpy.customers, jpy.new_customers, jpy.orders, jpy.revenue_minor) == (1, 1, 2, 30000)

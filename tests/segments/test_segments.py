@@ -70,6 +70,75 @@ def test_two_periods_in_an_any_group_and_a_count_beyond_the_first(store):
     assert (found.count, found.first) == (3, [profile_id("ann@example.de")])  # largest spend
 
 
+def test_period_figures_of_customers_without_a_purchase_in_the_period_count_as_zero(store):
+    # In the last 30 days (since Oct 29): ann 3 orders, cem 1; bob (Oct 1), dan, eve none, and
+    # fay's orders are cancelled (no purchases). Nobody is left out for lacking a row.
+    def matching(op, value):
+        rules = {"all": [{"field": "orders_in_period", "days": 30, "op": op, "value": value}]}
+        return emails(preview(store, rules, NOW, 10).first)
+
+    assert matching("eq", 0) == {"bob@example.at", "dan@example.fr", "eve@example.de",
+                                 "fay@example.de"}  # fmt: skip
+    assert matching("ne", 0) == {"ann@example.de", "cem@example.ch"}
+    assert matching("lte", 1) == {"bob@example.at", "cem@example.ch", "dan@example.fr",
+                                  "eve@example.de", "fay@example.de"}  # fmt: skip
+    assert matching("gte", 1) == {"ann@example.de", "cem@example.ch"}
+    assert matching("gt", -1) == {"ann@example.de", "bob@example.at", "cem@example.ch",
+                                  "dan@example.fr", "eve@example.de", "fay@example.de"}  # fmt: skip
+
+
+def test_conditions_on_two_periods_read_each_period_alone(store):
+    # No purchase in 30 days and over 300 in a year: bob (400 by Oct 1), eve (500 net, June);
+    # dan spent 200 in the year, ann and cem bought in the last 30 days, fay never.
+    rules = {
+        "all": [
+            {"field": "orders_in_period", "days": 30, "op": "eq", "value": 0},
+            {"field": "spent_in_period", "days": 365, "op": "gt", "value": 300},
+        ]
+    }
+    assert emails(preview(store, rules, NOW, 10).first) == {"bob@example.at", "eve@example.de"}
+    # Under 100 in 30 days (nothing counts as 0) and at least two orders in a year: bob, dan
+    # (none in 30 days), not cem (one order), not ann (900 in 30 days).
+    rules = {
+        "all": [
+            {"field": "spent_in_period", "days": 30, "op": "lt", "value": 100},
+            {"field": "orders_in_period", "days": 365, "op": "gte", "value": 2},
+        ]
+    }
+    assert emails(preview(store, rules, NOW, 10).first) == {"bob@example.at", "dan@example.fr"}
+
+
+def test_period_rules_beside_profile_conditions(store):
+    # German customers who spent under 150 in 90 days (since Aug 30): eve's June order is
+    # older, fay's are cancelled; ann spent 900. Everyone else is not in DE.
+    rules = {
+        "all": [
+            {"field": "spent_in_period", "days": 90, "op": "lt", "value": 150},
+            {"field": "country", "op": "in", "value": ["DE"]},
+        ]
+    }
+    found = preview(store, rules, NOW, 10)
+    assert (found.count, emails(found.first)) == (2, {"eve@example.de", "fay@example.de"})
+    # DE or AT, and over 300 in a year or over 2 orders in 30 days: ann (900, 3 orders), bob
+    # (400), eve (1000 less 500 refunded, June 1); fay none, cem and dan elsewhere.
+    rules = {
+        "all": [
+            {"field": "country", "op": "in", "value": ["DE", "AT"]},
+            {"any": [
+                {"field": "spent_in_period", "days": 365, "op": "gt", "value": 300},
+                {"field": "orders_in_period", "days": 30, "op": "gt", "value": 2},
+            ]},
+        ]
+    }  # fmt: skip
+    found = preview(store, rules, NOW, 10)
+    assert found.count == 3
+    by_spend = ["ann@example.de", "eve@example.de", "bob@example.at"]  # 900, 500, 400
+    assert found.first == [profile_id(e) for e in by_spend]
+    # A saved segment's members come from the same rules.
+    segment = save_segment(store, name="DACH buyers", rules=rules, now=NOW)
+    assert emails(member_ids(segment)) == {"ann@example.de", "bob@example.at", "eve@example.de"}
+
+
 def test_any_group_of_rfm_groups_and_risk_flags(store):
     rules = {
         "any": [
