@@ -193,10 +193,11 @@ def _pending(run_url: str) -> int:
 def run_celery(workers: int, broker: str) -> tuple[float, int]:
     """W Celery workers (one process each) apply the copy's pending inbox."""
     import psycopg
-    import redis
+    from celery import Celery
 
     run_url = clone()
-    redis.Redis.from_url(broker).flushdb()  # only the broker db named for this benchmark
+    app = Celery(broker=broker)
+    app.control.purge()  # drain tasks an earlier, interrupted run left in the default queue
     count = _pending(run_url)
     with psycopg.connect(run_url) as conn:
         tenant_id = conn.execute("SELECT id FROM crm_tenant").fetchone()[0]  # type: ignore[index]
@@ -233,9 +234,6 @@ def run_celery(workers: int, broker: str) -> tuple[float, int]:
     ]
     try:
         _wait_workers(env, workers)
-        from celery import Celery
-
-        app = Celery(broker=broker)
         start = time.perf_counter()
         for _ in range(workers):
             app.send_task("saleor_crm.inbox.drain", kwargs={"tenant_id": tenant_id})
