@@ -16,6 +16,9 @@ Saleor signs them (JWS RS256, detached) and posted to ``saleor-crm serve`` (two 
 3. **Processing rate**: the stored deliveries applied by one, then (on a second set) two appliers
    (``saleor-crm drain --follow`` processes, the code the Celery task runs). **Floor**: one
    upsert per delivery into a plain keyed table, in batches of the inbox batch size.
+
+The processing step alone, on one stored inbox copied for each variant (batch sizes, one or two
+real Celery workers on Redis, statement timings), is ``bench/drain.py``.
 """
 
 from __future__ import annotations

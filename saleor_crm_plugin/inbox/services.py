@@ -163,16 +163,23 @@ def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
         )
         if tenant_id is not None:
             rows = rows.filter(tenant_id=tenant_id)
-        claimed = list(rows.order_by("id").defer("headers")[:limit])
+        # Ids first, bodies after: ``ORDER BY id ... FOR UPDATE`` cannot stop its sort early,
+        # and sorting every pending row with its body spilled to disk under a backlog (10 MB,
+        # 130-230 ms a batch with 7,000 pending); sorting ids costs next to nothing.
+        ids = list(rows.order_by("id").values_list("id", flat=True)[:limit])
+        claimed = list(Delivery.objects.filter(pk__in=ids).order_by("id").defer("headers"))
         by_tenant: dict[int, list[Delivery]] = defaultdict(list)
         for delivery in claimed:
             by_tenant[delivery.tenant_id].append(delivery)
         span.set_attribute("crm.batch_size", len(claimed))
         span.set_attribute("crm.tenant_ids", sorted(by_tenant))
         for tid in sorted(by_tenant):
+            # Parsing needs no lock: a second applier of the tenant parses its batch while
+            # this one writes, and only the writes take turns.
+            batch = _parse(by_tenant[tid])
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7321, tid])
-            _apply_for_tenant(Tenant.objects.get(pk=tid), by_tenant[tid], result)
+            _apply_for_tenant(Tenant.objects.get(pk=tid), batch, result)
         span.set_attribute("crm.processed", result.processed)
         span.set_attribute("crm.ignored", result.ignored)
         span.set_attribute("crm.failed", result.failed)
@@ -186,7 +193,19 @@ def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
     return result
 
 
-def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainResult) -> None:
+@dataclass
+class _Parsed:
+    """One tenant's share of a batch, parsed: Saleor's events, the deliveries they came in,
+    Stripe's and the channels' deliveries (applied by their own services), outcomes so far."""
+
+    deliveries: list[Delivery]
+    parsed: list[tuple[int, Event]]
+    stripe_events: list[Delivery]
+    replies: list[Delivery]
+    outcome: dict[int, tuple[str, str, str]]
+
+
+def _parse(deliveries: list[Delivery]) -> _Parsed:
     parsed: list[tuple[int, Event]] = []
     outcome: dict[int, tuple[str, str, str]] = {}
     stripe_events = [d for d in deliveries if d.source == STRIPE_SOURCE]
@@ -203,6 +222,12 @@ def _apply_for_tenant(tenant: Tenant, deliveries: list[Delivery], result: DrainR
         for event in events:
             event.extra["saleor_event"] = delivery.event
             parsed.append((delivery.pk, event))
+    return _Parsed(deliveries, parsed, stripe_events, replies, outcome)
+
+
+def _apply_for_tenant(tenant: Tenant, batch: _Parsed, result: DrainResult) -> None:
+    deliveries, parsed, outcome = batch.deliveries, batch.parsed, batch.outcome
+    stripe_events, replies = batch.stripe_events, batch.replies
     try:
         with transaction.atomic():
             failures = apply_events(tenant, parsed)

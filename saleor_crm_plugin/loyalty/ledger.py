@@ -161,15 +161,21 @@ def _earn(tenant: Tenant, order_ids: Sequence[str]) -> None:
 
 
 def _follow_merged_profiles(tenant_id: int, order_ids: Sequence[str]) -> None:
-    """A guest's order that joined an account brings its points along."""
+    """A guest's order that joined an account brings its points along.
+
+    An entry's order is the part of its source id before any ``@`` (Saleor's order ids are
+    base64 and never contain one), looked up through ``crm_points_order``. Matching
+    ``source_id = order OR source_id LIKE order || '@%'`` instead could use no index: every
+    batch compared each of its orders with every order entry of the tenant (165 ms a batch
+    with 800 entries, growing with the ledger)."""
     with connection.cursor() as cur:
         cur.execute(
             """
             UPDATE crm_points_entry e SET profile_id = o.profile_id
             FROM crm_order o
             WHERE e.tenant_id = %(tenant)s AND e.source = 'order'
-              AND o.tenant_id = e.tenant_id AND o.order_id = ANY(%(ids)s)
-              AND (e.source_id = o.order_id OR e.source_id LIKE o.order_id || '@%%')
+              AND split_part(e.source_id, '@', 1) = ANY(%(ids)s)
+              AND o.tenant_id = e.tenant_id AND o.order_id = split_part(e.source_id, '@', 1)
               AND o.profile_id IS NOT NULL AND e.profile_id <> o.profile_id
             """,
             {"tenant": tenant_id, "ids": list(order_ids)},

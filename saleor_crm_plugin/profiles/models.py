@@ -16,7 +16,11 @@ class Profile(models.Model):
     out-of-order deliveries cannot double-count.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="profiles")
+    # No index of its own: crm_profile_email (tenant, email) starts with it, and every index
+    # of a table the applier writes costs an insert per row written.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="profiles", db_index=False
+    )
     user_id = models.CharField(max_length=128, null=True, blank=True)
     email = models.CharField(max_length=320, default="")
     first_name = models.CharField(max_length=256, default="")
@@ -85,9 +89,11 @@ class Profile(models.Model):
 class OrderRecord(models.Model):
     """The newest known state of one Saleor order, with its FX rate fixed at order time."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    # Neither has an index of its own: crm_order_unique (tenant, order_id) and crm_order_profile
+    # (profile, created_at) start with them; each index costs an insert per row written.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_index=False)
     profile = models.ForeignKey(
-        Profile, null=True, on_delete=models.SET_NULL, related_name="orders"
+        Profile, null=True, on_delete=models.SET_NULL, related_name="orders", db_index=False
     )
     order_id = models.CharField(max_length=128)
     number = models.CharField(max_length=64, default="")
@@ -169,7 +175,8 @@ class OrderRecord(models.Model):
 class CheckoutRecord(models.Model):
     """The newest known state of a checkout, kept because Saleor deletes old checkouts."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    # crm_checkout_unique (tenant, checkout_id) starts with it: no index of its own.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_index=False)
     profile = models.ForeignKey(
         Profile, null=True, on_delete=models.SET_NULL, related_name="checkouts"
     )
@@ -208,8 +215,12 @@ class CheckoutRecord(models.Model):
 class TimelineEntry(models.Model):
     """One thing that happened to a customer; ``dedupe_key`` makes replays add nothing."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="timeline")
+    # crm_timeline_dedupe (tenant, ...) and crm_timeline_profile (profile, ...) start with
+    # them: no index of their own.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_index=False)
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="timeline", db_index=False
+    )
     kind = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
     subject_id = models.CharField(max_length=128, default="")

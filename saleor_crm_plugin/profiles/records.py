@@ -165,13 +165,16 @@ def upsert_orders(
             """,
             params,
         )
-        # A completed checkout is no longer a candidate for recovery.
+        # A completed checkout is no longer a candidate for recovery. Driven by the batch's
+        # order ids, each probing the two unique keys: with ``order_id = ANY(...)`` in the join
+        # the planner, short of statistics (a young store, autovacuum behind a burst), nested
+        # the tenant's open checkouts over its orders (100-250 ms a batch at 300 customers).
         cur.execute(
             """
             UPDATE crm_checkout c SET completed_order_id = o.order_id
-            FROM crm_order o
-            WHERE o.tenant_id = %(tenant)s AND o.order_id = ANY(%(order_id)s)
-              AND c.tenant_id = o.tenant_id AND c.checkout_id = o.checkout_id
+            FROM unnest(%(order_id)s::text[]) AS v(order_id)
+            JOIN crm_order o ON o.tenant_id = %(tenant)s AND o.order_id = v.order_id
+            WHERE c.tenant_id = o.tenant_id AND c.checkout_id = o.checkout_id
               AND c.completed_order_id IS NULL
             """,
             params,

@@ -7,6 +7,7 @@ EUR; 1 point per EUR; a 14-day return window): Anna's two orders, #21 (103.81 EU
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -299,3 +300,36 @@ def test_a_first_order_refunded_in_full_takes_its_bonus_back(tenant, rates, sett
         ("reverse", -38),
         ("void", -20),
     ]
+
+
+def test_a_guests_points_and_reversals_follow_the_order_into_the_account(tenant, rates):
+    """Earn (``<order>``) and reversal (``<order>@<refunded>``) entries both move to the account
+    when Saleor later attaches a guest's order to an account, and no other order's do."""
+    theirs = [i for i in recordings.deliveries() if b"refund.me@example.com" in i.body]
+    refunded = min(i.seq for i in theirs if i.event == "order_refunded")
+    replay(tenant, {i.seq for i in recordings.deliveries() if i.seq <= refunded})
+    guest = profile("refund.me@example.com")
+    earned = sorted(PointsEntry.objects.filter(profile=guest).values_list("kind", "source_id"))
+    assert [k for k, _ in earned] == ["earn", "reverse"]
+    assert "@" in dict(earned)["reverse"]
+    others = sorted(PointsEntry.objects.exclude(profile=guest).values_list("id", "profile_id"))
+
+    signup = json.loads(recordings.delivery(1).body)  # an account under another e-mail
+    signup["user"].update(id="VXNlcjo5OTk=", email="new.account@example.com")
+    accept(tenant, event="customer_created", body=json.dumps(signup).encode(), headers={})
+    drain()
+    for item in theirs:
+        if item.seq > refunded and item.event.startswith("order_"):
+            body = json.loads(item.body)
+            body["order"]["user"] = {"id": "VXNlcjo5OTk=", "email": "refund.me@example.com"}
+            accept(tenant, event=item.event, body=json.dumps(body).encode(), headers={})
+    drain()
+
+    account = Profile.objects.get(tenant=tenant, user_id="VXNlcjo5OTk=")
+    moved = sorted(PointsEntry.objects.filter(profile=account).values_list("kind", "source_id"))
+    assert moved == earned
+    assert not PointsEntry.objects.filter(profile_id=guest.pk).exists()
+    assert sorted(PointsEntry.objects.exclude(profile=account).values_list("id", "profile_id")) == (
+        others
+    )
+    assert balance_of(account.pk).total == 0
