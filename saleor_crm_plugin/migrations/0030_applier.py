@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("saleor_crm_plugin", "0028_redeemed"),
+        ("saleor_crm_plugin", "0029_returned"),
     ]
 
     operations = [
