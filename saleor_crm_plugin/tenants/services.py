@@ -105,6 +105,13 @@ def recent_tenant_for_api_url(api_url: str) -> Tenant | None:
     return tenant
 
 
+def remembered_tenant(api_url: str) -> Tenant | None:
+    """The tenant this process remembers for ``api_url``, without reading the database; None
+    when it has none, so an async caller can settle the common case on its event loop."""
+    hit = _recent.get(normalize_api_url(api_url))
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+
 def forget_tenants(**_: Any) -> None:
     """Drop the remembered tenants (a tenant was saved or deleted in this process)."""
     _recent.clear()
