@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +117,22 @@ class GroupCommitter:
             asyncio.get_running_loop().create_task(self._flush_loop())
         return await item.future
 
+    async def fetchone(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        """One row read on the door's own connections (a remembered tenant revalidated),
+        which come back at once after an outage where Django's pool backs off."""
+        try:
+            return await self._fetchone(query, params)
+        except psycopg.OperationalError as exc:
+            if not _connection_lost(exc):
+                raise
+            await self.close()
+            return await self._fetchone(query, params)
+
+    async def _fetchone(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        async with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            await cur.execute(query, params)
+            return await cur.fetchone()
+
     async def close(self) -> None:
         idle, self._idle = self._idle, []
         for conn in idle:
@@ -167,8 +183,10 @@ class GroupCommitter:
         except psycopg.OperationalError as exc:
             if not _connection_lost(exc):
                 raise
-            # A connection broken while idle (PostgreSQL restarted): once more on a fresh one,
+            # A connection broken while idle (PostgreSQL restarted, a proxy cut): the other idle
+            # ones went with it, so drop them all and try once more on a fresh connection,
             # rather than a 503 for a database that is back.
+            await self.close()
             answers = await self._insert(batch)
         stored = {item.tenant_id for item, answer in zip(batch, answers, strict=True) if answer}
         if stored:

@@ -155,11 +155,15 @@ def verified_tenant(api_url: str, signature: str, body: bytes) -> Tenant | None:
     return tenant
 
 
-def verified_without_database(api_url: str, signature: str, body: bytes) -> Tenant | None:
+def verified_without_database(
+    api_url: str, signature: str, body: bytes, *, stale: bool = False
+) -> Tenant | None:
     """The remembered tenant when it signed ``body`` with a key it already holds, else None
     (then ``verified_tenant`` decides). Never reads the database, never refuses anyone: the
-    async door settles almost every delivery here, on its event loop."""
-    tenant = remembered_tenant(api_url)
+    async door settles almost every delivery here, on its event loop. With ``stale``, a
+    tenant remembered longer than the delay counts too: the caller must revalidate it
+    (``tenants.services.still_current``) before storing anything for it."""
+    tenant = remembered_tenant(api_url, stale=stale)
     if tenant is None:
         return None
     try:

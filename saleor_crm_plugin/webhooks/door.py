@@ -29,6 +29,8 @@ from ..conf import crm_settings
 from ..inbox.dispatch import drain_blocks, schedule_drain
 from ..inbox.group_commit import GroupCommitter, Unstorable
 from ..ops.tracing import tracer
+from ..tenants.models import Tenant
+from ..tenants.services import TENANT_STATE_SQL, still_current
 from . import delivery
 from .signature import JWKSUnavailable, SignatureError
 
@@ -156,9 +158,7 @@ class SaleorWebhookDoor:
         event, api_url = found
         signature = headers.get("Saleor-Signature", "")
         try:
-            tenant = delivery.verified_without_database(api_url, signature, body)
-            if tenant is None:
-                tenant = await _in_thread(delivery.verified_tenant, api_url, signature, body)
+            tenant = await self._verified(api_url, signature, body)
             if tenant is None:
                 return await _in_thread(delivery.unknown_tenant)
             span.set_attribute("crm.tenant_id", tenant.pk)
@@ -170,6 +170,23 @@ class SaleorWebhookDoor:
         except (JWKSUnavailable, DatabaseError, psycopg.Error) as exc:
             return delivery.unavailable(exc, event)
         return delivery.stored(accepted.duplicate)
+
+    async def _verified(self, api_url: str, signature: str, body: bytes) -> Tenant | None:
+        """``delivery.verified_tenant``, settled on the loop when the tenant is remembered.
+
+        A tenant remembered past the delay is revalidated with one read on the door's own
+        connections rather than reloaded through Django's pool: after a database outage that
+        pool backs off for seconds, and Saleor would have got 503s from a door whose database
+        was back. Anything else (unknown key, changed tenant) is Django's code, in a thread."""
+        tenant = delivery.verified_without_database(api_url, signature, body)
+        if tenant is not None:
+            return tenant
+        stale = delivery.verified_without_database(api_url, signature, body, stale=True)
+        if stale is not None:
+            row = await self.committer().fetchone(TENANT_STATE_SQL, [stale.pk])
+            if still_current(stale, row):
+                return stale
+        return await _in_thread(delivery.verified_tenant, api_url, signature, body)
 
 
 async def _read_capped(receive: Receive, cap: int) -> bytes | None:

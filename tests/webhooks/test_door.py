@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -100,6 +101,10 @@ def test_refusals_have_the_django_views_codes_and_store_nothing(tmp_path, tenant
 
 def test_database_down_answers_503_and_nothing_is_lost_after(tmp_path, tenant, rates):
     items = recordings.deliveries()[:8]
+
+    def send(item: recordings.Recorded) -> requests.Response:
+        return post(url, item.body, recordings.request_headers(item))
+
     proxy = TcpProxy(int(connection.settings_dict["PORT"] or 5432))
     try:
         with server(
@@ -112,7 +117,14 @@ def test_database_down_answers_503_and_nothing_is_lost_after(tmp_path, tenant, r
             proxy.cut()
             during = [post(url, i.body, recordings.request_headers(i)) for i in items[1:4]]
             proxy.restore()
-            after = [post(url, i.body, recordings.request_headers(i)) for i in items[1:]]
+            with ThreadPoolExecutor(max_workers=7) as senders:  # several connections open
+                after = list(senders.map(send, items[1:]))
+            # Cut and back while the door is idle (PostgreSQL restarted): its open connections
+            # are all broken, and the next deliveries are still stored, not refused.
+            proxy.cut()
+            proxy.restore()
+            with ThreadPoolExecutor(max_workers=8) as senders:
+                again = list(senders.map(send, items))
     finally:
         proxy.close()
     assert before.status_code == 200
@@ -121,6 +133,7 @@ def test_database_down_answers_503_and_nothing_is_lost_after(tmp_path, tenant, r
     ] * 3
     assert [r.status_code for r in after] == [200] * 7
     assert [r.json()["duplicate"] for r in after] == [False] * 7
+    assert [(r.status_code, r.json()["duplicate"]) for r in again] == [(200, True)] * 8
     stored = Counter(
         (d.event, bytes(d.body)) for d in Delivery.objects.all()
     )  # every delivery once
@@ -184,3 +197,23 @@ def test_a_delivery_that_can_never_be_stored_is_refused_alone(tenant):
         "order_updated",
     ]
     assert drained and all(ids == {tenant.pk} for ids in drained)
+
+
+def test_an_uninstalled_saleor_is_refused_once_its_remembered_tenant_expires(tmp_path, tenant):
+    """The door remembers a tenant for a few seconds and then revalidates it on its own
+    connection: the revalidation must notice an uninstall, not keep the tenant alive."""
+    from saleor_crm_plugin.tenants.services import TENANT_CACHE_SECONDS
+
+    first, second = recordings.deliveries()[:2]
+    with server(database_url(), tmp_path / "serve.log", dispatch="external") as url:
+        installed = post(url, first.body, recordings.request_headers(first))
+        tenant.is_active = False
+        tenant.save(update_fields=["is_active"])
+        time.sleep(TENANT_CACHE_SECONDS + 0.5)
+        uninstalled = post(url, second.body, recordings.request_headers(second))
+    assert installed.status_code == 200
+    assert (uninstalled.status_code, uninstalled.json()["error"]["code"]) == (
+        401,
+        "UNKNOWN_SALEOR",
+    )
+    assert Delivery.objects.count() == 1
