@@ -302,6 +302,11 @@ def main() -> int:
             f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, {bad} not 2xx"
         )
+        per_second = [
+            percentile(latencies[i : i + int(args.rate)], 0.99) * 1000
+            for i in range(0, len(latencies), int(args.rate))
+        ]
+        print("  p99 of each second: " + ", ".join(f"{ms:.0f}" for ms in per_second) + " ms")
         one, _ = drain_with(1)  # the steady set, so the flat-out sets start from an empty inbox
 
         accepted, statuses, _ = httpload.flat_out("127.0.0.1", store.port, first)

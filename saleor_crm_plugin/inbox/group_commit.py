@@ -30,16 +30,28 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["GroupCommitter", "Pending", "Unstorable"]
 
-_INSERT = """
-INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
-  state, attempts, error_code, error_message, received_at)
-SELECT t, s, e, b, h::jsonb, d, 'pending', 0, '', '', now()
-FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[], %s::text[], %s::text[])
-  WITH ORDINALITY AS x(t, s, e, b, h, d, n)
-ORDER BY n
-ON CONFLICT DO NOTHING  -- the dedupe key (scaleout/partitions.py)
-RETURNING id, tenant_id, event, body_hash
+# One statement, autocommitted: one round trip and one commit for the whole batch. The outer
+# SELECT reads the statement's snapshot, which holds the rows committed before it (the
+# duplicates) and not the ones its own INSERT adds (those come from RETURNING).
+_STORE = """
+WITH x AS (
+  SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[], %s::text[], %s::text[])
+    WITH ORDINALITY AS x(t, s, e, b, h, d, n)
+), ins AS (
+  INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
+    state, attempts, error_code, error_message, received_at)
+  SELECT t, s, e, b, h::jsonb, d, 'pending', 0, '', '', now() FROM x ORDER BY n
+  ON CONFLICT DO NOTHING  -- the dedupe key (scaleout/partitions.py)
+  RETURNING id, tenant_id, event, body_hash
+)
+SELECT id, tenant_id, event, body_hash, true FROM ins
+UNION ALL
+SELECT dl.id, dl.tenant_id, dl.event, dl.body_hash, false
+FROM crm_inbox_delivery dl JOIN (SELECT DISTINCT t, e, d FROM x) k
+  ON dl.tenant_id = k.t AND dl.event = k.e AND dl.body_hash = k.d
 """
+# A copy committed by another connection while this statement ran is skipped by the INSERT
+# and not in its snapshot: read it afterwards.
 _EXISTING = """
 SELECT id, tenant_id, event, body_hash FROM crm_inbox_delivery
 WHERE (tenant_id, event, body_hash) IN (
@@ -129,9 +141,27 @@ class GroupCommitter:
             return await self._fetchone(query, params)
 
     async def _fetchone(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        async with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+        async with self._connection() as conn, conn.cursor() as cur:
             await cur.execute(query, params)
             return await cur.fetchone()
+
+    async def warm(self) -> None:
+        """Open the connections before the first deliveries need them (a server starting
+        under Saleor's retries otherwise pays a connect per early batch). Failing is fine:
+        batches connect when they find none idle."""
+        missing = self._max_flushes - len(self._idle)
+        opened = await asyncio.gather(
+            *(
+                psycopg.AsyncConnection.connect(**self._params, autocommit=True)
+                for _ in range(missing)
+            ),
+            return_exceptions=True,
+        )
+        for conn in opened:
+            if isinstance(conn, psycopg.AsyncConnection):
+                self._idle.append(conn)
+            else:
+                logger.warning("webhook door could not connect yet: %s", type(conn).__name__)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -147,7 +177,7 @@ class GroupCommitter:
         conn = (
             self._idle.pop()
             if self._idle
-            else await psycopg.AsyncConnection.connect(**self._params)
+            else await psycopg.AsyncConnection.connect(**self._params, autocommit=True)
         )
         try:
             yield conn
@@ -204,9 +234,9 @@ class GroupCommitter:
 
     async def _insert(self, batch: list[Pending]) -> list[Accepted | None]:
         keys = [item.key for item in batch]
-        async with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+        async with self._connection() as conn, conn.cursor() as cur:
             await cur.execute(
-                _INSERT,
+                _STORE,
                 [
                     [k[0] for k in keys],
                     [item.source for item in batch],
@@ -216,15 +246,17 @@ class GroupCommitter:
                     [k[2] for k in keys],
                 ],
             )
-            new = {(t, e, d): i for i, t, e, d in await cur.fetchall()}
-            missing = [k for k in dict.fromkeys(keys) if k not in new]
+            new: dict[Key, int] = {}
             old: dict[Key, int] = {}
+            for i, t, e, d, inserted in await cur.fetchall():
+                (new if inserted else old)[(t, e, d)] = i
+            missing = [k for k in dict.fromkeys(keys) if k not in new and k not in old]
             if missing:
                 await cur.execute(
                     _EXISTING,
                     [[k[0] for k in missing], [k[1] for k in missing], [k[2] for k in missing]],
                 )
-                old = {(t, e, d): i for i, t, e, d in await cur.fetchall()}
+                old.update({(t, e, d): i for i, t, e, d in await cur.fetchall()})
         answers: list[Accepted | None] = []
         first: set[Key] = set()
         for key in keys:

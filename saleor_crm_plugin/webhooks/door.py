@@ -97,6 +97,7 @@ class SaleorWebhookDoor:
         self.inner = inner
         self.path = path
         self._committer: GroupCommitter | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -115,6 +116,7 @@ class SaleorWebhookDoor:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._warming = asyncio.get_running_loop().create_task(self.committer().warm())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._committer is not None:
