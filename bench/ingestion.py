@@ -26,6 +26,7 @@ body, answers 200) under the same uvicorn, same workers and parser, flat out and
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
 import statistics
@@ -201,6 +202,54 @@ def bare_inserts(bodies: list[bytes], senders: int = 16) -> float:
     return len(bodies) / (time.perf_counter() - start)
 
 
+def bare_inserts_paced(bodies: list[bytes], rate: float, connections: int = 32) -> list[float]:
+    """The floor of accept latency: the same bodies as single-row autocommitted INSERTs at the
+    same steady rate, open loop (latency from each INSERT's due time), on ``connections``."""
+    import asyncio
+
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+
+    async def run() -> list[float]:
+        conns: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+        for _ in range(connections):
+            conns.put_nowait(await psycopg.AsyncConnection.connect(url, autocommit=True))
+        latencies = [0.0] * len(bodies)
+        start = time.perf_counter() + 0.1
+
+        async def one(i: int) -> None:
+            due = start + i / rate
+            conn = await conns.get()
+            try:
+                await conn.execute(
+                    "INSERT INTO bench_accept (event, body) VALUES (%s, %s)",
+                    ("order_updated", bodies[i].decode()),
+                )
+            finally:
+                conns.put_nowait(conn)
+            latencies[i] = time.perf_counter() - due
+
+        tasks = []
+        for i in range(len(bodies)):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        while not conns.empty():
+            await conns.get_nowait().close()
+        return latencies
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_accept")
+        conn.execute(
+            "CREATE TABLE bench_accept (id bigserial PRIMARY KEY, event text, "
+            "body jsonb, received_at timestamptz DEFAULT now())"
+        )
+    return asyncio.run(run())
+
+
 def bare_upserts(bodies: list[bytes], batch: int) -> float:
     """The floor of processing: one upsert per body into a keyed table, ``batch`` per commit."""
     import psycopg
@@ -266,6 +315,10 @@ def main() -> int:
         started = time.perf_counter()
         requests = store.raw(all_)
         print(f"signed {len(requests):,} requests in {time.perf_counter() - started:.1f} s")
+        # The generated store is millions of objects: a full collection in this process (the
+        # client) stalled it for hundreds of milliseconds in the middle of a timed run.
+        gc.collect()
+        gc.freeze()
         steady_reqs = requests[:steady]
         alone = requests[steady : steady + 200]
         rest = requests[steady + 200 :]
@@ -307,6 +360,18 @@ def main() -> int:
             for i in range(0, len(latencies), int(args.rate))
         ]
         print("  p99 of each second: " + ", ".join(f"{ms:.0f}" for ms in per_second) + " ms")
+        floor_lat = bare_inserts_paced([d.body for d in all_[:steady]], args.rate)
+        floor_seconds = [
+            percentile(floor_lat[i : i + int(args.rate)], 0.99) * 1000
+            for i in range(0, len(floor_lat), int(args.rate))
+        ]
+        print(
+            f"  floor, bare INSERTs at {args.rate:.0f}/s: p50 "
+            f"{statistics.median(floor_lat) * 1000:.1f} ms, "
+            f"p99 {percentile(floor_lat, 0.99) * 1000:.1f} ms; p99 of each second: "
+            + ", ".join(f"{ms:.0f}" for ms in floor_seconds)
+            + " ms"
+        )
         one, _ = drain_with(1)  # the steady set, so the flat-out sets start from an empty inbox
 
         accepted, statuses, _ = httpload.flat_out("127.0.0.1", store.port, first)

@@ -173,7 +173,7 @@ class GroupCommitter:
         """An idle connection or a new one. Not psycopg_pool: after an outage its reconnect
         backoff kept answering 503 for seconds after the database was back; here each batch
         connects at once when it has none, and fails fast (a 503) while the database is down.
-        At most ``connections`` batches are in flight, so at most that many connections."""
+        At most ``connections`` batches are in flight and at most that many stay open."""
         conn = (
             self._idle.pop()
             if self._idle
@@ -182,7 +182,12 @@ class GroupCommitter:
         try:
             yield conn
         finally:
-            if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
+            if (
+                conn.closed
+                or conn.broken
+                or conn.info.transaction_status != TransactionStatus.IDLE
+                or len(self._idle) >= self._max_flushes
+            ):
                 await conn.close()
             else:
                 self._idle.append(conn)
