@@ -99,6 +99,7 @@ class SaleorWebhookDoor:
         self._committer: GroupCommitter | None = None
         self._warming: asyncio.Task[None] | None = None
         self._revalidating: dict[int, asyncio.Future[bool]] = {}
+        self._loading: dict[str, asyncio.Future[Tenant | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -187,7 +188,22 @@ class SaleorWebhookDoor:
         stale = delivery.verified_without_database(api_url, signature, body, stale=True)
         if stale is not None and await self._revalidate(stale):
             return stale
-        return await _in_thread(delivery.verified_tenant, api_url, signature, body)
+        loading = self._loading.get(api_url)
+        if loading is not None:
+            # A worker's first deliveries arrive together: one loads the tenant (its first
+            # ORM query, its pool), the others wait for it and then verify on the loop.
+            await asyncio.wait([loading])
+            tenant = delivery.verified_without_database(api_url, signature, body)
+            if tenant is not None:
+                return tenant
+            return await _in_thread(delivery.verified_tenant, api_url, signature, body)
+        task = asyncio.ensure_future(_in_thread(delivery.verified_tenant, api_url, signature, body))
+        self._loading[api_url] = task
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if self._loading.get(api_url) is task:
+                del self._loading[api_url]
 
     async def _revalidate(self, tenant: Tenant) -> bool:
         """``still_current`` with one read for all the deliveries that find the memory expired
