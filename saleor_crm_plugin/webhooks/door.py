@@ -17,6 +17,7 @@ Same answers as the Django view (``webhooks/views.py``), from the same functions
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, ParamSpec, TypeVar
@@ -118,6 +119,10 @@ class SaleorWebhookDoor:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # Django and its apps are loaded: move them out of the collector's way, so a
+                # full collection does not stall the loop for tens of milliseconds at a time.
+                gc.collect()
+                gc.freeze()
                 self._warming = asyncio.get_running_loop().create_task(self.committer().warm())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
