@@ -6,7 +6,12 @@ Usage (PostgreSQL from ``DATABASE_URL``; the database is dropped and recreated):
       .venv/bin/python bench/ingestion.py --customers 1500 --seconds 10
 
 The demo generator's deliveries (customers, orders, checkouts, in arrival order) are signed as
-Saleor signs them (JWS RS256, detached) and posted to ``saleor-crm serve`` (two uvicorn workers).
+Saleor signs them (JWS RS256, detached) and posted to ``saleor-crm serve`` (two uvicorn workers;
+``--door django`` for the Django view instead of the async door) by ``bench/httpload.py``: asyncio
+keep-alive connections sending requests built and signed before the clock starts.
+
+The client's own ceiling comes first: the same requests against a trivial ASGI app (reads the
+body, answers 200) under the same uvicorn, same workers and parser, flat out and at the steady rate.
 
 0. **One sender, one request at a time** (200 deliveries): the cost of one webhook, no queueing.
 1. **Accept latency at a steady rate**: ``--rate`` deliveries/s (200 by default) for
@@ -24,12 +29,12 @@ real Celery workers on Redis, statement timings), is ``bench/drain.py``.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,13 +55,21 @@ class Store:
     deliveries: list[Any]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def post(self, session: Any, delivery: Any) -> tuple[int, float]:
-        headers = self.signer.headers(delivery.event, delivery.body, self.api_url)
-        start = time.perf_counter()
-        status = session.post(
-            f"{self.base}/api/webhooks", data=delivery.body, headers=headers, timeout=30
-        ).status_code
-        return status, time.perf_counter() - start
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
+
+    def raw(self, deliveries: list[Any]) -> list[bytes]:
+        """Each delivery as a ready HTTP request, signed now rather than while timed."""
+        from bench.httpload import build_request
+
+        host = self.base.split("//", 1)[1]
+        return [
+            build_request(
+                "/api/webhooks", host, d.body, self.signer.headers(d.event, d.body, self.api_url)
+            )
+            for d in deliveries
+        ]
 
     def replay_all(self) -> None:
         from saleor_crm_plugin.demo.replay import replay
@@ -95,7 +108,7 @@ def spawn(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "saleor_crm_plugin.cli", *args], env=env)
 
 
-def prepare_store(customers: int, *, port: int, applier: bool) -> Store:
+def prepare_store(customers: int, *, port: int, applier: bool, door: str = "async") -> Store:
     """A fresh database with the demo tenant registered, its deliveries generated, the server up."""
     import requests
 
@@ -121,7 +134,9 @@ def prepare_store(customers: int, *, port: int, applier: bool) -> Store:
     base = f"http://127.0.0.1:{port}"
     store = Store(signer, DEMO_API_URL, base, deliveries)
     store.processes.append(
-        spawn(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"])
+        spawn(
+            ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--door", door]
+        )
     )
     if applier:
         store.processes.append(spawn(["drain", "--follow", "--interval", "0.2", "--quiet"]))
@@ -141,44 +156,26 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def paced(store: Store, batch: list[Any], rate: float) -> tuple[list[float], int, float]:
-    """Open loop: request i leaves at start + i/rate; latency counts from that moment."""
-    import requests
+def trivial_server(port: int) -> subprocess.Popen[bytes]:
+    """``bench.httpload.trivial_app`` under uvicorn as ``serve`` runs (two workers, its parser)."""
+    code = (
+        "import uvicorn; from saleor_crm_plugin.project.serving import http_protocol; "
+        f"uvicorn.run('bench.httpload:trivial_app', host='127.0.0.1', port={port}, workers=2, "
+        "http=http_protocol(), log_level='warning', lifespan='off')"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    import socket
 
-    local = threading.local()
-    start = time.perf_counter() + 0.2
-
-    def one(i: int) -> tuple[int, float]:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        status, _ = store.post(local.session, batch[i])
-        return status, time.perf_counter() - due
-
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        results = list(pool.map(one, range(len(batch))))
-    took = time.perf_counter() - start
-    bad = sum(1 for status, _ in results if status >= 300)
-    return [latency for _, latency in results], bad, len(batch) / took
-
-
-def flat_out(store: Store, batch: list[Any], senders: int = 16) -> tuple[float, int]:
-    import requests
-
-    local = threading.local()
-
-    def one(delivery: Any) -> int:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        return store.post(local.session, delivery)[0]
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        statuses = list(pool.map(one, batch))
-    return len(batch) / (time.perf_counter() - start), sum(1 for s in statuses if s >= 300)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            time.sleep(1.0)  # both workers up
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the trivial server did not start")
 
 
 def bare_inserts(bodies: list[bytes], senders: int = 16) -> float:
@@ -206,6 +203,54 @@ def bare_inserts(bodies: list[bytes], senders: int = 16) -> float:
     with ThreadPoolExecutor(max_workers=senders) as pool:
         list(pool.map(run, chunks))
     return len(bodies) / (time.perf_counter() - start)
+
+
+def bare_inserts_paced(bodies: list[bytes], rate: float, connections: int = 32) -> list[float]:
+    """The floor of accept latency: the same bodies as single-row autocommitted INSERTs at the
+    same steady rate, open loop (latency from each INSERT's due time), on ``connections``."""
+    import asyncio
+
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+
+    async def run() -> list[float]:
+        conns: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+        for _ in range(connections):
+            conns.put_nowait(await psycopg.AsyncConnection.connect(url, autocommit=True))
+        latencies = [0.0] * len(bodies)
+        start = time.perf_counter() + 0.1
+
+        async def one(i: int) -> None:
+            due = start + i / rate
+            conn = await conns.get()
+            try:
+                await conn.execute(
+                    "INSERT INTO bench_accept (event, body) VALUES (%s, %s)",
+                    ("order_updated", bodies[i].decode()),
+                )
+            finally:
+                conns.put_nowait(conn)
+            latencies[i] = time.perf_counter() - due
+
+        tasks = []
+        for i in range(len(bodies)):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        while not conns.empty():
+            await conns.get_nowait().close()
+        return latencies
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_accept")
+        conn.execute(
+            "CREATE TABLE bench_accept (id bigserial PRIMARY KEY, event text, "
+            "body jsonb, received_at timestamptz DEFAULT now())"
+        )
+    return asyncio.run(run())
 
 
 def bare_upserts(bodies: list[bytes], batch: int) -> float:
@@ -254,9 +299,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=8792)
+    parser.add_argument(
+        "--door", choices=["async", "django"], default="async", help="what answers webhooks"
+    )
     args = parser.parse_args()
 
-    store = prepare_store(args.customers, port=args.port, applier=False)
+    store = prepare_store(args.customers, port=args.port, applier=False, door=args.door)
     try:
         from saleor_crm_plugin.conf import crm_settings
 
@@ -265,40 +313,85 @@ def main() -> int:
         print(f"{len(all_):,} deliveries generated for {args.customers:,} customers")
         if len(all_) < steady * 2:
             raise SystemExit("too few deliveries: raise --customers or lower --seconds")
-        alone = all_[steady : steady + 200]
-        rest = all_[steady + 200 :]
-        import requests
+        from bench import httpload
 
-        session = requests.Session()
-        single = [store.post(session, delivery)[1] for delivery in alone]
+        started = time.perf_counter()
+        requests = store.raw(all_)
+        print(f"signed {len(requests):,} requests in {time.perf_counter() - started:.1f} s")
+        # The generated store is millions of objects: a full collection in this process (the
+        # client) stalled it for hundreds of milliseconds in the middle of a timed run.
+        gc.collect()
+        gc.freeze()
+        steady_reqs = requests[:steady]
+        alone = requests[steady : steady + 200]
+        rest = requests[steady + 200 :]
+        half = len(rest) // 2
+        first, second = rest[:half], rest[half:]
+        first_bodies = [d.body for d in all_[steady + 200 :][:half]]
+
+        trivial = trivial_server(args.port + 1)
+        try:
+            ceiling, _, _ = httpload.flat_out("127.0.0.1", args.port + 1, first)
+            t_lat, _, t_rate = httpload.paced("127.0.0.1", args.port + 1, steady_reqs, args.rate)
+        finally:
+            trivial.terminate()
+            trivial.wait(timeout=30)
+        print(
+            f"client ceiling (trivial endpoint, same server): flat out {ceiling:.0f}/s; "
+            f"steady {args.rate:.0f}/s: achieved {t_rate:.0f}/s, "
+            f"p50 {statistics.median(t_lat) * 1000:.1f} ms, "
+            f"p99 {percentile(t_lat, 0.99) * 1000:.1f} ms"
+        )
+
+        _, _, single = httpload.flat_out("127.0.0.1", store.port, alone, connections=1)
         print(
             f"one sender, one at a time: p50 {statistics.median(single) * 1000:.1f} ms, "
             f"p99 {percentile(single, 0.99) * 1000:.1f} ms ({len(single) / sum(single):.0f}/s)"
         )
-        half = len(rest) // 2
-        first, second = rest[:half], rest[half:]
 
-        latencies, bad, achieved = paced(store, all_[:steady], args.rate)
+        latencies, statuses, achieved = httpload.paced(
+            "127.0.0.1", store.port, steady_reqs, args.rate
+        )
+        bad = sum(1 for status in statuses if status >= 300)
         print(
             f"steady {args.rate:.0f}/s for {args.seconds:.0f} s: achieved {achieved:.0f}/s, "
             f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, {bad} not 2xx"
         )
+        per_second = [
+            percentile(latencies[i : i + int(args.rate)], 0.99) * 1000
+            for i in range(0, len(latencies), int(args.rate))
+        ]
+        print("  p99 of each second: " + ", ".join(f"{ms:.0f}" for ms in per_second) + " ms")
+        floor_lat = bare_inserts_paced([d.body for d in all_[:steady]], args.rate)
+        floor_seconds = [
+            percentile(floor_lat[i : i + int(args.rate)], 0.99) * 1000
+            for i in range(0, len(floor_lat), int(args.rate))
+        ]
+        print(
+            f"  floor, bare INSERTs at {args.rate:.0f}/s: p50 "
+            f"{statistics.median(floor_lat) * 1000:.1f} ms, "
+            f"p99 {percentile(floor_lat, 0.99) * 1000:.1f} ms; p99 of each second: "
+            + ", ".join(f"{ms:.0f}" for ms in floor_seconds)
+            + " ms"
+        )
         one, _ = drain_with(1)  # the steady set, so the flat-out sets start from an empty inbox
 
-        accepted, bad = flat_out(store, first)
-        floor_insert = bare_inserts([d.body for d in first])
+        accepted, statuses, _ = httpload.flat_out("127.0.0.1", store.port, first)
+        bad = sum(1 for status in statuses if status >= 300)
+        floor_insert = bare_inserts(first_bodies)
         print(
             f"flat out: {len(first):,} accepted at {accepted:.0f}/s ({bad} not 2xx); "
             f"bare INSERTs {floor_insert:.0f}/s; ratio {accepted / floor_insert:.2f}"
         )
         one, count_one = drain_with(1)
-        floor_upsert = bare_upserts([d.body for d in first], crm_settings.INBOX_BATCH_SIZE)
+        floor_upsert = bare_upserts(first_bodies, crm_settings.INBOX_BATCH_SIZE)
         print(
             f"processing, 1 applier: {count_one:,} at {one:.0f}/s; bare upserts "
             f"{floor_upsert:.0f}/s; ratio {one / floor_upsert:.2f}"
         )
-        accepted2, bad2 = flat_out(store, second)
+        accepted2, statuses2, _ = httpload.flat_out("127.0.0.1", store.port, second)
+        bad2 = sum(1 for status in statuses2 if status >= 300)
         two, count_two = drain_with(2)
         print(
             f"processing, 2 appliers: {count_two:,} at {two:.0f}/s "

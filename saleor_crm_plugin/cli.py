@@ -50,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from .project.serving import NoDelayH11Protocol
+    from .project.serving import http_protocol
 
     call_command("migrate", interactive=False, verbosity=0)
     connection.close()
@@ -58,13 +58,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if close_pool is not None:
         close_pool()  # this process only supervises the workers from here on
     print(f"Saleor CRM listening on http://{args.host}:{args.port}/  (manifest: /api/manifest)")
+    # The async door answers Saleor's webhooks (webhooks/door.py); --door django leaves them to
+    # the Django view, as in plugin mode (for comparing the two).
+    app = "serve_application" if args.door == "async" else "application"
     uvicorn.run(
-        "saleor_crm_plugin.project.asgi:application",
+        f"saleor_crm_plugin.project.asgi:{app}",
         host=args.host,
         port=args.port,
         log_level="warning",
         workers=args.workers,
-        http=NoDelayH11Protocol,
+        http=http_protocol(),
+        lifespan="on" if args.door == "async" else "off",
     )
     return 0
 
@@ -329,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=os.environ.get("CRM_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("CRM_PORT", "8010")))
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--door",
+        choices=["async", "django"],
+        default=os.environ.get("CRM_WEBHOOK_DOOR", "async"),
+        help="what answers Saleor's webhooks: the async door (group commit) or the Django view",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a Celery worker (needs CELERY_BROKER_URL)")

@@ -62,6 +62,17 @@ class CRMSettings:
         return int(self._get("WEBHOOK_DB_TIMEOUT_MS", 3000))
 
     @property
+    def WEBHOOK_DOOR_CONNECTIONS(self) -> int:
+        """Database connections of the async webhook door, per ``serve`` worker (besides
+        Django's pool): each holds one group commit in flight, so a few keep up with bursts."""
+        return max(1, int(self._get("WEBHOOK_DOOR_CONNECTIONS", 4)))
+
+    @property
+    def WEBHOOK_GROUP_COMMIT_MAX(self) -> int:
+        """Most deliveries the async door stores in one INSERT and commit."""
+        return max(1, int(self._get("WEBHOOK_GROUP_COMMIT_MAX", 256)))
+
+    @property
     def PLUGIN_HOOK_TIMEOUT_MS(self) -> int:
         """How long a plugin hook may wait on the CRM's database inside Saleor's request before
         it leaves the event to the spool. A healthy insert takes about a millisecond; 250 ms

@@ -111,6 +111,18 @@ class LocalDrainer:
 local_drainer = LocalDrainer()
 
 
+def drain_blocks() -> bool:
+    """Whether ``schedule_drain`` applies the deliveries before it returns (``eager``): an
+    async caller must then run it off its event loop."""
+    return crm_settings.INBOX_DISPATCH == "eager"
+
+
+def schedule_drain(tenant_id: int) -> None:
+    """Get the tenant's inbox drained now: for a caller that has already committed (the
+    async door's group commit), where ``request_drain`` would wait for a Django commit."""
+    _schedule(tenant_id)
+
+
 def _schedule(tenant_id: int) -> None:
     mode = crm_settings.INBOX_DISPATCH
     if mode == "eager":

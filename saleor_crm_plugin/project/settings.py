@@ -120,6 +120,12 @@ CRM_PUBLIC_URL = os.environ.get("CRM_PUBLIC_URL", "")
 if os.environ.get("CRM_INBOX_DISPATCH"):
     CRM_INBOX_DISPATCH = os.environ["CRM_INBOX_DISPATCH"]
 
+# The async webhook door of `saleor-crm serve` (docs/operations.md).
+if os.environ.get("CRM_WEBHOOK_DOOR_CONNECTIONS"):
+    CRM_WEBHOOK_DOOR_CONNECTIONS = int(os.environ["CRM_WEBHOOK_DOOR_CONNECTIONS"])
+if os.environ.get("CRM_WEBHOOK_GROUP_COMMIT_MAX"):
+    CRM_WEBHOOK_GROUP_COMMIT_MAX = int(os.environ["CRM_WEBHOOK_GROUP_COMMIT_MAX"])
+
 CRM_LOG_FORMAT = os.environ.get("CRM_LOG_FORMAT", "plain")
 CRM_METRICS_TOKEN = os.environ.get("CRM_METRICS_TOKEN", "")
 

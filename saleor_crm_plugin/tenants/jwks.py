@@ -93,9 +93,10 @@ def _refetch(tenant: Tenant) -> bool:
     return True
 
 
-def signing_key(tenant: Tenant, kid: str) -> Any | None:
-    """The public key for ``kid``, refetching the JWKS (rate-limited) when it is unknown."""
+def signing_key(tenant: Tenant, kid: str, *, refetch: bool = True) -> Any | None:
+    """The public key for ``kid``, refetching the JWKS (rate-limited) when it is unknown and
+    ``refetch`` allows it (it reads the database and may call Saleor)."""
     key = key_from_jwks(tenant.jwks or {}, kid)
-    if key is None and _refetch(tenant):
+    if key is None and refetch and _refetch(tenant):
         key = key_from_jwks(tenant.jwks, kid)
     return key

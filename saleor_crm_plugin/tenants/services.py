@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -103,6 +104,36 @@ def recent_tenant_for_api_url(api_url: str) -> Tenant | None:
     else:
         _recent[key] = (tenant, now + TENANT_CACHE_SECONDS)
     return tenant
+
+
+def remembered_tenant(api_url: str, *, stale: bool = False) -> Tenant | None:
+    """The tenant this process remembers for ``api_url``, without reading the database; None
+    when it has none (or, unless ``stale``, when the memory is older than the delay), so an
+    async caller can settle the common case on its event loop."""
+    hit = _recent.get(normalize_api_url(api_url))
+    if hit is None or (not stale and hit[1] <= time.monotonic()):
+        return None
+    return hit[0]
+
+
+# What a caller holding its own connection reads to tell that a remembered tenant still holds:
+# nothing that verifying a delivery depends on has changed (``still_current``).
+TENANT_STATE_SQL = "SELECT saleor_api_url, is_active, jwks FROM crm_tenant WHERE id = %s"
+
+
+def still_current(tenant: Tenant, row: tuple[Any, ...] | None) -> bool:
+    """Whether ``row`` (``TENANT_STATE_SQL``'s) shows ``tenant`` as this process remembers it;
+    then it is remembered for another ``TENANT_CACHE_SECONDS``."""
+    if row is None or not row[1] or row[0] != tenant.saleor_api_url:
+        return False
+    jwks = json.loads(row[2]) if isinstance(row[2], str) else row[2]
+    if jwks != tenant.jwks:
+        return False
+    _recent[normalize_api_url(tenant.saleor_api_url)] = (
+        tenant,
+        time.monotonic() + TENANT_CACHE_SECONDS,
+    )
+    return True
 
 
 def forget_tenants(**_: Any) -> None:

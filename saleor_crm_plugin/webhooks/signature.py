@@ -14,8 +14,11 @@ class SignatureError(Exception):
     """The delivery is not from this Saleor: answer 401 and keep nothing."""
 
 
-def verify_signature(tenant: Tenant, signature: str, body: bytes) -> None:
-    """Raise ``SignatureError`` unless ``signature`` is Saleor's RS256 JWS over ``body``."""
+def verify_signature(tenant: Tenant, signature: str, body: bytes, *, refetch: bool = True) -> None:
+    """Raise ``SignatureError`` unless ``signature`` is Saleor's RS256 JWS over ``body``.
+
+    With ``refetch=False`` an unknown ``kid`` is refused without asking Saleor: for a caller
+    that will check again the slow way before refusing anyone."""
     if not signature:
         raise SignatureError("missing Saleor-Signature header")
     try:
@@ -24,7 +27,7 @@ def verify_signature(tenant: Tenant, signature: str, body: bytes) -> None:
         raise SignatureError("signature is not a JWS") from exc
     if header.get("alg") != "RS256":
         raise SignatureError(f"algorithm {header.get('alg')!r} is not accepted")
-    key = signing_key(tenant, str(header.get("kid") or ""))
+    key = signing_key(tenant, str(header.get("kid") or ""), refetch=refetch)
     if key is None:
         raise SignatureError("unknown signing key")
     try:

@@ -26,7 +26,8 @@ from ..inbox.stripe import STRIPE_SOURCE
 from ..ops.tracing import tracer
 from ..payments.accounts import credentials
 from ..tenants.models import Tenant
-from .views import TOO_LARGE, UNSTORABLE, _error, _read_capped, reject
+from .delivery import TOO_LARGE, UNSTORABLE
+from .views import _error, _read_capped, reject
 
 logger = logging.getLogger(__name__)
 

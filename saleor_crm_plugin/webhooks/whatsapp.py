@@ -24,7 +24,8 @@ from ..inbox.services import accept
 from ..messaging.accounts import credentials
 from ..messaging.inbound import meta_signature_valid
 from ..tenants.models import Tenant
-from .views import TOO_LARGE, UNSTORABLE, _error, _read_capped, reject
+from .delivery import TOO_LARGE, UNSTORABLE
+from .views import _error, _read_capped, reject
 
 logger = logging.getLogger(__name__)
 

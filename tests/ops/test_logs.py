@@ -51,7 +51,7 @@ def test_a_rejected_webhook_logs_reason_and_outcome(client, tenant, json_lines):
         headers=recordings.request_headers(item),
     )
     assert forged.status_code == 401
-    (line,) = [x for x in lines(json_lines) if x["logger"] == "saleor_crm_plugin.webhooks.views"]
+    (line,) = [x for x in lines(json_lines) if x["logger"] == "saleor_crm_plugin.webhooks.delivery"]
     assert line["level"] == "info"
     assert (line["source"], line["reason"], line["outcome"]) == ("saleor", "signature", "rejected")
 

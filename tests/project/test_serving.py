@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from saleor_crm_plugin.project.serving import NoDelayH11Protocol
+from saleor_crm_plugin.project.serving import NoDelayH11Protocol, http_protocol
 
 
 async def _ok(scope, receive, send) -> None:
@@ -46,10 +46,15 @@ async def _nodelay_of_accepted_connection(protocol: type[asyncio.Protocol]) -> i
 
 @pytest.mark.parametrize(
     ("protocol", "nodelay"),
-    [(H11Protocol, False), (NoDelayH11Protocol, True)],
-    ids=["uvicorn-alone-keeps-nagle", "serve-turns-it-off"],
+    [(H11Protocol, False), (NoDelayH11Protocol, True), (http_protocol(), True)],
+    ids=["uvicorn-alone-keeps-nagle", "serve-turns-it-off", "serve-with-httptools-too"],
 )
 def test_accepted_connections_have_tcp_nodelay_with_several_workers(protocol, nodelay):
     # With Nagle on, each answer's body waited for the client's delayed ACK of its headers:
     # 40 ms per webhook. The first case shows the fault is real, so the second means something.
     assert bool(asyncio.run(_nodelay_of_accepted_connection(protocol))) is nodelay
+
+
+def test_serve_parses_http_with_httptools_when_installed():
+    # httptools is a dependency (Saleor pins it too): serve must not fall back to h11 silently.
+    assert http_protocol().__name__ == "NoDelayHttpToolsProtocol"

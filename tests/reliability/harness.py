@@ -29,7 +29,9 @@ from .stream import Event, Figures
 
 FULL = os.environ.get("CRM_RELIABILITY_SIZE", "") == "full"
 API_URL = "http://saleor.reliability.localhost/graphql/"
-BROKER = "redis://127.0.0.1:6379/11"
+# Redis database of the suite's broker; CRM_TEST_BROKER_DB lets runs side by side use their own.
+BROKER_DB = int(os.environ.get("CRM_TEST_BROKER_DB", "11"))
+BROKER = f"redis://127.0.0.1:6379/{BROKER_DB}"
 
 
 def report(line: str) -> None:
@@ -158,6 +160,10 @@ class TcpProxy:
             listener, self._listener = self._listener, None
             sockets, self._sockets = self._sockets, set()
         if listener is not None:
+            try:  # wakes the thread blocked in accept(), so the port is free again at once
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
         for s in sockets:
             try:

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from .harness import (
+    BROKER_DB,
     FULL,
     TcpProxy,
     database_url,
@@ -45,7 +46,7 @@ def test_database_then_broker_outage_answers_503_or_stores_and_applies_later(
             database_url(database.port),
             tmp_path / "server.log",
             dispatch="celery",
-            broker=f"redis://127.0.0.1:{broker.port}/11",
+            broker=f"redis://127.0.0.1:{broker.port}/{BROKER_DB}",
             # A request waits this long for a pooled connection before its 503 (3 s by
             # default): shorter than the reduced run's outage, so the outage is met, not waited out.
             env={"DATABASE_POOL_TIMEOUT": str(min(OUTAGE / 4, 3.0))},
