@@ -35,6 +35,18 @@ def _all(manager: Any) -> Iterable[Any]:
     return manager.all() if hasattr(manager, "all") else (manager or [])
 
 
+def _lines(manager: Any) -> list[Any]:
+    """An order's or checkout's lines with their variant, product and category read in the
+    same query (one round trip instead of four for a one-line order), unless Saleor already
+    fetched them (its prefetch cache is used as it is)."""
+    if hasattr(manager, "select_related") and hasattr(manager, "field"):
+        cached = getattr(manager.instance, "_prefetched_objects_cache", {})
+        if manager.field.remote_field.get_accessor_name() in cached:
+            return list(manager.all())
+        return list(manager.select_related("variant__product__category"))
+    return list(_all(manager))
+
+
 def _address(address: Any) -> dict[str, Any] | None:
     if address is None:
         return None
@@ -120,14 +132,17 @@ def _language(code: Any) -> str:
     return str(code or "").replace("-", "_").upper()
 
 
-def refunded_amount(order: Any) -> Decimal:
+def refunded_amount(
+    order: Any, payments: list[Any] | None = None, transactions: list[Any] | None = None
+) -> Decimal:
     """What Saleor's ``Order.totalRefunded`` says, so both doors see the same refunds.
 
     Stores on the legacy payments API (Saleor's Stripe, Adyen ... plugins) record refunds as
     successful ``refund`` transactions of the order's last payment; Saleor counts those while
     that payment is active or fully refunded, and otherwise the transaction items' refunds.
     """
-    payments = list(_all(getattr(order, "payments", [])))
+    if payments is None:
+        payments = list(_all(getattr(order, "payments", [])))
     last = max(payments, key=lambda p: p.pk) if payments else None
     if last is not None and (last.is_active or last.charge_status == "fully-refunded"):
         return sum(
@@ -138,15 +153,17 @@ def refunded_amount(order: Any) -> Decimal:
             ),
             Decimal(0),
         )
-    return sum(
-        (Decimal(t.refunded_value or 0) for t in _all(getattr(order, "payment_transactions", []))),
-        Decimal(0),
-    )
+    if transactions is None:
+        transactions = list(_all(getattr(order, "payment_transactions", [])))
+    return sum((Decimal(t.refunded_value or 0) for t in transactions), Decimal(0))
 
 
 def order_payload(order: Any) -> dict[str, Any]:
     currency = order.currency
-    refunded = refunded_amount(order)
+    # Each relation read once: the refund sum and the lists below share them.
+    payments = list(_all(getattr(order, "payments", [])))
+    transactions = list(_all(getattr(order, "payment_transactions", [])))
+    refunded = refunded_amount(order, payments, transactions)
     return {
         "id": global_id("Order", order.pk),
         "number": str(order.number),
@@ -173,15 +190,15 @@ def order_payload(order: Any) -> dict[str, Any]:
                 ),
                 "variant": _variant(line.variant),
             }
-            for line in _all(order.lines)
+            for line in _lines(order.lines)
         ],
         "transactions": [
             {"name": t.name, "pspReference": t.psp_reference, "paymentMethodDetails": _card(t)}
-            for t in _all(getattr(order, "payment_transactions", []))
+            for t in transactions
         ],
         "payments": [
             {"gateway": p.gateway, "pspReference": p.psp_reference, "creditCard": _credit_card(p)}
-            for p in _all(getattr(order, "payments", []))
+            for p in payments
         ],
         "checkoutId": global_id("Checkout", order.checkout_token) if order.checkout_token else None,
         "voucherCode": getattr(order, "voucher_code", None) or None,
@@ -213,7 +230,7 @@ def checkout_payload(checkout: Any) -> dict[str, Any]:
                     currency,
                 ),
             }
-            for line in _all(checkout.lines)
+            for line in _lines(checkout.lines)
         ],
     }
 
