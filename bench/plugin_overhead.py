@@ -8,15 +8,18 @@ as in docs/plugin.md "Testing inside a real Saleor"); it never builds Saleor. Us
 
 It runs itself under pytest so that Saleor's own test fixtures set up the store (channel,
 product with stock, shipping zone, a customer with an address and the customer's API client).
-Then, ``--checkouts`` times, two checkouts are prepared alike (a line, addresses, a delivery
+Then, ``--checkouts`` times, three checkouts are prepared alike (a line, addresses, a delivery
 method and a charged card transaction for the exact total: not timed) and completed through
 Saleor's GraphQL ``checkoutComplete`` by the shopper's client, one with the plugin off
-(``PLUGINS = []``, Saleor as shipped) and one with it on, in alternating order. Each request is
+(``PLUGINS = []``, Saleor as shipped) and two with it on, in rotating order: ``per-hook``
+(each hook stores its own event, the door before request batching) and ``batched`` (the
+request's events stored with one insert when it ends). Each request is
 a full Django request through Saleor's middleware, schema and plugin manager, committed to
 PostgreSQL, with the hooks run after commit as in production; the CRM hands its drain request
 to a real Celery broker (Redis db ``--redis-db``) from its publisher thread, as with Saleor's
-broker configured, and no worker runs in this process. The first ``--warmup`` pairs are left
-out. Reported: p50 and p99 of each, and the ratio on/off (goal: at most 1.03 at p50).
+broker configured, and no worker runs in this process. The first ``--warmup`` rounds are left
+out. Reported: p50 and p99 of each, the ratios to off (goal: at most 1.03), and what the
+CRM's own code took inside each request (its hooks and end-of-request store).
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ def main() -> int:
     import importlib.util
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkouts", type=int, default=200, help="pairs timed (off, on)")
-    parser.add_argument("--warmup", type=int, default=10, help="pairs first, not counted")
+    parser.add_argument(
+        "--checkouts", type=int, default=200, help="rounds timed (off, per-hook, batched)"
+    )
+    parser.add_argument("--warmup", type=int, default=10, help="rounds first, not counted")
     parser.add_argument("--redis-db", type=int, default=6)
     parser.add_argument("--reuse-db", action="store_true", help="pytest-django's --reuse-db")
     args = parser.parse_args()
@@ -167,21 +172,58 @@ def test_checkout_complete_with_the_crm_off_and_on(
         checkout.save()
         return checkout
 
+    from django.core.signals import request_started
+
+    from saleor_crm_plugin.plugin import door as crm_door
     from saleor_crm_plugin.plugin import plugin as crm_plugin
 
-    in_hooks = [0.0, 0]  # seconds inside the CRM's hooks, calls: where an overhead comes from
-    record_hook = crm_plugin.record_hook
+    # Where the CRM's time goes, per checkoutComplete: everything inside its hooks and its
+    # end-of-request store (``door.flush``, from ``request_finished``, which the test client
+    # sends before returning, as a server does after the last byte), and within that the
+    # reading of Saleor's objects (``delivery_body``) and the inbox stores.
+    spent = {"crm": 0.0, "read": 0.0, "store": 0.0, "calls": 0, "queries": 0}
 
-    def timed_record_hook(*a, **kw):
-        started = time.perf_counter()
-        try:
-            return record_hook(*a, **kw)
-        finally:
-            in_hooks[0] += time.perf_counter() - started
-            in_hooks[1] += 1
+    def counted(execute, sql, params, many, context):
+        spent["queries"] += 1
+        return execute(sql, params, many, context)
 
-    crm_plugin.record_hook = timed_record_hook
-    hook_share: list[float] = []
+    profile = None
+    if os.environ.get("CRM_BENCH_PROFILE"):  # a file: where the CRM's own time goes
+        import cProfile
+
+        profile = cProfile.Profile()
+
+    def timed(target, name, key, count=False):
+        inner = getattr(target, name)
+
+        def wrapper(*a, **kw):
+            started = time.perf_counter()
+            try:
+                if not count:
+                    return inner(*a, **kw)
+                with connection.execute_wrapper(counted):  # statements the CRM sends
+                    if profile is None:
+                        return inner(*a, **kw)
+                    return profile.runcall(inner, *a, **kw)
+            finally:
+                spent[key] += time.perf_counter() - started
+                if count:
+                    spent["calls"] += 1
+
+        setattr(target, name, wrapper)
+
+    timed(crm_plugin, "record_hook", "crm", count=True)
+    timed(crm_door, "flush", "crm", count=True)
+    timed(crm_door, "delivery_body", "read")
+    timed(crm_door, "store", "store")
+    timed(crm_door, "store_many", "store")
+
+    def batching(on: bool) -> None:
+        """Off: each hook stores its own event at once (the door before batching)."""
+        if on:
+            crm_door.install_request_batching()
+        else:
+            request_started.disconnect(dispatch_uid="crm-plugin-batch-start")
 
     def complete(plugins: list[str]) -> float:
         settings.PLUGINS = []
@@ -195,44 +237,71 @@ def test_checkout_complete_with_the_crm_off_and_on(
         assert not result["errors"] and result["order"], result
         return elapsed
 
-    timings: dict[str, list[float]] = {"off": [], "on": []}
+    variants = [("off", [], True), ("per-hook", crm_on, False), ("batched", crm_on, True)]
+    timings: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+    inside: dict[str, dict[str, list[float]]] = {
+        name: {"crm": [], "read": [], "store": []} for name, _, _ in variants
+    }
+    calls = 0
+    queries: dict[str, int] = {}
     for i in range(warmup + pairs):
-        order = (("off", []), ("on", crm_on)) if i % 2 == 0 else (("on", crm_on), ("off", []))
-        for name, plugins in order:
-            in_hooks[:] = [0.0, 0]
+        shift = i % len(variants)  # each variant first, second and last in turn
+        for name, plugins, batched in variants[shift:] + variants[:shift]:
+            batching(batched)
+            spent.update(crm=0.0, read=0.0, store=0.0, calls=0, queries=0)
             took = complete(plugins)
             if i >= warmup:
                 timings[name].append(took)
                 if plugins:
-                    hook_share.append(in_hooks[0])
-                    calls = in_hooks[1]
+                    for key in ("crm", "read", "store"):
+                        inside[name][key].append(spent[key])
+                    calls = int(spent["calls"])
+                    queries[name] = int(spent["queries"])
+    batching(True)
     settings.PLUGINS = []
     recorded = Delivery.objects.filter(source="plugin", event="order_created").count()
-    assert recorded == warmup + pairs, recorded  # the plugin really ran for each "on"
+    assert recorded == 2 * (warmup + pairs), recorded  # the plugin really ran for each "on"
 
     import redis
 
     redis.Redis.from_url(f"redis://127.0.0.1:6379/{redis_db}").flushdb()  # queued drains
 
-    off, on = timings["off"], timings["on"]
+    off = timings["off"]
     print()
-    print(f"checkoutComplete, {pairs} pairs after {warmup} warm-up pairs (ms)")
-    print(f"{'':8}{'p50':>10}{'p99':>10}{'mean':>10}")
-    for name, values in (("off", off), ("on", on)):
+    print(f"checkoutComplete, {pairs} rounds after {warmup} warm-up rounds (ms)")
+    print(
+        f"{'':10}{'p50':>9}{'p99':>9}{'mean':>9}{'/off p50':>10}{'/off mean':>10}"
+        f"{'paired':>9}{'CRM p50':>9}{'read':>7}{'store':>7}"
+    )
+    for name, _, _ in variants:
+        values = timings[name]
         p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
-        print(f"{name:8}{p50:10.1f}{p99:10.1f}{statistics.mean(values) * 1000:10.1f}")
+        line = (
+            f"{name:10}{p50:9.1f}{p99:9.1f}{statistics.mean(values) * 1000:9.1f}"
+            f"{percentile(values, 0.5) / percentile(off, 0.5):10.3f}"
+            f"{statistics.mean(values) / statistics.mean(off):10.3f}"
+            f"{statistics.median(b - a for a, b in zip(off, values, strict=True)) * 1000:9.1f}"
+        )
+        if name != "off":
+            line += "".join(
+                f"{percentile(inside[name][key], 0.5) * 1000:{w}.1f}"
+                for key, w in (("crm", 9), ("read", 7), ("store", 7))
+            )
+            share = [c / t for c, t in zip(inside[name]["crm"], values, strict=True)]
+            line += f"   CRM share of its request p50 {percentile(share, 0.5) * 100:.1f}%"
+            line += f", {queries[name]} statements"
+        print(line)
     print(
-        f"ratio on/off: p50 {percentile(on, 0.5) / percentile(off, 0.5):.3f}, "
-        f"p99 {percentile(on, 0.99) / percentile(off, 0.99):.3f}, "
-        f"mean {statistics.mean(on) / statistics.mean(off):.3f}"
+        f"({calls} hook calls and flushes per checkoutComplete; 'paired': median of "
+        "(variant - off); statements: SQL the CRM sent in the last round, incl. BEGIN/COMMIT "
+        "only where Django sends them as statements)"
     )
-    print(
-        f"inside the CRM's hooks per checkoutComplete ({calls} calls): "
-        f"p50 {percentile(hook_share, 0.5) * 1000:.1f} ms"
-    )
-    diffs = sorted(b - a for a, b in zip(off, on, strict=True))
-    print(f"median of paired differences (on - off): {statistics.median(diffs) * 1000:.1f} ms")
     print("load:", os.popen("uptime").read().strip())
+    if profile is not None:
+        import pstats
+
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        profile.dump_stats(os.environ["CRM_BENCH_PROFILE"])  # a file, for pstats' callers
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
@@ -32,6 +33,38 @@ from .stripe import STRIPE_SOURCE, apply_stripe_deliveries
 from .types import Event
 
 logger = logging.getLogger(__name__)
+
+
+def _bound(cur: Any, timeout_ms: int | None, synchronous: bool) -> tuple[str, str] | None:
+    """Limit how long the next statement may wait, in one round trip; the caller's limits when
+    inside its transaction (to restore with ``_unbound``), else None.
+
+    Saleor waits 18 s at most: rather answer 503 quickly than hang on a lock. Inside a caller's
+    transaction (a plugin hook in Saleor's) the old limits come back after; ``synchronous=False``
+    applies only to a transaction of our own. Outside any transaction the statement is its own
+    and nothing is set (a session-wide setting would outlive it)."""
+    if not connection.in_atomic_block:
+        return None
+    limit = f"{crm_settings.WEBHOOK_DB_TIMEOUT_MS if timeout_ms is None else timeout_ms}ms"
+    own = not connection.savepoint_ids
+    cur.execute(
+        "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'),"
+        " set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true),"
+        " set_config('synchronous_commit', CASE WHEN %s THEN 'off'"
+        " ELSE current_setting('synchronous_commit') END, true)",
+        [limit, limit, own and not synchronous],
+    )
+    row = cur.fetchone()
+    return None if own else (row[0], row[1])
+
+
+def _unbound(cur: Any, saved: tuple[str, str] | None) -> None:
+    if saved is not None:
+        cur.execute(
+            "SELECT set_config('lock_timeout', %s, true),"
+            " set_config('statement_timeout', %s, true)",
+            [saved[0], saved[1]],
+        )
 
 
 @dataclass(frozen=True)
@@ -63,22 +96,8 @@ def accept(
     answers 503 so the sender retries, or the plugin keeps the event for later.
     """
     digest = body_hash(dedupe_key.encode() if dedupe_key is not None else body)
-    limit = f"{crm_settings.WEBHOOK_DB_TIMEOUT_MS if timeout_ms is None else timeout_ms}ms"
     with connection.cursor() as cur:
-        saved = None
-        if connection.in_atomic_block:
-            # Saleor waits 18 s at most: rather answer 503 quickly than hang on a lock. Inside
-            # a caller's transaction (a plugin hook in Saleor's) the old limits come back after;
-            # ``synchronous=False`` applies only to a transaction of our own.
-            own = not connection.savepoint_ids
-            cur.execute(
-                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'),"
-                " set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true),"
-                " set_config('synchronous_commit', CASE WHEN %s THEN 'off'"
-                " ELSE current_setting('synchronous_commit') END, true)",
-                [limit, limit, own and not synchronous],
-            )
-            saved = None if own else cur.fetchone()
+        saved = _bound(cur, timeout_ms, synchronous)
         cur.execute(
             """
             INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
@@ -90,12 +109,7 @@ def accept(
             [tenant.pk, source, event[:64], body, json.dumps(headers), digest],
         )
         row = cur.fetchone()
-        if saved is not None:
-            cur.execute(
-                "SELECT set_config('lock_timeout', %s, true), "
-                "set_config('statement_timeout', %s, true)",
-                [saved[0], saved[1]],
-            )
+        _unbound(cur, saved)
     if row is not None:
         return Accepted(delivery_id=row[0], duplicate=False)
     existing = Delivery.objects.only("id").get(tenant=tenant, event=event[:64], body_hash=digest)
@@ -103,17 +117,25 @@ def accept(
 
 
 def accept_many(
-    tenant: Tenant, items: Sequence[tuple[str, bytes]], *, source: str = "backfill"
+    tenant: Tenant,
+    items: Sequence[tuple[str, bytes]],
+    *,
+    source: str = "backfill",
+    timeout_ms: int | None = None,
+    synchronous: bool = True,
 ) -> int:
     """Store many (event, body) deliveries in one statement; returns how many were new.
 
     One round trip per page instead of one per delivery is what makes a backfill of years of
-    orders practical; the dedupe key is the same as ``accept``'s, so a delivery already stored
-    by any door is skipped.
+    orders practical, and one per request what keeps the plugin's hooks cheap; the dedupe key
+    is the same as ``accept``'s, so a delivery already stored by any door, or twice in
+    ``items``, is stored once. ``timeout_ms`` and ``synchronous`` as for ``accept`` (a bound
+    only inside a transaction; the backfill passes neither and waits as long as it takes).
     """
     if not items:
         return 0
     with connection.cursor() as cur:
+        saved = _bound(cur, timeout_ms, synchronous) if timeout_ms is not None else None
         cur.execute(
             """
             INSERT INTO crm_inbox_delivery (tenant_id, source, event, body, headers, body_hash,
@@ -130,7 +152,9 @@ def accept_many(
                 [body_hash(b) for _, b in items],
             ],
         )
-        return cur.rowcount
+        new = cur.rowcount
+        _unbound(cur, saved)
+        return new
 
 
 @dataclass

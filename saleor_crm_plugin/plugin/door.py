@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.core.signals import request_finished, request_started
+from django.db import DatabaseError, close_old_connections, connection, transaction
 
 from ..conf import crm_settings
 from ..inbox.dispatch import request_drain
-from ..inbox.services import accept
+from ..inbox.services import accept, accept_many
 from ..ops.tracing import tracer
 from ..tenants.services import PLUGIN_TENANT_URL, plugin_tenant, recent_tenant_for_api_url
 from ..tenants.store_settings import StoreSettings, parse
@@ -19,14 +21,21 @@ from .spool import Held, spool
 logger = logging.getLogger(__name__)
 
 
+# The hook events of the request under way, stored together when it ends (``_end_request``);
+# None outside a request (a Celery task, a command), where each hook stores its own event.
+_batch: ContextVar[list[Held] | None] = ContextVar("crm_plugin_batch", default=None)
+
+
 def record_hook(hook: str, obj: Any, settings: StoreSettings | None = None) -> bool:
-    """Store what Saleor just told us in the inbox; never raise into Saleor's request.
+    """Take what Saleor just told us for the inbox; never raise into Saleor's request.
 
     Saleor runs hooks inside its request and does not catch their exceptions, so a failure here
     must not fail the mutation, and a slow CRM database must not slow it. The event is read
-    from Saleor's object now (its state at this moment) and stored with one small insert that
-    may wait ``CRM_PLUGIN_HOOK_TIMEOUT_MS`` at most; whatever fails is kept in the spool and
-    stored once the fault clears. Returns True when stored now. Orders and checkouts of a
+    from Saleor's object now (its state at this moment). During a request it joins the
+    request's batch, stored with one insert when the request ends (``checkoutComplete`` fires
+    five hooks: one round trip set instead of five); elsewhere it is stored now. A store may
+    wait ``CRM_PLUGIN_HOOK_TIMEOUT_MS`` at most; whatever fails is kept in the spool and stored
+    once the fault clears. Returns True when stored or batched. Orders and checkouts of a
     channel the merchant switched off are not recorded; customers belong to no channel.
     """
     with tracer.start_as_current_span(
@@ -48,6 +57,16 @@ def record_hook(hook: str, obj: Any, settings: StoreSettings | None = None) -> b
                 spool.hold(item, database_failed=True)
                 span.set_attribute("crm.outcome", "held")
                 return False
+            batch = _batch.get()
+            if batch is not None:
+                if connection.in_atomic_block:
+                    # Saleor calls its hooks after commit; one called inside a transaction
+                    # counts only if that transaction commits, as an insert in it would.
+                    transaction.on_commit(lambda: batch.append(item))
+                else:
+                    batch.append(item)
+                span.set_attribute("crm.outcome", "batched")
+                return True
             duplicate = store(item, timeout_ms=crm_settings.PLUGIN_HOOK_TIMEOUT_MS)
             span.set_attribute("crm.outcome", "duplicate" if duplicate else "accepted")
             return True
@@ -55,6 +74,62 @@ def record_hook(hook: str, obj: Any, settings: StoreSettings | None = None) -> b
             _log_failure(hook, exc, span)
             spool.hold(item, database_failed=isinstance(exc, DatabaseError))
             return False
+
+
+def _start_request(**kwargs: Any) -> None:
+    """A request begins: its hooks' events wait for its end. A batch left by a request whose
+    end never came (none should be) is stored first rather than dropped."""
+    left = _batch.get()
+    _batch.set([])
+    if left:
+        flush(left)
+
+
+def _end_request(**kwargs: Any) -> None:
+    """The request ended (its response is built; servers send ``request_finished`` after the
+    last byte went out): store its hooks' events. A request that failed after Saleor
+    committed ends here too, so what Saleor committed is not lost."""
+    items = _batch.get()
+    _batch.set(None)
+    if items:
+        flush(items)
+
+
+def flush(items: list[Held]) -> bool:
+    """Store a request's events with one insert; never raises. What cannot be stored within
+    ``CRM_PLUGIN_HOOK_TIMEOUT_MS`` goes to the spool, so a slow database costs one bound per
+    request at most, and none while the outage is known."""
+    with tracer.start_as_current_span(
+        "crm.webhook.accept", attributes={"crm.source": "plugin", "crm.count": len(items)}
+    ) as span:
+        if spool.database_failing:
+            for item in items:
+                spool.hold(item, database_failed=True)
+            span.set_attribute("crm.outcome", "held")
+            return False
+        try:
+            store_many(items, timeout_ms=crm_settings.PLUGIN_HOOK_TIMEOUT_MS)
+        except Exception as exc:  # kept for later, event by event
+            _log_failure(",".join(item.hook for item in items), exc, span)
+            for item in items:
+                spool.hold(item, database_failed=isinstance(exc, DatabaseError))
+            return False
+        span.set_attribute("crm.outcome", "accepted")
+        return True
+
+
+def install_request_batching() -> None:
+    """Batch hook events per request (idempotent). Django closes a connection past its age
+    (Saleor's default ``DB_CONN_MAX_AGE=0``: every request) in its own ``request_finished``
+    receiver; it is moved after ours so that the batch's insert uses the request's connection
+    instead of opening another."""
+    request_started.connect(_start_request, dispatch_uid="crm-plugin-batch-start")
+    request_finished.connect(_end_request, dispatch_uid="crm-plugin-batch-end")
+    request_finished.disconnect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+install_request_batching()
 
 
 def _log_failure(hook: str, exc: Exception, span: Any) -> None:
@@ -93,6 +168,25 @@ def store(item: Held, *, timeout_ms: int) -> bool:
         )
         request_drain(tenant.pk)
     return accepted.duplicate
+
+
+def store_many(items: list[Held], *, timeout_ms: int) -> int:
+    """Insert a request's events into the inbox in one statement (a transaction of our own:
+    bounded, committed without waiting for the WAL flush, as ``store``); returns how many were
+    new. Raises on any failure, storing none of them."""
+    with transaction.atomic():
+        tenant = recent_tenant_for_api_url(PLUGIN_TENANT_URL) or plugin_tenant(
+            items[0].settings.base_currency
+        )
+        new = accept_many(
+            tenant,
+            [(item.event or "", item.body or b"") for item in items],
+            source="plugin",
+            timeout_ms=timeout_ms,
+            synchronous=False,
+        )
+        request_drain(tenant.pk)
+    return new
 
 
 def remember_settings(items: list[dict[str, Any]] | None) -> None:

@@ -5,6 +5,7 @@ Run by hand inside a real Saleor 3.24 (see ``conftest.py``); skipped where Saleo
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,6 +135,17 @@ def test_a_completed_checkout_is_one_order_on_the_shoppers_profile(
     events = seen()
     assert events["order_created"] == 1
     assert set(events.values()) == {1}, events  # no hook call was stored twice
+    # What the CRM read of Saleor's order (its related rows fetched together) is Saleor's.
+    body = json.loads(bytes(Delivery.objects.get(event="order_created").body))["order"]
+    line = order.lines.get()
+    product = line.variant.product
+    assert body["lines"][0]["variant"]["sku"] == line.variant.sku
+    assert body["lines"][0]["variant"]["product"]["name"] == product.name
+    assert body["lines"][0]["variant"]["product"]["category"]["slug"] == product.category.slug
+    assert body["user"]["email"] == customer_user.email
+    assert body["shippingAddress"]["city"] == order.shipping_address.city
+    assert body["billingAddress"]["country"]["code"] == order.billing_address.country.code
+    assert body["channel"]["slug"] == order.channel.slug
 
 
 def test_a_refund_reported_by_the_payment_app_lands_once(

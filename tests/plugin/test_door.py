@@ -160,6 +160,99 @@ def test_a_failure_in_the_crms_own_code_is_retried_after_the_request(rates, spoo
     assert Profile.objects.get(email="anna.mueller@example.de").orders_count == 1
 
 
+def _inbox_inserts(queries) -> int:
+    return sum(q["sql"].lstrip().startswith("INSERT INTO crm_inbox_delivery") for q in queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_requests_hooks_are_stored_together_with_one_insert_when_it_ends(rates, spool):
+    from django.core.signals import request_finished, request_started
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = order_from_recording(recordings.delivery(10).body)
+    user = user_from_recording(recordings.delivery(2).body)
+    request_started.send(sender=None)
+    with CaptureQueriesContext(connection) as during:
+        for hook in ("order_created", "order_confirmed", "order_updated", "order_created"):
+            assert record_hook(hook, order, EUR) is True
+        assert record_hook("customer_updated", user, EUR) is True
+    assert Delivery.objects.count() == 0  # nothing waits on the database in the hooks
+    assert _inbox_inserts(during.captured_queries) == 0
+    with CaptureQueriesContext(connection) as at_end:
+        request_finished.send(sender=None)
+    assert _inbox_inserts(at_end.captured_queries) == 1
+    assert sorted(Delivery.objects.values_list("event", flat=True)) == [
+        "customer_updated",
+        "order_confirmed",
+        "order_created",  # Saleor's second call with the same state is stored once
+        "order_updated",
+    ]
+    drain()
+    assert Profile.objects.get(email="anna.mueller@example.de").orders_count == 1
+    assert record_hook("order_paid", order, EUR) is True  # outside a request: stored at once
+    assert Delivery.objects.filter(event="order_paid").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_keeps_what_saleor_committed_and_nothing_it_rolled_back(rates, spool):
+    from django.core.signals import request_finished, request_started
+    from django.db import transaction
+
+    order = order_from_recording(recordings.delivery(10).body)
+    user = user_from_recording(recordings.delivery(2).body)
+    request_started.send(sender=None)
+    record_hook("order_created", order, EUR)  # after Saleor's commit, as Saleor calls it
+    with transaction.atomic():
+        record_hook("order_paid", order, EUR)  # inside a transaction that commits
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record_hook("customer_updated", user, EUR)
+        raise RuntimeError("Saleor's mutation failed: its transaction rolls back")
+    # The request fails afterwards: Django still ends it (a 500), and the batch is stored.
+    request_finished.send(sender=None)
+    assert sorted(Delivery.objects.values_list("event", flat=True)) == [
+        "order_created",
+        "order_paid",
+    ]
+    assert len(spool) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_inbox_at_a_requests_end_costs_one_short_wait_and_loses_nothing(
+    rates, settings, spool
+):
+    import time
+
+    from django.core.signals import request_finished, request_started
+
+    settings.CRM_PLUGIN_HOOK_TIMEOUT_MS = 200
+    order = order_from_recording(recordings.delivery(10).body)
+    user = user_from_recording(recordings.delivery(2).body)
+    record_hook("order_updated", order, EUR)  # creates the tenant
+    request_started.send(sender=None)
+    record_hook("order_created", order, EUR)
+    record_hook("customer_updated", user, EUR)
+    with table_locked():
+        started = time.monotonic()
+        request_finished.send(sender=None)
+        waited = time.monotonic() - started
+        assert spool.hooks() == ["order_created", "customer_updated"]
+        request_started.send(sender=None)
+        record_hook("order_paid", order, EUR)
+        started = time.monotonic()
+        request_finished.send(sender=None)  # the outage is known: no second wait
+        again = time.monotonic() - started
+    assert 0.2 <= waited < 2.0, waited
+    assert again < 0.15, again
+    assert spool.flush(timeout=30)
+    assert sorted(Delivery.objects.values_list("event", flat=True)) == [
+        "customer_updated",
+        "order_created",
+        "order_paid",
+        "order_updated",
+    ]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_channel_switched_off_is_not_recorded_but_its_customers_are(rates):
     settings = config.parse(
