@@ -56,7 +56,8 @@ INSERT INTO crm_profile (tenant_id, user_id, email, first_name, last_name, is_ac
   cancelled_orders_count, spent_gross_minor, spent_net_minor, refunded_minor,
   average_order_minor, refund_rate, totals_by_currency, channels, payment_methods, categories,
   products, created_at, updated_at)
-SELECT %(tenant)s, 'u' || i, 'c' || i || '@example.com', '', '', true, '', '', '',
+SELECT %(tenant)s, 'u' || i, 'c' || i || '@example.com', '', '', true, '',
+  (ARRAY['DE','AT','CH','FR','PL','US','JP','GB'])[1 + i %% 8], '',
   (ARRAY['DE','AT','CH','FR','PL','US','JP','GB'])[1 + i %% 8], '', 0, 0, 0, 0, 0, 0, 0,
   '{}'::jsonb, '{}', '{}', '{}', '{}', now(), now()
 FROM generate_series(1, %(n)s) AS i
