@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 
 def build_request(path: str, host: str, body: bytes, headers: dict[str, str]) -> bytes:
@@ -64,6 +64,20 @@ async def _close(queue: asyncio.Queue[Connection]) -> None:
         queue.get_nowait().close()
 
 
+async def open_loop(
+    count: int, rate: float, start: float, one: Callable[[int], Awaitable[None]]
+) -> None:
+    """Start ``one(i)`` at ``start + i / rate`` whether or not earlier ones have answered (an
+    open loop: a server falling behind meets the same arrivals), and wait for all of them."""
+    tasks = []
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+
+
 async def _paced(
     host: str, port: int, requests: Sequence[bytes], rate: float, connections: int
 ) -> tuple[list[float], list[int], float]:
@@ -81,13 +95,7 @@ async def _paced(
             idle.put_nowait(conn)
         latencies[i] = time.perf_counter() - due
 
-    tasks = []
-    for i in range(len(requests)):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
+    await open_loop(len(requests), rate, start, one)
     took = time.perf_counter() - start
     await _close(idle)
     return latencies, statuses, len(requests) / took

@@ -212,6 +212,8 @@ def bare_inserts_paced(bodies: list[bytes], rate: float, connections: int = 32) 
 
     import psycopg
 
+    from bench.httpload import open_loop
+
     url = os.environ["DATABASE_URL"]
 
     async def run() -> list[float]:
@@ -233,13 +235,7 @@ def bare_inserts_paced(bodies: list[bytes], rate: float, connections: int = 32) 
                 conns.put_nowait(conn)
             latencies[i] = time.perf_counter() - due
 
-        tasks = []
-        for i in range(len(bodies)):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
+        await open_loop(len(bodies), rate, start, one)
         while not conns.empty():
             await conns.get_nowait().close()
         return latencies
