@@ -70,6 +70,25 @@ def lifecycle_for(tenant: Tenant) -> Lifecycle:
 # once in a subquery cost a projection of every order, more than testing it again.) Disputes reach
 # orders through the GIN index on their PSP references, one probe per dispute.
 _PURCHASE = "o.status <> ALL(%(not_purchases)s)"
+_DISPUTES = """disputes AS (
+  SELECT o.profile_id, count(DISTINCT d.dispute_id) AS n,
+         count(DISTINCT d.dispute_id) FILTER (WHERE d.stage = 'lost') AS lost
+  FROM crm_stripe_dispute d
+  JOIN crm_order o ON o.tenant_id = d.tenant_id
+   AND o.psp_references && array_remove(ARRAY[d.payment_intent, d.charge_id], '')::varchar[]
+  WHERE d.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only_orders}
+  GROUP BY o.profile_id
+)"""
+
+
+def _cadence(n: str, first: str, last: str) -> str:
+    """The mean gap in days between ``n`` purchases from the first to the last (none for one)."""
+    return (
+        f"CASE WHEN {n} > 1 THEN (extract(epoch FROM {last} - {first}) / 86400.0 / ({n} - 1))"
+        "::float8 END"
+    )
+
+
 _INPUT = """
 CREATE TEMP TABLE crm_tmp_score_input ON COMMIT DROP AS
 WITH per_profile AS (
@@ -86,27 +105,17 @@ WITH per_profile AS (
   WHERE o.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only_orders}
   GROUP BY o.profile_id
 ),
-disputes AS (
-  SELECT o.profile_id, count(DISTINCT d.dispute_id) AS n,
-         count(DISTINCT d.dispute_id) FILTER (WHERE d.stage = 'lost') AS lost
-  FROM crm_stripe_dispute d
-  JOIN crm_order o ON o.tenant_id = d.tenant_id
-   AND o.psp_references && array_remove(ARRAY[d.payment_intent, d.charge_id], '')::varchar[]
-  WHERE d.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL {only_orders}
-  GROUP BY o.profile_id
-)
+{disputes}
 SELECT p.id AS profile_id, COALESCE(s.n, 0) AS n, s.last_at, COALESCE(s.gross, 0) AS gross,
        COALESCE(s.refunded, 0) AS refunded, COALESCE(s.returned, 0) AS returned,
-       CASE WHEN s.n > 1
-            THEN (extract(epoch FROM s.last_at - s.first_at) / 86400.0 / (s.n - 1))::float8
-       END AS cadence,
+       {cadence} AS cadence,
        COALESCE(s.cancelled, 0) AS cancelled, COALESCE(d.n, 0) AS disputes,
        COALESCE(d.lost, 0) AS disputes_lost
 FROM crm_profile p
 LEFT JOIN per_profile s ON s.profile_id = p.id
 LEFT JOIN disputes d ON d.profile_id = p.id
 WHERE p.tenant_id = %(tenant)s {only_profiles}
-"""
+""".replace("{cadence}", _cadence("s.n", "s.first_at", "s.last_at"))
 
 # The whole store's input without reading an order: the inbox keeps every figure above on the
 # profile, recomputed from the orders of each customer a batch touches (profiles/aggregates.py,
@@ -115,28 +124,20 @@ WHERE p.tenant_id = %(tenant)s {only_profiles}
 # (``_INPUT``); tests check that both give the same scores.
 _INPUT_KEPT = """
 CREATE TEMP TABLE crm_tmp_score_input ON COMMIT DROP AS
-WITH disputes AS (
-  SELECT o.profile_id, count(DISTINCT d.dispute_id) AS n,
-         count(DISTINCT d.dispute_id) FILTER (WHERE d.stage = 'lost') AS lost
-  FROM crm_stripe_dispute d
-  JOIN crm_order o ON o.tenant_id = d.tenant_id
-   AND o.psp_references && array_remove(ARRAY[d.payment_intent, d.charge_id], '')::varchar[]
-  WHERE d.tenant_id = %(tenant)s AND o.profile_id IS NOT NULL
-  GROUP BY o.profile_id
-)
+WITH {disputes}
 SELECT p.id AS profile_id, p.orders_count AS n, p.last_order_at AS last_at,
        p.spent_gross_minor AS gross, p.refunded_minor AS refunded,
        p.returned_orders_count AS returned,
-       CASE WHEN p.orders_count > 1
-            THEN (extract(epoch FROM p.last_order_at - p.first_order_at) / 86400.0
-                  / (p.orders_count - 1))::float8
-       END AS cadence,
+       {cadence} AS cadence,
        p.cancelled_orders_count AS cancelled, COALESCE(d.n, 0) AS disputes,
        COALESCE(d.lost, 0) AS disputes_lost
 FROM crm_profile p
 LEFT JOIN disputes d ON d.profile_id = p.id
 WHERE p.tenant_id = %(tenant)s
-"""
+""".format(
+    disputes=_DISPUTES.format(only_orders=""),
+    cadence=_cadence("p.orders_count", "p.first_order_at", "p.last_order_at"),
+)
 
 # The figures scored, as float8 from a row of crm_tmp_score_input: the last purchase (Unix
 # seconds), the purchases, their value net of refunds. Derived where they are read rather than
@@ -282,10 +283,12 @@ def _build_input(tenant: Tenant, profile_ids: list[int] | None, from_orders: boo
     if not only and not from_orders:
         sql = _INPUT_KEPT
     else:
+        only_orders = "AND o.profile_id = ANY(%(ids)s::bigint[])" if only else ""
         sql = _INPUT.format(
             purchase=_PURCHASE,
-            only_orders="AND o.profile_id = ANY(%(ids)s::bigint[])" if only else "",
+            only_orders=only_orders,
             only_profiles="AND p.id = ANY(%(ids)s::bigint[])" if only else "",
+            disputes=_DISPUTES.format(only_orders=only_orders),
         )
     with connection.cursor() as cur:
         if not only:
