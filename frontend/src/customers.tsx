@@ -99,7 +99,9 @@ export function CustomerList({ session, t, locale, tiers, version, onSelect }: P
   const [currency, setCurrency] = useState("");
   const [error, setError] = useState("");
   const after = cursors[cursors.length - 1];
+  // Filters changed while a page is loading: the older answer is dropped (see KpiSection).
   useEffect(() => {
+    let current = true;
     const handle = setTimeout(() => {
       setError("");
       gql<{
@@ -110,6 +112,7 @@ export function CustomerList({ session, t, locale, tiers, version, onSelect }: P
         };
       }>(session, CUSTOMER_LIST, { first: PAGE, after, filter: toFilter(filters) })
         .then((d) => {
+          if (!current) return;
           const rows = d.crmCustomers.edges.map((e) => e.node);
           if (rows.length) setCurrency(rows[0].totalSpent.currency);
           setData({
@@ -118,9 +121,12 @@ export function CustomerList({ session, t, locale, tiers, version, onSelect }: P
             next: d.crmCustomers.pageInfo.hasNextPage ? d.crmCustomers.pageInfo.endCursor : null,
           });
         })
-        .catch((e: Error) => setError(e.message));
+        .catch((e: Error) => current && setError(e.message));
     }, 250);
-    return () => clearTimeout(handle);
+    return () => {
+      current = false;
+      clearTimeout(handle);
+    };
   }, [session.token, filters, after, version]);
 
   // A new filter starts again from the first page.

@@ -364,15 +364,21 @@ export function KpiSection({ session, t, locale }: Props) {
   const [data, setData] = useState<Data | null>(null);
   const [error, setError] = useState("");
   const period = lastDays(days);
+  // A period picked while another is loading: the answer for the earlier one is dropped, or it
+  // could arrive last and show its figures under the new period's button.
   useEffect(() => {
+    let current = true;
     setData(null);
     setError("");
     gql<{ crmKpis: Kpis; crmCohorts: Cohort[]; crmCurrencyExposure: Exposure }>(session, KPIS, {
       period,
       interval: days > 90 ? "MONTH" : "WEEK",
     })
-      .then((d) => setData({ kpis: d.crmKpis, cohorts: d.crmCohorts, exposure: d.crmCurrencyExposure }))
-      .catch((e: Error) => setError(e.message));
+      .then((d) => current && setData({ kpis: d.crmKpis, cohorts: d.crmCohorts, exposure: d.crmCurrencyExposure }))
+      .catch((e: Error) => current && setError(e.message));
+    return () => {
+      current = false;
+    };
   }, [session.token, days]);
   const n = new Intl.NumberFormat(locale);
   const k = data?.kpis;

@@ -133,8 +133,9 @@ def shop(store, issuer, live_server):
 
 
 def open_page(
-    browser, shop, view: str, *, viewport=WIDE, locale="en", theme="light", zone=None, **query
-):
+    browser, shop, view: str, *, viewport=WIDE, locale="en", theme="light", zone=None,
+    routes=None, **query,
+):  # fmt: skip
     _store, token, base = shop
     base = base.replace("localhost", "127.0.0.1")  # the live server listens on IPv4 only
     page = browser.new_page(viewport=viewport, timezone_id=zone)
@@ -155,6 +156,8 @@ def open_page(
     config = {"token": token, "theme": theme, "origin": base}
     html = HOST % {"src": src, "config": json.dumps(config)}
     page.route(host_url, lambda route: route.fulfill(content_type="text/html", body=html))
+    for pattern, handler in (routes or {}).items():
+        page.route(pattern, handler)
     page.goto(host_url)
     frame = page.frame_locator("iframe")
     page.wait_for_function("window.actions.includes('notifyReady')")

@@ -134,16 +134,32 @@ def test_merchant_sees_the_rfm_grid_and_revenue_by_flow_of_the_store(browser, sh
 
 
 def test_rfm_grid_and_flows_in_arabic_dark(browser, shop):
+    """The year is picked before the default month has loaded, and the month's answer is held
+    back until the year is on screen: the late answer must not replace the year's figures."""
     store = shop[0]
     _recent_store(store)
     _touch_orders(store)
+    held = []
+
+    def hold_the_first_kpis(route):
+        if not held and "crmKpis" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
     page, frame, errors = open_page(
-        browser, shop, "crm", viewport=NARROW, locale="ar", theme="dark"
-    )
+        browser, shop, "crm", viewport=NARROW, locale="ar", theme="dark",
+        routes={"**/graphql/**": hold_the_first_kpis},
+    )  # fmt: skip
     frame.get_by_role("button", name="آخر 365 يومًا").click()
-    frame.get_by_role("heading", name="العملاء حسب درجة RFM").wait_for()
+    frame.get_by_role("button", name="آخر 365 يومًا", pressed=True).wait_for()
     frame.get_by_role("heading", name="الإيرادات حسب المسار").wait_for()
+    assert len(held) == 1 and '"WEEK"' in held[0].request.post_data  # the month's
+    with page.expect_response(lambda r: r.request == held[0].request):
+        held[0].continue_()
     app = app_frame(page)
+    app.evaluate("new Promise((done) => requestAnimationFrame(() => setTimeout(done, 100)))")
+    frame.get_by_role("heading", name="العملاء حسب درجة RFM").wait_for()
     assert app.evaluate("document.documentElement.dir") == "rtl"
     assert len(_table(app, "rfm")) == 25
     assert any(r[0] == "استعادة العملاء" for r in _table(app, "flows"))
