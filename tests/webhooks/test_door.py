@@ -212,6 +212,40 @@ def test_a_delivery_that_can_never_be_stored_is_refused_alone(tenant):
     assert drained and all(ids == {tenant.pk} for ids in drained)
 
 
+def test_one_commit_answers_new_retried_and_repeated_deliveries(tenant):
+    """A batch holding a new delivery, a retry of one stored earlier (by the Django view's
+    path) and the same new delivery twice: one row each, and every copy answered with the
+    stored row's id and whether it was a duplicate."""
+    from saleor_crm_plugin.inbox.services import accept
+
+    earlier = accept(tenant, event="ORDER_UPDATED", body=b'{"n": 1}', headers={})
+    params = connection.get_connection_params()
+    for key in ("cursor_factory", "context"):
+        params.pop(key, None)
+
+    async def noop(tenant_ids: set[int]) -> None:
+        return None
+
+    async def run() -> list[object]:
+        committer = GroupCommitter(params, on_commit=noop, connections=1)
+        try:
+            bodies = [b'{"n": 2}', b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
+            return await asyncio.gather(
+                *(committer.store(tenant.pk, "ORDER_UPDATED", b, {}) for b in bodies)
+            )
+        finally:
+            await committer.close()
+
+    two, one, two_again, three = asyncio.run(run())
+    rows = dict(Delivery.objects.values_list("body", "id"))
+    assert {bytes(b) for b in rows} == {b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'}
+    by_body = {bytes(b): i for b, i in rows.items()}
+    assert (one.delivery_id, one.duplicate) == (earlier.delivery_id, True)
+    assert (two.delivery_id, two.duplicate) == (by_body[b'{"n": 2}'], False)
+    assert (two_again.delivery_id, two_again.duplicate) == (by_body[b'{"n": 2}'], True)
+    assert (three.delivery_id, three.duplicate) == (by_body[b'{"n": 3}'], False)
+
+
 def test_an_uninstalled_saleor_is_refused_once_its_remembered_tenant_expires(tmp_path, tenant):
     """The door remembers a tenant for a few seconds and then revalidates it on its own
     connection: the revalidation must notice an uninstall, not keep the tenant alive."""
