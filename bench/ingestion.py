@@ -178,9 +178,12 @@ def trivial_server(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the trivial server did not start")
 
 
-def bare_inserts(bodies: list[bytes], senders: int = 16) -> float:
-    """The floor of accepting: one autocommitted INSERT per body, 16 connections."""
+def bare_inserts(bodies: list[bytes], senders: int = 16) -> tuple[float, dict[str, float]]:
+    """The floor of accepting: one autocommitted INSERT per body, 16 connections. Returns the
+    rate and the CPU milliseconds per insert of the database backends and of this client."""
     import psycopg
+
+    from bench.cpu import cpu_seconds
 
     url = os.environ["DATABASE_URL"]
     with psycopg.connect(url, autocommit=True) as conn:
@@ -189,20 +192,30 @@ def bare_inserts(bodies: list[bytes], senders: int = 16) -> float:
             "CREATE TABLE bench_accept (id bigserial PRIMARY KEY, event text, "
             "body jsonb, received_at timestamptz DEFAULT now())"
         )
+    conns = [psycopg.connect(url, autocommit=True) for _ in range(senders)]
+    backends = {conn.info.backend_pid for conn in conns}
     chunks = [bodies[i::senders] for i in range(senders)]
 
-    def run(chunk: list[bytes]) -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            for body in chunk:
-                conn.execute(
-                    "INSERT INTO bench_accept (event, body) VALUES (%s, %s)",
-                    ("order_updated", body.decode()),
-                )
+    def run(work: tuple[psycopg.Connection[Any], list[bytes]]) -> None:
+        conn, chunk = work
+        for body in chunk:
+            conn.execute(
+                "INSERT INTO bench_accept (event, body) VALUES (%s, %s)",
+                ("order_updated", body.decode()),
+            )
 
+    database, client = cpu_seconds(backends), time.process_time()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=senders) as pool:
-        list(pool.map(run, chunks))
-    return len(bodies) / (time.perf_counter() - start)
+        list(pool.map(run, zip(conns, chunks, strict=True)))
+    took = time.perf_counter() - start
+    cost = {
+        "database": (cpu_seconds(backends) - database) * 1000 / len(bodies),
+        "client": (time.process_time() - client) * 1000 / len(bodies),
+    }
+    for conn in conns:
+        conn.close()
+    return len(bodies) / took, cost
 
 
 def bare_inserts_paced(bodies: list[bytes], rate: float, connections: int = 32) -> list[float]:
@@ -272,6 +285,37 @@ def bare_upserts(bodies: list[bytes], batch: int) -> float:
                 )
             conn.commit()
         return len(bodies) / (time.perf_counter() - start)
+
+
+def flat_out_costed(
+    store: Store, requests: list[bytes]
+) -> tuple[float, list[int], dict[str, float]]:
+    """``httpload.flat_out`` against the server, with the CPU milliseconds per delivery of its
+    workers, of the database backends and of this client, and the deliveries per commit."""
+    import psycopg
+
+    from bench import httpload
+    from bench.cpu import backends, cpu_seconds, process_tree
+
+    url = os.environ["DATABASE_URL"]
+    with psycopg.connect(url) as conn:
+        (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM crm_inbox_delivery").fetchone()
+    server = process_tree(store.processes[0].pid)
+    database = backends(url.rsplit("/", 1)[1])
+    before = cpu_seconds(server), cpu_seconds(database), time.process_time()
+    rate, statuses, _ = httpload.flat_out("127.0.0.1", store.port, requests)
+    after = cpu_seconds(server), cpu_seconds(database), time.process_time()
+    with psycopg.connect(url) as conn:
+        (commits,) = conn.execute(
+            "SELECT count(DISTINCT xmin::text) FROM crm_inbox_delivery WHERE id > %s", [last]
+        ).fetchone()
+    n = len(requests)
+    cost = {
+        name: (after[i] - before[i]) * 1000 / n
+        for i, name in enumerate(("server", "database", "client"))
+    }
+    cost["rows_per_commit"] = n / max(1, commits)
+    return rate, statuses, cost
 
 
 def drain_with(appliers: int) -> tuple[float, int]:
@@ -373,12 +417,18 @@ def main() -> int:
         )
         one, _ = drain_with(1)  # the steady set, so the flat-out sets start from an empty inbox
 
-        accepted, statuses, _ = httpload.flat_out("127.0.0.1", store.port, first)
+        accepted, statuses, door = flat_out_costed(store, first)
         bad = sum(1 for status in statuses if status >= 300)
-        floor_insert = bare_inserts(first_bodies)
+        floor_insert, floor = bare_inserts(first_bodies)
         print(
             f"flat out: {len(first):,} accepted at {accepted:.0f}/s ({bad} not 2xx); "
             f"bare INSERTs {floor_insert:.0f}/s; ratio {accepted / floor_insert:.2f}"
+        )
+        print(
+            f"  CPU ms per delivery: server {door['server']:.3f}, database "
+            f"{door['database']:.3f}, client {door['client']:.3f} "
+            f"({door['rows_per_commit']:.1f} deliveries per commit); per bare INSERT: "
+            f"database {floor['database']:.3f}, client {floor['client']:.3f}"
         )
         one, count_one = drain_with(1)
         floor_upsert = bare_upserts(first_bodies, crm_settings.INBOX_BATCH_SIZE)
