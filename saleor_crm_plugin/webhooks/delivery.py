@@ -13,6 +13,8 @@ Saleor), and anything transient (database down, JWKS unreachable) is a 503.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -42,6 +44,12 @@ class Answer:
 
     status: int
     payload: dict[str, Any]
+
+    @functools.cached_property
+    def body(self) -> bytes:
+        """The payload as JSON, encoded once per answer (the two answers of a stored delivery
+        are shared: every accepted delivery writes one of them)."""
+        return json.dumps(self.payload).encode()
 
 
 def error(status: int, code: str, message: str) -> Answer:
@@ -97,9 +105,12 @@ def unavailable(exc: BaseException, event: str) -> Answer:
     return error(503, "UNAVAILABLE", "temporarily unavailable, retry")
 
 
+_STORED = {dup: Answer(200, {"success": True, "duplicate": dup}) for dup in (False, True)}
+
+
 def stored(duplicate: bool) -> Answer:
     trace.get_current_span().set_attribute("crm.outcome", "duplicate" if duplicate else "accepted")
-    return Answer(200, {"success": True, "duplicate": duplicate})
+    return _STORED[duplicate]
 
 
 def declared_too_large(content_length: str | None) -> bool:

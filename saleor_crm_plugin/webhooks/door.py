@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, ParamSpec, TypeVar
 
@@ -140,7 +139,7 @@ class SaleorWebhookDoor:
                 answer = await self._answer(headers, receive, span)
             except _Gone:
                 return
-        body = json.dumps(answer.payload).encode()
+        body = answer.body
         await send(
             {
                 "type": "http.response.start",
