@@ -422,6 +422,15 @@ class CRMSettings:
         return Decimal(str(self._get("LIFECYCLE_DEFAULT_CADENCE_DAYS", "60")))
 
     @property
+    def RECOMPUTE_PARALLEL_WORKERS(self) -> int:
+        """PostgreSQL parallel workers the full recompute may use for each of its reads (the
+        scan of every customer's kept figures and the comparison with their stored scores), on
+        top of its own connection; 0 keeps it on one core. Workers run in the recompute's own
+        transaction and snapshot, so the result is the same; the server's
+        ``max_parallel_workers`` still caps them (if none is free the read runs alone)."""
+        return max(0, int(self._get("RECOMPUTE_PARALLEL_WORKERS", 2)))
+
+    @property
     def STORE_TIME_ZONE(self) -> str:
         """IANA time zone whose midnights bound the days, weeks and months of KPI reports;
         Saleor does not tell us the store's own, so the merchant does."""

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -121,9 +122,10 @@ WHERE p.tenant_id = %(tenant)s {only_profiles}
 # profile, recomputed from the orders of each customer a batch touches (profiles/aggregates.py,
 # the same purchase test, base amounts and statuses), so the nightly scoring reads one row per
 # customer instead of every order again. ``recompute(..., from_orders=True)`` reads the orders
-# (``_INPUT``); tests check that both give the same scores.
-_INPUT_KEPT = """
-CREATE TEMP TABLE crm_tmp_score_input ON COMMIT DROP AS
+# (``_INPUT``); tests check that both give the same scores. Read where it is used (a subquery,
+# not a temporary table): PostgreSQL's parallel workers can read the profiles but not a
+# temporary table, and the quintiles and the comparison with the stored scores both read it.
+_KEPT_ROWS = """(
 WITH {disputes}
 SELECT p.id AS profile_id, p.orders_count AS n, p.last_order_at AS last_at,
        p.spent_gross_minor AS gross, p.refunded_minor AS refunded,
@@ -134,10 +136,11 @@ SELECT p.id AS profile_id, p.orders_count AS n, p.last_order_at AS last_at,
 FROM crm_profile p
 LEFT JOIN disputes d ON d.profile_id = p.id
 WHERE p.tenant_id = %(tenant)s
-""".format(
+)""".format(
     disputes=_DISPUTES.format(only_orders=""),
     cadence=_cadence("p.orders_count", "p.first_order_at", "p.last_order_at"),
 )
+_TEMP_ROWS = "crm_tmp_score_input"
 
 # The figures scored, as float8 from a row of crm_tmp_score_input: the last purchase (Unix
 # seconds), the purchases, their value net of refunds. Derived where they are read rather than
@@ -155,7 +158,7 @@ SELECT percentile_disc(%(at)s::float8[]) WITHIN GROUP (ORDER BY {R_VALUE}) FILTE
        percentile_disc(%(at)s::float8[]) WITHIN GROUP (ORDER BY {F_VALUE}) FILTER (WHERE n > 0),
        percentile_disc(%(at)s::float8[]) WITHIN GROUP (ORDER BY {M_VALUE}) FILTER (WHERE n > 0),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY cadence)
-FROM crm_tmp_score_input
+FROM {{rows}} i
 """
 
 
@@ -190,22 +193,38 @@ _FIGURES = (
 )
 
 
-def _figures(alias: str) -> str:
-    return "(" + ", ".join(f"{alias}.{c}" for c in _FIGURES.split(", ")) + ")"
+def _figures(alias: str, but: str = "") -> str:
+    return "(" + ", ".join(f"{alias}.{c}" for c in _FIGURES.split(", ") if c != but) + ")"
 
 
-_UPSERT = """
+def _past(times: str) -> str:
+    """Whether the last purchase is more than ``times`` units (the customer's cadence, or a
+    day) ago: days since it, an exact numeric cast to float8, against the float8 threshold.
+    Decided first by a float8 estimate of the days (within 1e-9 days of the exact figure for
+    any date of this era), and computed exactly only within a millionth of a day of the
+    threshold: the numeric division and its cast cost more than the rest of the stage."""
+    threshold = f"{times} * unit"
+    exact = f"extract(epoch FROM %(now)s - last_at) / 86400.0 > {threshold}"
+    return (
+        f"CASE WHEN days_near - {threshold} > 1e-6 THEN true "
+        f"WHEN days_near - {threshold} < -1e-6 THEN false ELSE {exact} END"
+    )
+
+
+# Every customer's figures as of now (``{rows}``: the kept figures or the temporary input).
+_SCORED = """
 WITH scored AS (
 SELECT profile_id, %(tenant)s::bigint AS tenant_id, r AS recency, f AS frequency,
   m AS monetary,
   CASE WHEN n = 0 THEN '{prospects}' WHEN r IS NULL THEN '' ELSE {group} END AS rfm_group,
   CASE WHEN n = 0 OR r IS NULL THEN '' ELSE {quadrant} END AS quadrant,
   CASE WHEN n = 0 THEN ''
-       WHEN days > %(lost)s * unit THEN 'lost'
-       WHEN days > %(dormant)s * unit THEN 'dormant'
-       WHEN days > %(at_risk)s * unit THEN 'at_risk'
+       WHEN {lost} THEN 'lost'
+       WHEN {dormant} THEN 'dormant'
+       WHEN {at_risk} THEN 'at_risk'
        WHEN n = 1 THEN 'new' ELSE 'active' END AS stage,
   CASE WHEN n = 0 THEN NULL ELSE round(cadence::numeric, 2) END AS cadence_days,
+  CASE WHEN n = 0 THEN NULL ELSE cadence END AS cadence_float,
   n AS purchases, gross - refunded AS value_minor, last_at AS last_purchase_at, refund_rate,
   return_rate, cancelled AS cancelled_orders, disputes, disputes_lost,
   -- Most customers have no flag: their empty list is a constant, not an array built, stripped
@@ -218,33 +237,66 @@ SELECT profile_id, %(tenant)s::bigint AS tenant_id, r AS recency, f AS frequency
     CASE WHEN disputes > 0 THEN 'disputes' END,
     CASE WHEN disputes_lost > 0 THEN 'dispute_lost' END,
     CASE WHEN cancelled >= %(cancel_limit)s THEN 'cancellations' END
-  ], NULL)::varchar(32)[] ELSE '{{}}'::varchar(32)[] END AS risk_flags,
+  ], NULL)::varchar(32)[] ELSE '{{{{}}}}'::varchar(32)[] END AS risk_flags,
   %(now)s::timestamptz AS changed_at
 FROM (
   SELECT i.*,
     CASE WHEN %(scored)s AND n > 0 THEN {r} END AS r,
     CASE WHEN %(scored)s AND n > 0 THEN {f} END AS f,
     CASE WHEN %(scored)s AND n > 0 THEN {m} END AS m,
-    extract(epoch FROM %(now)s - last_at) / 86400.0 AS days,
+    (date_part('epoch', %(now)s::timestamptz) - {r_value}) / 86400 AS days_near,
     CASE WHEN %(mode)s = 'days' THEN 1
          ELSE greatest(COALESCE(cadence, %(store_cadence)s), {min_cadence}) END AS unit,
     -- no division (numeric, slow) when there is nothing to divide
     CASE WHEN refunded <> 0 AND gross > 0 THEN round(refunded::numeric / gross, 4) ELSE 0 END
       AS refund_rate,
     CASE WHEN returned > 0 AND n > 0 THEN round(returned::numeric / n, 4) ELSE 0 END
-      AS return_rate
-  FROM crm_tmp_score_input i
-  OFFSET 0  -- computed once per row: the CASEs above read r, f, m many times
+      AS return_rate,
+    -- A set-returning function keeps the planner from folding this subquery into its readers,
+    -- so r, f and m are computed once per row (the CASEs above read them many times), and,
+    -- unlike OFFSET 0, lets parallel workers run it.
+    generate_series(1, 1) AS once
+  FROM {{rows}} i
 ) x
 )
+""".format(
+    prospects=PROSPECTS,
+    lost=_past("%(lost)s"),
+    dormant=_past("%(dormant)s"),
+    at_risk=_past("%(at_risk)s"),
+    r_value=R_VALUE,
+    group=group_case("r", "f", "m"),
+    quadrant=quadrant_case("r", "f", "m"),
+    r=_score(R_VALUE, "%(r_bounds)s"),
+    f=_score(F_VALUE, "%(f_bounds)s"),
+    m=_score(M_VALUE, "%(m_bounds)s"),
+    min_cadence=MIN_CADENCE_DAYS,
+)
+
+# Customers whose figures are what they were are left out before the upsert, in one hash
+# join: ON CONFLICT locks (so writes) every row it meets, even one its WHERE then skips.
+_COLUMNS = "profile_id, tenant_id, " + _FIGURES + ", changed_at"
+_MOVED = """
+SELECT {columns} FROM scored fresh
+LEFT JOIN crm_customer_scores old ON old.profile_id = fresh.profile_id
+WHERE {old} IS DISTINCT FROM {new}
+  -- The cadence last, and as a numeric only where it may have moved: converting every
+  -- customer's float8 cadence to a numeric costs more than the other figures together. A
+  -- float8 within 0.0049 of the stored value rounds to it (the cast keeps 15 digits).
+  OR NOT COALESCE(abs(fresh.cadence_float - old.cadence_days::float8) < 0.0049, false)
+     AND old.cadence_days IS DISTINCT FROM fresh.cadence_days
+""".format(
+    columns=", ".join(f"fresh.{c}" for c in _COLUMNS.split(", ")),
+    old=_figures("old", but="cadence_days"),
+    new=_figures("fresh", but="cadence_days"),
+)
+
+_INSERT = """
 INSERT INTO crm_customer_scores AS cs (profile_id, tenant_id, recency, frequency, monetary,
   rfm_group, quadrant, stage, cadence_days, purchases, value_minor, last_purchase_at,
   refund_rate, return_rate, cancelled_orders, disputes, disputes_lost, risk_flags, changed_at)
-SELECT fresh.* FROM scored fresh
--- Customers whose figures are what they were are left out before the upsert, in one hash
--- join: ON CONFLICT locks (so writes) every row it meets, even one its WHERE then skips.
-LEFT JOIN crm_customer_scores old ON old.profile_id = fresh.profile_id
-WHERE {old} IS DISTINCT FROM {new}
+"""
+_ON_CONFLICT = """
 ON CONFLICT (profile_id) DO UPDATE SET
   recency = EXCLUDED.recency, frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary,
   rfm_group = EXCLUDED.rfm_group, quadrant = EXCLUDED.quadrant, stage = EXCLUDED.stage,
@@ -256,46 +308,34 @@ ON CONFLICT (profile_id) DO UPDATE SET
   changed_at = EXCLUDED.changed_at
 -- A customer whose figures are what they were is not rewritten: a nightly recompute then
 -- writes only the customers who moved, which is most of its cost otherwise.
-WHERE (cs.recency, cs.frequency, cs.monetary, cs.rfm_group, cs.quadrant, cs.stage,
-       cs.cadence_days, cs.purchases, cs.value_minor, cs.last_purchase_at, cs.refund_rate,
-       cs.return_rate, cs.cancelled_orders, cs.disputes, cs.disputes_lost, cs.risk_flags)
-  IS DISTINCT FROM
-      (EXCLUDED.recency, EXCLUDED.frequency, EXCLUDED.monetary, EXCLUDED.rfm_group,
-       EXCLUDED.quadrant, EXCLUDED.stage, EXCLUDED.cadence_days, EXCLUDED.purchases,
-       EXCLUDED.value_minor, EXCLUDED.last_purchase_at, EXCLUDED.refund_rate,
-       EXCLUDED.return_rate, EXCLUDED.cancelled_orders, EXCLUDED.disputes,
-       EXCLUDED.disputes_lost, EXCLUDED.risk_flags)
-""".format(
-    prospects=PROSPECTS,
-    group=group_case("r", "f", "m"),
-    quadrant=quadrant_case("r", "f", "m"),
-    r=_score(R_VALUE, "%(r_bounds)s"),
-    f=_score(F_VALUE, "%(f_bounds)s"),
-    m=_score(M_VALUE, "%(m_bounds)s"),
-    min_cadence=MIN_CADENCE_DAYS,
-    old=_figures("old"),
-    new=_figures("fresh"),
-)
+WHERE {old} IS DISTINCT FROM {new}
+""".format(old=_figures("cs"), new=_figures("EXCLUDED"))
+
+# One statement for a few customers (an inbox batch): score, leave out the unchanged, upsert.
+_UPSERT = _SCORED + _INSERT + _MOVED + _ON_CONFLICT
+
+# The full recompute in two: the customers who moved, found by one read of every customer that
+# PostgreSQL may split between parallel workers (``CREATE TABLE AS`` may run its query in
+# parallel; an ``INSERT`` may not), then the upsert of those few rows. The upsert stays one
+# statement, so its stage-change triggers record each move once.
+_STAGE_MOVED = "CREATE TEMP TABLE crm_tmp_scores_moved ON COMMIT DROP AS" + _SCORED + _MOVED
+_UPSERT_MOVED = _INSERT + f"SELECT {_COLUMNS} FROM crm_tmp_scores_moved" + _ON_CONFLICT
 
 
-def _build_input(tenant: Tenant, profile_ids: list[int] | None, from_orders: bool = True) -> None:
+def _build_input(tenant: Tenant, profile_ids: list[int] | None) -> None:
+    """The temporary input (``_TEMP_ROWS``) from the stored orders: of these profiles, or of
+    every customer of the store (``None``)."""
     only = profile_ids is not None
-    if not only and not from_orders:
-        sql = _INPUT_KEPT
-    else:
-        only_orders = "AND o.profile_id = ANY(%(ids)s::bigint[])" if only else ""
-        sql = _INPUT.format(
-            purchase=_PURCHASE,
-            only_orders=only_orders,
-            only_profiles="AND p.id = ANY(%(ids)s::bigint[])" if only else "",
-            disputes=_DISPUTES.format(only_orders=only_orders),
-        )
+    only_orders = "AND o.profile_id = ANY(%(ids)s::bigint[])" if only else ""
+    sql = _INPUT.format(
+        purchase=_PURCHASE,
+        only_orders=only_orders,
+        only_profiles="AND p.id = ANY(%(ids)s::bigint[])" if only else "",
+        disputes=_DISPUTES.format(only_orders=only_orders),
+    )
     with connection.cursor() as cur:
         if not only:
-            # JIT compiling the statements cost more than it saved (as for the reports,
-            # kpis/sql.py). For this transaction only.
             cur.execute(f"SET LOCAL work_mem = '{ORDERS_WORK_MEM}'")
-            cur.execute("SET LOCAL jit = off")
         cur.execute("DROP TABLE IF EXISTS crm_tmp_score_input")
         cur.execute(
             sql,
@@ -311,30 +351,51 @@ def _build_input(tenant: Tenant, profile_ids: list[int] | None, from_orders: boo
 
 
 def _upsert(
-    tenant: Tenant, now: datetime, boundaries: ScoreBoundaries | None, lifecycle: Lifecycle
+    tenant: Tenant,
+    now: datetime,
+    boundaries: ScoreBoundaries | None,
+    lifecycle: Lifecycle,
+    rows: str = _TEMP_ROWS,
+    staged: bool = False,
 ) -> int:
+    """Write the scores of the customers of ``rows`` who moved; returns how many. ``staged``
+    (the full recompute) finds them first in a read PostgreSQL may run in parallel."""
     store_cadence = boundaries.store_cadence_days if boundaries else None
+    params: dict[str, Any] = {
+        "tenant": tenant.pk,
+        "now": now,
+        "scored": boundaries is not None,
+        "r_bounds": boundaries.recency if boundaries else [],
+        "f_bounds": boundaries.frequency if boundaries else [],
+        "m_bounds": boundaries.monetary if boundaries else [],
+        "store_cadence": store_cadence or crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS,
+        "mode": lifecycle.mode,
+        "at_risk": lifecycle.at_risk_after,
+        "dormant": lifecycle.dormant_after,
+        "lost": lifecycle.lost_after,
+        "refund_limit": crm_settings.RISK_REFUND_RATE,
+        "return_limit": crm_settings.RISK_RETURN_RATE,
+        "cancel_limit": crm_settings.RISK_CANCELLED_ORDERS,
+    }
     with connection.cursor() as cur:
-        cur.execute(
-            _UPSERT,
-            {
-                "tenant": tenant.pk,
-                "now": now,
-                "scored": boundaries is not None,
-                "r_bounds": boundaries.recency if boundaries else [],
-                "f_bounds": boundaries.frequency if boundaries else [],
-                "m_bounds": boundaries.monetary if boundaries else [],
-                "store_cadence": store_cadence or crm_settings.LIFECYCLE_DEFAULT_CADENCE_DAYS,
-                "mode": lifecycle.mode,
-                "at_risk": lifecycle.at_risk_after,
-                "dormant": lifecycle.dormant_after,
-                "lost": lifecycle.lost_after,
-                "refund_limit": crm_settings.RISK_REFUND_RATE,
-                "return_limit": crm_settings.RISK_RETURN_RATE,
-                "cancel_limit": crm_settings.RISK_CANCELLED_ORDERS,
-            },
-        )
+        if not staged:
+            cur.execute(_UPSERT.format(rows=rows), params)
+            return cur.rowcount
+        cur.execute("DROP TABLE IF EXISTS crm_tmp_scores_moved")
+        cur.execute(_STAGE_MOVED.format(rows=rows), params)
+        cur.execute(_UPSERT_MOVED)
         return cur.rowcount
+
+
+def _allow_parallel(workers: int) -> None:
+    """Let this transaction's reads of every customer run in up to ``workers`` parallel
+    workers (PostgreSQL's default plans them for none of this recompute's statements: it
+    prices passing each row from a worker above computing it)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SET LOCAL max_parallel_workers_per_gather = {int(workers)}")
+        if workers:
+            cur.execute("SET LOCAL parallel_setup_cost = 0")
+            cur.execute("SET LOCAL parallel_tuple_cost = 0.001")
 
 
 def recompute(
@@ -343,12 +404,13 @@ def recompute(
     """Score every customer of the store as of ``now``; returns how many profiles' figures
     changed (all of them the first time).
 
-    The figures come from what the inbox keeps on each profile (``_INPUT_KEPT``), or, with
+    The figures come from what the inbox keeps on each profile (``_KEPT_ROWS``), or, with
     ``from_orders``, from every stored order again (``saleor-crm recompute --from-orders``:
     the same scores, at the cost of a pass over all orders).
 
-    Atomic: readers see the old scores or the new ones, never a mix. New quintile boundaries
-    are kept for ``refresh_scores``. Safe to run at any time and any number of times.
+    Atomic: readers see the old scores or the new ones, never a mix (parallel workers, when
+    the reads use them, work inside this one transaction). New quintile boundaries are kept
+    for ``refresh_scores``. Safe to run at any time and any number of times.
     """
     report = progress or (lambda step, done, total: None)
     with transaction.atomic():
@@ -357,15 +419,25 @@ def recompute(
         # could deadlock. Batches of this store wait for the recompute (seconds), then apply.
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INBOX_LOCK, tenant.pk])
+            # JIT compiling the statements cost more than it saved (as for the reports,
+            # kpis/sql.py). For this transaction only.
+            cur.execute("SET LOCAL jit = off")
         report("purchases", 0, len(STEPS))
-        _build_input(tenant, None, from_orders)
+        if from_orders:
+            _build_input(tenant, None)
+            rows = _TEMP_ROWS
+        else:
+            rows = _KEPT_ROWS
+            with connection.cursor() as cur:
+                cur.execute(f"SET LOCAL work_mem = '{RECOMPUTE_WORK_MEM}'")
+            _allow_parallel(crm_settings.RECOMPUTE_PARALLEL_WORKERS)
         report("quintiles", 1, len(STEPS))
         with connection.cursor() as cur:
-            cur.execute("SELECT count(*) FROM crm_tmp_score_input WHERE n > 0")
+            cur.execute(f"SELECT count(*) FROM {rows} i WHERE n > 0", {"tenant": tenant.pk})
             buyers = cur.fetchone()[0]  # type: ignore[index]
             # Halfway between positions, so percentile_disc's ceil(fraction * count) is exact.
             at = [(k - 0.5) / buyers for k in _steps(buyers)] if buyers else [1.0]
-            cur.execute(_QUINTILES, {"at": at})
+            cur.execute(_QUINTILES.format(rows=rows), {"at": at, "tenant": tenant.pk})
             r_bounds, f_bounds, m_bounds, cadence = cur.fetchone()  # type: ignore[misc]
         bounds = {"r": r_bounds or [], "f": f_bounds or [], "m": m_bounds or []}
         boundaries, _ = ScoreBoundaries.objects.update_or_create(
@@ -381,7 +453,7 @@ def recompute(
             },
         )
         report("scores", 2, len(STEPS))
-        scored = _upsert(tenant, now, boundaries, lifecycle_for(tenant))
+        scored = _upsert(tenant, now, boundaries, lifecycle_for(tenant), rows, staged=True)
         report("done", len(STEPS), len(STEPS))
     return scored
 
