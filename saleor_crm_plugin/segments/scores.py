@@ -1,10 +1,11 @@
 """RFM scores, groups, quadrants, lifecycle stages and risk flags, computed set-based.
 
-``recompute`` scores a whole store: one pass over its orders into a temporary table, the
-quintile boundaries from it (window function ``cume_dist``), then one ``INSERT ... ON
-CONFLICT`` for every profile. ``refresh_scores`` does the same for the profiles an inbox batch
-touched, scoring with the boundaries of the last recompute, so stages and flags stay fresh
-between nightly runs. Both are pure functions of the stored orders and disputes (and ``now``),
+``recompute`` scores a whole store from the figures the inbox keeps on each profile (or, with
+``from_orders``, one pass over its orders into a temporary table): the quintile boundaries, then
+one read of every customer, which PostgreSQL may split between parallel workers, for those whose
+figures moved, then one ``INSERT ... ON CONFLICT`` for them. ``refresh_scores`` scores the
+profiles an inbox batch touched in one statement, with the boundaries of the last recompute, so
+stages and flags stay fresh between nightly runs. Both are pure functions of the stored orders and disputes (and ``now``),
 so replays and out-of-order deliveries cannot double-count.
 
 Scores are ``ceil(5 * cume_dist)`` rather than ``ntile(5)``: equal values get equal scores
