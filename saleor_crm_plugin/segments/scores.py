@@ -5,8 +5,8 @@
 one read of every customer, which PostgreSQL may split between parallel workers, for those whose
 figures moved, then one ``INSERT ... ON CONFLICT`` for them. ``refresh_scores`` scores the
 profiles an inbox batch touched in one statement, with the boundaries of the last recompute, so
-stages and flags stay fresh between nightly runs. Both are pure functions of the stored orders and disputes (and ``now``),
-so replays and out-of-order deliveries cannot double-count.
+stages and flags stay fresh between nightly runs. Both are pure functions of the stored orders
+and disputes (and ``now``), so replays and out-of-order deliveries cannot double-count.
 
 Scores are ``ceil(5 * cume_dist)`` rather than ``ntile(5)``: equal values get equal scores
 (``ntile`` splits ties at random), and the best customer of a store of three still scores 5.
