@@ -427,7 +427,7 @@ def _allow_parallel(workers: int) -> None:
 Quantiles = tuple[list[float] | None, list[float] | None, list[float] | None, float | None]
 # Around each of the last recompute's boundaries, the share of the spread between the lowest and
 # the highest (R and M) or of the store's cadence within which the new one is first looked for.
-QUINTILE_WINDOW = 0.005
+QUINTILE_WINDOW = 0.01
 CADENCE_WINDOW = 0.003
 
 
