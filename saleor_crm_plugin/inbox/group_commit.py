@@ -248,10 +248,16 @@ class GroupCommitter:
     async def _insert(self, batch: list[Pending]) -> list[Accepted | None]:
         keys = [item.key for item in batch]
         async with self._connection() as conn, conn.cursor() as cur:
-            params: list[Any] = []
+            # Each key once, in key order: two workers' batches holding the same deliveries
+            # (Saleor retrying while the first copy is being stored) then wait for each other
+            # in the same order instead of deadlocking.
+            firsts: dict[Key, Pending] = {}
             for item, key in zip(batch, keys, strict=True):
+                firsts.setdefault(key, item)
+            params: list[Any] = []
+            for key, item in sorted(firsts.items(), key=lambda pair: pair[0]):
                 params += (key[0], item.source, key[1], item.body, json.dumps(item.headers), key[2])
-            await cur.execute(_store(len(batch)), params)
+            await cur.execute(_store(len(firsts)), params)
             new: dict[Key, int] = {(t, e, d): i for i, t, e, d in await cur.fetchall()}
             old: dict[Key, int] = {}
             missing = [k for k in dict.fromkeys(keys) if k not in new]

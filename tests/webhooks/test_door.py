@@ -246,6 +246,50 @@ def test_one_commit_answers_new_retried_and_repeated_deliveries(tenant):
     assert (three.delivery_id, three.duplicate) == (by_body[b'{"n": 3}'], False)
 
 
+def test_two_workers_storing_the_same_deliveries_in_opposite_orders_do_not_deadlock(tenant):
+    """Saleor retries while the first copies are still being stored, and two workers' batches
+    hold the same two deliveries in opposite orders. Each row takes 0.2 s to insert here (a
+    trigger), so without one order for both the two statements would each hold the row the
+    other needs next: PostgreSQL would cancel one with a deadlock and Saleor get a 503."""
+    params = connection.get_connection_params()
+    for key in ("cursor_factory", "context"):
+        params.pop(key, None)
+
+    async def noop(tenant_ids: set[int]) -> None:
+        return None
+
+    async def worker(bodies: list[bytes]) -> list[object]:
+        committer = GroupCommitter(params, on_commit=noop)
+        try:
+            return await asyncio.gather(
+                *(committer.store(tenant.pk, "ORDER_UPDATED", b, {}) for b in bodies)
+            )
+        finally:
+            await committer.close()
+
+    async def run() -> list[list[object]]:
+        a, b = b'{"n": "a"}', b'{"n": "b"}'
+        return await asyncio.gather(worker([a, b]), worker([b, a]))
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "CREATE FUNCTION crm_test_slow() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$; "
+            "CREATE TRIGGER crm_test_slow BEFORE INSERT ON crm_inbox_delivery "
+            "FOR EACH ROW EXECUTE FUNCTION crm_test_slow()"
+        )
+    try:
+        first, second = asyncio.run(run())
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(
+                "DROP TRIGGER crm_test_slow ON crm_inbox_delivery; DROP FUNCTION crm_test_slow()"
+            )
+    answers = [*first, *second]
+    assert Delivery.objects.count() == 2
+    assert sorted(a.duplicate for a in answers) == [False, False, True, True]  # type: ignore[attr-defined]
+
+
 def test_an_uninstalled_saleor_is_refused_once_its_remembered_tenant_expires(tmp_path, tenant):
     """The door remembers a tenant for a few seconds and then revalidates it on its own
     connection: the revalidation must notice an uninstall, not keep the tenant alive."""
