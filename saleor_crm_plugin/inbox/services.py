@@ -8,6 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
@@ -26,11 +27,12 @@ from ..segments.scores import refresh_scores
 from ..tenants.models import Tenant
 from .channels import SOURCES as CHANNEL_SOURCES
 from .channels import apply_channel_deliveries
+from .dispatch import schedule_scrub
 from .errors import PayloadError
 from .models import Delivery, DeliveryState
 from .saleor_payloads import parse_delivery
 from .stripe import STRIPE_SOURCE, apply_stripe_deliveries
-from .types import Event
+from .types import Event, Kind
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +206,9 @@ def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7321, tid])
             _apply_for_tenant(Tenant.objects.get(pk=tid), batch, result)
+            if any(e.kind is Kind.CUSTOMER_DELETED for _, e in batch.parsed):
+                # Their stored bodies are searched after commit, off the store's lock.
+                transaction.on_commit(partial(schedule_scrub, tid))
         span.set_attribute("crm.processed", result.processed)
         span.set_attribute("crm.ignored", result.ignored)
         span.set_attribute("crm.failed", result.failed)
