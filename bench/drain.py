@@ -146,6 +146,12 @@ def child(batch: int, statements: bool, warm: float) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    # CPU seconds of this process and of its PostgreSQL backend: far steadier than the wall
+    # clock when other work shares the cores (the wall clock includes waiting for a core).
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = cur.fetchone()[0]
+    own_cpu, backend_cpu = _cpu_seconds(os.getpid()), _cpu_seconds(backend)
     start = time.perf_counter()
     if statements:
         with connection.execute_wrapper(timed):
@@ -153,6 +159,7 @@ def child(batch: int, statements: bool, warm: float) -> None:
     else:
         result = drain()
     took = time.perf_counter() - start
+    own_cpu, backend_cpu = _cpu_seconds(os.getpid()) - own_cpu, _cpu_seconds(backend) - backend_cpu
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(os.environ["BENCH_CPROFILE"])
@@ -174,6 +181,8 @@ def child(batch: int, statements: bool, warm: float) -> None:
                 "claimed": result.claimed,
                 "failed": result.failed,
                 "seconds": took,
+                "python_cpu": own_cpu,
+                "backend_cpu": backend_cpu,
                 "scrubs": scrubs,
                 "scrub_seconds": scrub_seconds,
                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -181,6 +190,12 @@ def child(batch: int, statements: bool, warm: float) -> None:
             }
         )
     )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process on this machine (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_drain(batch: int, statements: bool, warm: float) -> dict:
@@ -330,6 +345,10 @@ def main() -> int:
         print(
             f"drain, batch {size}: {got['claimed']:,} in {got['seconds']:.1f} s = {rate:,.0f}/s "
             f"({got['failed']} failed, max RSS {got['max_rss_mb']:.0f} MB)"
+        )
+        print(
+            f"    CPU: applier {got['python_cpu']:.2f} s, its PostgreSQL backend "
+            f"{got['backend_cpu']:.2f} s"
         )
         if got.get("scrubs"):
             print(f"    then {got['scrubs']} deferred scrub(s) in {got['scrub_seconds']:.2f} s")
