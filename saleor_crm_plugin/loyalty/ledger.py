@@ -75,7 +75,16 @@ def sync_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
     # Disputes first: a won dispute's release must come before the refund's reversal is due.
     for dispute in _disputes_to_settle(tenant.pk, ids):
         _settle_dispute(tenant.pk, *dispute)
-    for row in _orders_to_reverse(tenant.pk, ids):
+    to_reverse = _orders_to_reverse(tenant.pk, ids)
+    if to_reverse:
+        # Every customer whose points may go back, locked at once in id order (a statement
+        # per order before: with the reads below, five to seven per reversed order).
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM crm_profile WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                [sorted({row[1] for row in to_reverse if row[1] is not None})],
+            )
+    for row in to_reverse:
         _reverse(tenant.pk, *row)
     with connection.cursor() as cur:
         cur.execute(
@@ -195,20 +204,27 @@ def _follow_merged_profiles(tenant_id: int, order_ids: Sequence[str]) -> None:
 
 def _orders_to_reverse(
     tenant_id: int, order_ids: Sequence[str]
-) -> list[tuple[str, int, bool, int, int, int, datetime]]:
-    """(order, profile, cancelled, refunded, total, earned, earn available_at) of the orders
-    that were refunded or cancelled. Refunded and total are in the order's own currency: the
-    refunded share is exact there, where base amounts each carry their own FX rounding.
+) -> list[tuple[str, int, bool, int, int, int, datetime, int]]:
+    """(order, profile, cancelled, refunded, total, earned, earn available_at, taken back so
+    far) of the orders that were refunded or cancelled. Refunded and total are in the order's
+    own currency: the refunded share is exact there, where base amounts each carry their own
+    FX rounding. Taken back is ``_taken_back``'s sum, read here for every order at once: the
+    loop below writes an order's entries only while handling that order (bonus voids are not
+    the order's), and disputes are settled before it.
 
     Refunded is the larger of what Saleor and Stripe (``crm_stripe_charge``, linked through the
     order's PSP references) report: whichever tells us first reverses, the other finds the
     same amount and moves nothing."""
     with connection.cursor() as cur:
         cur.execute(
-            """
+            f"""
             SELECT o.order_id, o.profile_id, o.status = 'CANCELED',
               greatest(o.refunded_minor, coalesce(s.refunded, 0)),
-              o.total_gross_minor, e.points, e.available_at
+              o.total_gross_minor, e.points, e.available_at,
+              (SELECT coalesce(-sum(t.points), 0)::bigint FROM crm_points_entry t
+               WHERE t.tenant_id = o.tenant_id AND t.source = 'order'
+                 AND t.kind IN {TAKEN_BACK}
+                 AND split_part(t.source_id, '@', 1) = o.order_id)
             FROM crm_order o
             JOIN crm_points_entry e ON e.tenant_id = o.tenant_id AND e.source = 'order'
               AND e.source_id = o.order_id AND e.kind = 'earn'
@@ -236,9 +252,10 @@ def _reverse(
     total: int,
     earned: int,
     available_at: datetime,
+    reversed_so_far: int,
 ) -> None:
-    _lock(profile_id)
-    reversed_so_far = _taken_back(tenant_id, order_id)
+    """Take back what is due for a refunded or cancelled order; the caller holds the profile's
+    row lock."""
     if cancelled:
         kind, source_id, target = EntryKind.VOID, order_id, earned
     else:
