@@ -15,6 +15,8 @@ variant applies exactly the same pending inbox:
 - **Celery, W workers**: W ``celery worker --concurrency 1`` processes on the broker given,
   started before the clock; the clock runs from publishing one ``drain_inbox`` task per worker
   for the tenant (what the door's publisher sends) until no delivery is pending.
+- a customer deletion's search of the stored bodies naming them runs after the batch's
+  commit, as a task of its own (``profiles/traces.py``): timed apart, after the drain;
 - **floor**: one upsert per body into a plain keyed table, committed per 500, the same floor as
   ``bench/ingestion.py``; measured before and after the variants, and the ratio uses their mean.
 """
@@ -144,6 +146,12 @@ def child(batch: int, statements: bool, warm: float) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    # CPU seconds of this process and of its PostgreSQL backend: far steadier than the wall
+    # clock when other work shares the cores (the wall clock includes waiting for a core).
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = cur.fetchone()[0]
+    own_cpu, backend_cpu = _cpu_seconds(os.getpid()), _cpu_seconds(backend)
     start = time.perf_counter()
     if statements:
         with connection.execute_wrapper(timed):
@@ -151,9 +159,21 @@ def child(batch: int, statements: bool, warm: float) -> None:
     else:
         result = drain()
     took = time.perf_counter() - start
+    own_cpu, backend_cpu = _cpu_seconds(os.getpid()) - own_cpu, _cpu_seconds(backend) - backend_cpu
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(os.environ["BENCH_CPROFILE"])
+    # Deletions queue the search of the stored bodies naming them, for a task of its own after
+    # commit (profiles/traces.py); timed apart, it is not the applier's work any more.
+    scrubs, scrub_seconds = 0, 0.0
+    try:
+        from saleor_crm_plugin.profiles.traces import scrub_pending
+    except ImportError:  # code from before the scrub left the batch
+        pass
+    else:
+        scrub_start = time.perf_counter()
+        scrubs = scrub_pending()
+        scrub_seconds = time.perf_counter() - scrub_start
     top = sorted(spent.items(), key=lambda kv: -kv[1][0])[:30]
     print(
         json.dumps(
@@ -161,11 +181,21 @@ def child(batch: int, statements: bool, warm: float) -> None:
                 "claimed": result.claimed,
                 "failed": result.failed,
                 "seconds": took,
+                "python_cpu": own_cpu,
+                "backend_cpu": backend_cpu,
+                "scrubs": scrubs,
+                "scrub_seconds": scrub_seconds,
                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "statements": [(k, round(v[0], 3), v[1]) for k, v in top],
             }
         )
     )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process on this machine (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_drain(batch: int, statements: bool, warm: float) -> dict:
@@ -316,6 +346,12 @@ def main() -> int:
             f"drain, batch {size}: {got['claimed']:,} in {got['seconds']:.1f} s = {rate:,.0f}/s "
             f"({got['failed']} failed, max RSS {got['max_rss_mb']:.0f} MB)"
         )
+        print(
+            f"    CPU: applier {got['python_cpu']:.2f} s, its PostgreSQL backend "
+            f"{got['backend_cpu']:.2f} s"
+        )
+        if got.get("scrubs"):
+            print(f"    then {got['scrubs']} deferred scrub(s) in {got['scrub_seconds']:.2f} s")
         for where, seconds, calls in got["statements"]:
             print(f"    {seconds:8.3f} s {calls:6d} x  {where}")
     if args.celery:

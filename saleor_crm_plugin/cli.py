@@ -134,11 +134,13 @@ def cmd_load_rates(args: argparse.Namespace) -> int:
 def cmd_drain(args: argparse.Namespace) -> int:
     _setup()
     from .inbox.services import drain, reprocess
+    from .profiles.traces import scrub_pending
 
     if args.reprocess_failed:
         print(f"re-queued {reprocess(failed_only=True)} failed deliveries")
     while True:
         result = drain()
+        scrub_pending()  # bodies naming customers just deleted (queued by the batches)
         if not args.quiet and (result.claimed or not args.follow):
             print(f"processed {result.processed}, ignored {result.ignored}, failed {result.failed}")
         if not args.follow:

@@ -18,7 +18,14 @@ from .predictions.models import (
     ProductPair,
 )
 from .privacy.models import ConsentEntry
-from .profiles.models import CheckoutRecord, DeletedCustomer, OrderRecord, Profile, TimelineEntry
+from .profiles.models import (
+    CheckoutRecord,
+    DeletedCustomer,
+    OrderRecord,
+    PendingScrub,
+    Profile,
+    TimelineEntry,
+)
 from .recovery.models import RecoveryFlow, RecoveryStep
 from .segments.models import (
     CustomerScores,
@@ -58,6 +65,7 @@ __all__ = [
     "Message",
     "Note",
     "OrderRecord",
+    "PendingScrub",
     "PointsEntry",
     "PredictionModel",
     "Product",

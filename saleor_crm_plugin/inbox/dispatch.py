@@ -45,6 +45,15 @@ def celery_app() -> Any:
     return configured[0] if configured else current
 
 
+def _publish_scrub(tenant_id: int) -> None:
+    from .tasks import SCRUB_TASK
+
+    try:
+        celery_app().tasks[SCRUB_TASK].apply_async(kwargs={"tenant_id": tenant_id}, retry=False)
+    except Exception as exc:  # any broker failure: the sweep covers it
+        logger.warning("could not queue an inbox scrub: %s: %s", type(exc).__name__, exc)
+
+
 def _publish(tenant_id: int) -> None:
     from .tasks import DRAIN_TASK
 
@@ -76,6 +85,7 @@ class LocalDrainer:
         self.wake_up.set()
 
     def _run(self) -> None:
+        from ..profiles.traces import scrub_pending
         from .services import drain
 
         while not self._stopping.is_set():
@@ -86,6 +96,7 @@ class LocalDrainer:
             try:
                 close_old_connections()
                 drain()
+                scrub_pending()
             except Exception:  # keep draining later; rows stay pending
                 logger.exception("background inbox drain failed")
             finally:
@@ -137,6 +148,22 @@ def _schedule(tenant_id: int) -> None:
                 return
             _queued.add(tenant_id)
         _publisher.submit(_publish, tenant_id)
+
+
+def schedule_scrub(tenant_id: int) -> None:
+    """Get the stored bodies naming customers the tenant's inbox just deleted emptied, once
+    committed (``profiles.traces.queue_scrub``): right away (``eager``), by the drain thread,
+    by a task of its own (``celery``), or by ``saleor-crm drain`` (``external``); the inbox
+    sweep runs any left over."""
+    mode = crm_settings.INBOX_DISPATCH
+    if mode == "eager":
+        from ..profiles.traces import scrub_pending
+
+        scrub_pending(tenant_id)
+    elif mode == "thread":
+        local_drainer.wake()
+    elif mode == "celery":
+        _publisher.submit(_publish_scrub, tenant_id)
 
 
 def request_drain(tenant_id: int) -> None:

@@ -1,7 +1,9 @@
 """Saleor's subscription payloads (``webhooks/queries/``) turned into canonical events.
 
-Amounts are parsed from the JSON text as ``Decimal`` (Saleor writes ``6.205`` KWD as a float),
-so nothing is lost to binary floating point. Public metadata is ignored: customers can write it.
+Amounts stay exact though Saleor writes them as JSON floats (``6.205`` KWD): orjson reads them
+as doubles, and ``to_minor`` takes a double's shortest decimal text, which gives back the digits
+written for every amount it accepts (see ``_loads`` for the bodies read with ``Decimal``).
+Public metadata is ignored: customers can write it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from ..money.currencies import to_minor, validate_currency
 from ..money.errors import MoneyError
@@ -93,12 +98,23 @@ def _money(node: Any, currency: str, name: str) -> int:
             code="currency_mismatch",
         )
     amount = node["amount"]
-    if not isinstance(amount, Decimal | int):
+    if type(amount) is float:  # orjson's (bool is an int, and refused by to_minor)
+        minor = _float_minor(amount, currency)
+    elif isinstance(amount, Decimal | int):
+        minor = to_minor(amount, currency)
+    else:
         raise PayloadError(f"{name} amount {amount!r} is not a number", code="invalid_amount")
-    minor = to_minor(amount, currency)
     if minor < 0:
         raise PayloadError(f"{name} is negative ({amount} {currency})", code="invalid_amount")
     return minor
+
+
+@lru_cache(maxsize=4096)
+def _float_minor(amount: float, currency: str) -> int:
+    """``to_minor`` of a double, remembered: a store's prices repeat from order to order (gross
+    and net, lines and totals), and converting was the costliest step of parsing. Only what
+    converts is remembered; equal doubles (0.0 and -0.0 alike) have the same minor units."""
+    return to_minor(amount, currency)
 
 
 def _taxed(node: Any, currency: str, name: str) -> tuple[int, int]:
@@ -316,6 +332,31 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+# Digits and points become "9", everything else a space: a run of 16 nines is a number
+# written with 16 or more digits (or a long run of digits inside a string, which costs only a
+# slower parse). One C pass over the body, a tenth of what a regular expression took.
+_NUMBER_CHARS = bytes(0x39 if chr(i) in "0123456789." else 0x20 for i in range(256))
+_LONG_NUMBER = b"9" * 16
+
+
+def _loads(body: bytes) -> Any:
+    """The body's JSON, with orjson (four times faster than ``json``; parsing was a third of
+    applying a batch) unless the body holds a number written with 16 or more digits.
+
+    A double keeps 15 significant digits: any amount ``to_minor`` accepts has at most 15, so
+    orjson's doubles give back exactly what was written. A longer number may not survive
+    (``1.0000000000000001`` EUR would read as 1.00 and be accepted, where its exact value is
+    refused for having more decimals than the currency), so such a body, and anything orjson
+    refuses that ``json`` reads (``NaN``, UTF-16, a lone surrogate), is read as before, with
+    every fraction a ``Decimal``."""
+    if _LONG_NUMBER not in body.translate(_NUMBER_CHARS):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body, parse_float=Decimal)
+
+
 def is_known_event(event: str) -> bool:
     return event in _BUILDERS or event in IGNORED_EVENTS
 
@@ -333,7 +374,7 @@ def parse_delivery(event: str, body: bytes) -> list[Event]:
             f"event {event!r} is not one the CRM subscribes to", code="unknown_event"
         )
     try:
-        payload = json.loads(body, parse_float=Decimal)
+        payload = _loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError(f"body is not JSON: {exc}", code="malformed_json") from exc
     if not isinstance(payload, dict):

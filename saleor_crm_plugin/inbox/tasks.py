@@ -5,10 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from ..profiles.traces import scrub_pending
 from ..tenants.host import host_writer
 from .services import drain
 
 DRAIN_TASK = "saleor_crm.inbox.drain"
+SCRUB_TASK = "saleor_crm.inbox.scrub"
 
 
 @shared_task(
@@ -26,9 +28,27 @@ def drain_inbox(tenant_id: int | None = None) -> int:
         return drain(tenant_id=tenant_id).claimed
 
 
+@shared_task(
+    name=SCRUB_TASK,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def scrub_deliveries(tenant_id: int | None = None) -> int:
+    """Empty the stored bodies naming customers the inbox deleted (queued by the batch that
+    applied the deletion); a second run finds nothing queued."""
+    with host_writer():
+        return scrub_pending(tenant_id)
+
+
 @shared_task(name="saleor_crm.inbox.sweep", ignore_result=True)
 def sweep_inbox() -> int:
     """Periodic safety net: apply whatever no drain task picked up (e.g. the broker was down
-    when the delivery arrived)."""
+    when the delivery arrived), and run the scrubs no scrub task ran."""
     with host_writer():
-        return drain().claimed
+        claimed = drain().claimed
+        scrub_pending()
+        return claimed

@@ -6,16 +6,13 @@ each has a dedupe key, so replays, duplicates and any arrival order give the sam
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-
 from ..inbox.types import Checkout, Customer, Event, Kind, Order
 from ..money.currencies import from_minor
-from .sql import PROFILE_FOR
+from .sql import PROFILE_FOR, bound_cursor, rows_json
 
 # Statuses in which an order counts as a purchase (drafts, cancelled and expired do not).
 NOT_PURCHASES = ("DRAFT", "CANCELED", "EXPIRED")
@@ -140,30 +137,20 @@ def record_entries(tenant_id: int, entries: Sequence[Entry]) -> None:
         if e.dedupe_key not in earliest or e.occurred_at < earliest[e.dedupe_key].occurred_at:
             earliest[e.dedupe_key] = e
     unique = list(earliest.values())
-    with connection.cursor() as cur:
+    with bound_cursor() as cur:
         cur.execute(
             f"""
             INSERT INTO crm_timeline (tenant_id, profile_id, kind, occurred_at, subject_id, data,
                                       dedupe_key)
             SELECT * FROM (
               SELECT %(tenant)s, {PROFILE_FOR} AS profile_id, v.kind, v.occurred_at,
-                     v.subject_id, v.data::jsonb, v.dedupe_key
-              FROM unnest(%(kind)s::text[], %(at)s::timestamptz[], %(subject)s::text[],
-                          %(data)s::text[], %(key)s::text[], %(user_id)s::text[],
-                          %(email)s::text[])
-                AS v(kind, occurred_at, subject_id, data, dedupe_key, user_id, email)
+                     v.subject_id, v.data, v.dedupe_key
+              FROM jsonb_to_recordset(%(rows)s::jsonb)
+                AS v(kind text, occurred_at timestamptz, subject_id text, data jsonb,
+                     dedupe_key text, user_id text, email text)
             ) x WHERE x.profile_id IS NOT NULL
             ON CONFLICT (tenant_id, dedupe_key) DO UPDATE SET occurred_at = EXCLUDED.occurred_at
             WHERE EXCLUDED.occurred_at < crm_timeline.occurred_at
             """,
-            {
-                "tenant": tenant_id,
-                "kind": [e.kind for e in unique],
-                "at": [e.occurred_at for e in unique],
-                "subject": [e.subject_id for e in unique],
-                "data": [json.dumps(e.data) for e in unique],
-                "key": [e.dedupe_key for e in unique],
-                "user_id": [e.user_id for e in unique],
-                "email": [e.email for e in unique],
-            },
+            {"tenant": tenant_id, "rows": rows_json(unique)},
         )

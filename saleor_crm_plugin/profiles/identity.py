@@ -15,7 +15,7 @@ from django.db import connection
 
 from ..inbox.types import Customer
 from .sql import EMAIL_HASH
-from .traces import forget_as_friend, scrub_deliveries
+from .traces import forget_as_friend, queue_scrub, scrub_deliveries
 
 
 def _delete_profiles(cur: Any, where: str, params: dict[str, Any]) -> None:
@@ -135,7 +135,8 @@ def delete_customers(
     *,
     reason: str = "saleor_deleted",
     actor: str = "",
-) -> None:
+    scrub_later: bool = False,
+) -> bool:
     """Forget deleted customers: profile, timeline, and the e-mail on their orders.
 
     ``deletions`` are (user id, e-mail, when). The guest profile with the same e-mail goes too:
@@ -143,9 +144,13 @@ def delete_customers(
     with no user id) for the store's figures. Raw inbox bodies naming the person are emptied and
     a referral naming them as the friend keeps only a hash. A tombstone keeps a late or replayed
     event from bringing anything back.
+
+    ``scrub_later``: the inbox bodies are searched after commit instead (``traces.queue_scrub``;
+    the caller runs ``traces.scrub_pending`` then): the search reads every stored body of the
+    store, and the inbox's batch holds the store's lock. Returns whether a scrub was queued.
     """
     if not deletions:
-        return
+        return False
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "users": [u for u, _, _ in deletions],
@@ -190,7 +195,11 @@ def delete_customers(
                 "AND (user_id = ANY(%(users)s) OR (user_id IS NULL AND email = ANY(%(emails)s)))",
                 params,
             )
-        scrub_deliveries(cur, tenant_id, emails, params["users"])
+        queued = False
+        if scrub_later:
+            queued = queue_scrub(cur, tenant_id, emails, params["users"])
+        else:
+            scrub_deliveries(cur, tenant_id, emails, params["users"])
         forget_as_friend(cur, tenant_id, emails)
         _forget_fingerprints(cur, tenant_id)
         _delete_profiles(
@@ -199,6 +208,7 @@ def delete_customers(
             "OR (p.user_id IS NULL AND p.email = ANY(%(emails)s)))",
             params,
         )
+    return queued
 
 
 def forget_erased_account_activity(tenant_id: int, user_ids: Iterable[str]) -> None:

@@ -7,9 +7,7 @@ the first time we see it and never changed afterwards: history does not move wit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +16,7 @@ from django.db import connection
 
 from ..inbox.types import Checkout, Order
 from ..money.currencies import convert_minor
-from .sql import PROFILE_FOR
+from .sql import PROFILE_FOR, bound_cursor, rows_json
 
 
 def newest(items: Sequence[tuple[Order, datetime]]) -> list[tuple[Order, datetime]]:
@@ -44,10 +42,6 @@ def fixed_rates(tenant_id: int, order_ids: Sequence[str]) -> dict[str, Decimal]:
         return {order_id: rate for order_id, rate in cur.fetchall()}
 
 
-def _lines_json(lines: Sequence[object]) -> str:
-    return json.dumps([asdict(line) for line in lines])  # type: ignore[call-overload]
-
-
 def upsert_orders(
     tenant_id: int, base: str, rows: Sequence[tuple[Order, datetime, Decimal]]
 ) -> set[int]:
@@ -61,31 +55,39 @@ def upsert_orders(
         "tenant": tenant_id,
         "base": base,
         "order_id": [o.order_id for o, _, _ in rows],
-        "number": [o.number for o, _, _ in rows],
-        "user_id": [o.user_id for o, _, _ in rows],
-        "email": [o.email for o, _, _ in rows],
-        "channel": [o.channel for o, _, _ in rows],
-        "currency": [o.currency for o, _, _ in rows],
-        "status": [o.status for o, _, _ in rows],
-        "language": [o.language for o, _, _ in rows],
-        "country": [o.country for o, _, _ in rows],
-        "created": [o.created_at for o, _, _ in rows],
-        "updated": [o.updated_at for o, _, _ in rows],
-        "issued": [i for _, i, _ in rows],
-        "gross": [o.total_gross_minor for o, _, _ in rows],
-        "net": [o.total_net_minor for o, _, _ in rows],
-        "charged": [o.charged_minor for o, _, _ in rows],
-        "refunded": [o.refunded_minor for o, _, _ in rows],
-        "rate": [r for _, _, r in rows],
-        "gross_base": [convert_minor(o.total_gross_minor, o.currency, r, base) for o, _, r in rows],
-        "net_base": [convert_minor(o.total_net_minor, o.currency, r, base) for o, _, r in rows],
-        "refunded_base": [convert_minor(o.refunded_minor, o.currency, r, base) for o, _, r in rows],
-        "methods": [json.dumps(list(o.payment_methods)) for o, _, _ in rows],
-        "lines": [_lines_json(o.lines) for o, _, _ in rows],
-        "checkout": [o.checkout_id for o, _, _ in rows],
-        "voucher": [o.voucher_code for o, _, _ in rows],
-        "address_key": [o.address_key for o, _, _ in rows],
-        "payment_keys": [json.dumps(list(o.payment_keys)) for o, _, _ in rows],
+        "rows": rows_json(
+            [
+                {
+                    "order_id": o.order_id,
+                    "number": o.number,
+                    "user_id": o.user_id,
+                    "email": o.email,
+                    "channel": o.channel,
+                    "currency": o.currency,
+                    "status": o.status,
+                    "language": o.language,
+                    "country": o.country,
+                    "created": o.created_at,
+                    "updated": o.updated_at,
+                    "issued": i,
+                    "gross": o.total_gross_minor,
+                    "net": o.total_net_minor,
+                    "charged": o.charged_minor,
+                    "refunded": o.refunded_minor,
+                    "rate": r,
+                    "gross_base": convert_minor(o.total_gross_minor, o.currency, r, base),
+                    "net_base": convert_minor(o.total_net_minor, o.currency, r, base),
+                    "refunded_base": convert_minor(o.refunded_minor, o.currency, r, base),
+                    "methods": o.payment_methods,
+                    "lines": o.lines,  # orjson writes dataclasses itself
+                    "checkout": o.checkout_id,
+                    "voucher": o.voucher_code,
+                    "address_key": o.address_key,
+                    "payment_keys": o.payment_keys,
+                }
+                for o, i, r in rows
+            ]
+        ),
     }
     with connection.cursor() as cur:
         cur.execute(
@@ -94,34 +96,30 @@ def upsert_orders(
             params,
         )
         touched = {row[0] for row in cur.fetchall()}
-        cur.execute(
-            """
+        # The profile is written with the row: a second write of every order of the batch
+        # (eight indexes, one of them GIN, and a foreign-key check) was the costliest
+        # statement of a batch. The UPDATE below moves only the orders whose owner changed.
+        with bound_cursor() as bound:  # the batch's rows: one large parameter
+            bound.execute(
+                f"""
             INSERT INTO crm_order AS o (
               tenant_id, order_id, number, user_id, email, channel, currency, status, language,
               country, created_at, updated_at, issued_at, total_gross_minor, total_net_minor,
               charged_minor, refunded_minor, fx_rate, base_currency, total_gross_base_minor,
               total_net_base_minor, refunded_base_minor, payment_methods, lines, checkout_id,
-              address_key, payment_keys, voucher_code)
+              address_key, payment_keys, voucher_code, profile_id)
             SELECT %(tenant)s, v.order_id, v.number, v.user_id, v.email, v.channel, v.currency,
               v.status, v.language, v.country, v.created, v.updated, v.issued, v.gross, v.net,
               v.charged, v.refunded, v.rate, %(base)s, v.gross_base, v.net_base, v.refunded_base,
-              ARRAY(SELECT jsonb_array_elements_text(v.methods::jsonb)), v.lines::jsonb, v.checkout,
-              v.address_key, ARRAY(SELECT jsonb_array_elements_text(v.payment_keys::jsonb)),
-              v.voucher
-            FROM unnest(%(order_id)s::text[], %(number)s::text[], %(user_id)s::text[],
-                        %(email)s::text[], %(channel)s::text[], %(currency)s::text[],
-                        %(status)s::text[], %(language)s::text[], %(country)s::text[],
-                        %(created)s::timestamptz[], %(updated)s::timestamptz[],
-                        %(issued)s::timestamptz[], %(gross)s::bigint[], %(net)s::bigint[],
-                        %(charged)s::bigint[], %(refunded)s::bigint[], %(rate)s::numeric[],
-                        %(gross_base)s::bigint[], %(net_base)s::bigint[],
-                        %(refunded_base)s::bigint[], %(methods)s::text[], %(lines)s::text[],
-                        %(checkout)s::text[], %(address_key)s::text[], %(payment_keys)s::text[],
-                        %(voucher)s::text[])
-              AS v(order_id, number, user_id, email, channel, currency, status, language, country,
-                   created, updated, issued, gross, net, charged, refunded, rate, gross_base,
-                   net_base, refunded_base, methods, lines, checkout, address_key, payment_keys,
-                   voucher)
+              v.methods, v.lines, v.checkout, v.address_key, v.payment_keys, v.voucher,
+              {PROFILE_FOR}
+            FROM jsonb_to_recordset(%(rows)s::jsonb)
+              AS v(order_id text, number text, user_id text, email text, channel text,
+                   currency text, status text, language text, country text,
+                   created timestamptz, updated timestamptz, issued timestamptz, gross bigint,
+                   net bigint, charged bigint, refunded bigint, rate numeric, gross_base bigint,
+                   net_base bigint, refunded_base bigint, methods text[], lines jsonb,
+                   checkout text, address_key text, payment_keys text[], voucher text)
             ON CONFLICT (tenant_id, order_id) DO UPDATE SET
               number = EXCLUDED.number, user_id = EXCLUDED.user_id,
               email = EXCLUDED.email,
@@ -139,16 +137,23 @@ def upsert_orders(
               -- a later state without the details (an older Saleor) keeps what we knew
               address_key = COALESCE(NULLIF(EXCLUDED.address_key, ''), o.address_key),
               payment_keys = CASE WHEN cardinality(EXCLUDED.payment_keys) > 0
-                                  THEN EXCLUDED.payment_keys ELSE o.payment_keys END
+                                  THEN EXCLUDED.payment_keys ELSE o.payment_keys END,
+              profile_id = EXCLUDED.profile_id
             WHERE (EXCLUDED.updated_at, EXCLUDED.issued_at) > (o.updated_at, o.issued_at)
+            RETURNING o.profile_id
             """,
-            params,
-        )
+                {k: params[k] for k in ("tenant", "base", "rows")},
+            )
+            touched |= {row[0] for row in bound.fetchall() if row[0] is not None}
         cur.execute(
             f"""
-            UPDATE crm_order v SET profile_id = {PROFILE_FOR}
-            WHERE v.tenant_id = %(tenant)s AND v.order_id = ANY(%(order_id)s)
-            RETURNING v.profile_id
+            UPDATE crm_order o SET profile_id = x.profile_id
+            FROM (
+              SELECT v.id, {PROFILE_FOR} AS profile_id FROM crm_order v
+              WHERE v.tenant_id = %(tenant)s AND v.order_id = ANY(%(order_id)s)
+            ) x
+            WHERE o.id = x.id AND o.profile_id IS DISTINCT FROM x.profile_id
+            RETURNING o.profile_id
             """,
             params,
         )
@@ -165,17 +170,33 @@ def upsert_orders(
             """,
             params,
         )
-        # A completed checkout is no longer a candidate for recovery. Driven by the batch's
-        # order ids, each probing the two unique keys: with ``order_id = ANY(...)`` in the join
-        # the planner, short of statistics (a young store, autovacuum behind a burst), nested
-        # the tenant's open checkouts over its orders (100-250 ms a batch at 300 customers).
+        # A completed checkout is no longer a candidate for recovery. Each of the batch's
+        # orders looks up its checkout through the two unique keys, as subqueries run once per
+        # order: written as joins, the planner, short of statistics (a young store, autovacuum
+        # behind a burst), still scanned the tenant's open checkouts once per order (25-30 ms
+        # a batch at 300 customers, growing with the store; 100-250 ms before it was driven by
+        # the batch's order ids).
         cur.execute(
             """
-            UPDATE crm_checkout c SET completed_order_id = o.order_id
-            FROM unnest(%(order_id)s::text[]) AS v(order_id)
-            JOIN crm_order o ON o.tenant_id = %(tenant)s AND o.order_id = v.order_id
-            WHERE c.tenant_id = o.tenant_id AND c.checkout_id = o.checkout_id
-              AND c.completed_order_id IS NULL
+            WITH o AS MATERIALIZED (
+              SELECT v.order_id,
+                     (SELECT o.checkout_id FROM crm_order o
+                      WHERE o.tenant_id = %(tenant)s AND o.order_id = v.order_id) AS checkout_id
+              FROM unnest(%(order_id)s::text[]) AS v(order_id)
+            ), m AS MATERIALIZED (
+              SELECT o.order_id,
+                     -- through the unique key: a condition on completed_order_id here or
+                     -- below would have the planner scan crm_checkout_open instead
+                     (SELECT CASE WHEN c.completed_order_id IS NULL THEN c.id END
+                      FROM crm_checkout c
+                      WHERE c.tenant_id = %(tenant)s AND c.checkout_id = o.checkout_id
+                     ) AS checkout_pk
+              FROM o WHERE o.checkout_id IS NOT NULL
+            )
+            UPDATE crm_checkout c SET completed_order_id = m.order_id
+            FROM m
+            WHERE c.id = ANY(ARRAY(SELECT checkout_pk FROM m WHERE checkout_pk IS NOT NULL))
+              AND c.id = m.checkout_pk
             """,
             params,
         )
@@ -247,36 +268,42 @@ def upsert_checkouts(tenant_id: int, rows: Sequence[tuple[Checkout, datetime, bo
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "checkout_id": [c.checkout_id for c, _ in items],
-        "token": [c.token for c, _ in items],
-        "user_id": [c.user_id for c, _ in items],
-        "email": [c.email for c, _ in items],
-        "channel": [c.channel for c, _ in items],
-        "currency": [c.currency for c, _ in items],
-        "language": [c.language for c, _ in items],
-        "country": [c.country for c, _ in items],
-        "created": [c.created_at for c, _ in items],
-        "updated": [c.updated_at for c, _ in items],
-        "issued": [i for _, i in items],
-        "total": [c.total_gross_minor for c, _ in items],
-        "lines": [_lines_json(c.lines) for c, _ in items],
+        "rows": rows_json(
+            [
+                {
+                    "checkout_id": c.checkout_id,
+                    "token": c.token,
+                    "user_id": c.user_id,
+                    "email": c.email,
+                    "channel": c.channel,
+                    "currency": c.currency,
+                    "language": c.language,
+                    "country": c.country,
+                    "created": c.created_at,
+                    "updated": c.updated_at,
+                    "issued": i,
+                    "total": c.total_gross_minor,
+                    "lines": c.lines,
+                }
+                for c, i in items
+            ]
+        ),
         "paid_id": list(paid),
         "paid_at": list(paid.values()),
     }
-    with connection.cursor() as cur:
-        cur.execute(
-            """
+    with bound_cursor() as bound:  # the batch's rows: one large parameter
+        bound.execute(
+            f"""
             INSERT INTO crm_checkout AS c (
               tenant_id, checkout_id, token, user_id, email, channel, currency, language, country,
-              created_at, updated_at, issued_at, total_gross_minor, lines)
+              created_at, updated_at, issued_at, total_gross_minor, lines, profile_id)
             SELECT %(tenant)s, v.checkout_id, v.token, v.user_id, v.email, v.channel, v.currency,
-              v.language, v.country, v.created, v.updated, v.issued, v.total, v.lines::jsonb
-            FROM unnest(%(checkout_id)s::text[], %(token)s::text[], %(user_id)s::text[],
-                        %(email)s::text[], %(channel)s::text[], %(currency)s::text[],
-                        %(language)s::text[], %(country)s::text[], %(created)s::timestamptz[],
-                        %(updated)s::timestamptz[], %(issued)s::timestamptz[],
-                        %(total)s::bigint[], %(lines)s::text[])
-              AS v(checkout_id, token, user_id, email, channel, currency, language, country,
-                   created, updated, issued, total, lines)
+              v.language, v.country, v.created, v.updated, v.issued, v.total, v.lines,
+              {PROFILE_FOR}
+            FROM jsonb_to_recordset(%(rows)s::jsonb)
+              AS v(checkout_id text, token text, user_id text, email text, channel text,
+                   currency text, language text, country text, created timestamptz,
+                   updated timestamptz, issued timestamptz, total bigint, lines jsonb)
             ON CONFLICT (tenant_id, checkout_id) DO UPDATE SET
               token = EXCLUDED.token, user_id = COALESCE(EXCLUDED.user_id, c.user_id),
               email = EXCLUDED.email, channel = EXCLUDED.channel, currency = EXCLUDED.currency,
@@ -285,12 +312,18 @@ def upsert_checkouts(tenant_id: int, rows: Sequence[tuple[Checkout, datetime, bo
               total_gross_minor = EXCLUDED.total_gross_minor, lines = EXCLUDED.lines
             WHERE (EXCLUDED.updated_at, EXCLUDED.issued_at) > (c.updated_at, c.issued_at)
             """,
-            params,
+            {"tenant": tenant_id, "rows": params.pop("rows")},
         )
+    with connection.cursor() as cur:
+        # A new checkout got its profile with the row; this moves the ones whose owner changed.
         cur.execute(
             f"""
-            UPDATE crm_checkout v SET profile_id = {PROFILE_FOR}
-            WHERE v.tenant_id = %(tenant)s AND v.checkout_id = ANY(%(checkout_id)s)
+            UPDATE crm_checkout c SET profile_id = x.profile_id
+            FROM (
+              SELECT v.id, {PROFILE_FOR} AS profile_id FROM crm_checkout v
+              WHERE v.tenant_id = %(tenant)s AND v.checkout_id = ANY(%(checkout_id)s)
+            ) x
+            WHERE c.id = x.id AND c.profile_id IS DISTINCT FROM x.profile_id
             """,
             params,
         )

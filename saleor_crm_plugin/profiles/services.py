@@ -75,6 +75,9 @@ def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int
     Idempotent and order-independent: applying the same events again, or in another order,
     leaves the same profiles. Must run inside a transaction; the caller serializes batches of
     one tenant. Returns the deliveries that were refused, with the reason; the rest applied.
+
+    A customer deletion queues the search of the stored bodies that name them: the caller runs
+    ``traces.scrub_pending`` after commit, outside the store's lock (it reads every body).
     """
     t = tenant.pk
     order_items = [(d, e.order, e.issued_at) for d, e in items if e.order is not None]
@@ -86,7 +89,7 @@ def apply_events(tenant: Tenant, items: Sequence[tuple[int, Event]]) -> dict[int
         for _, e in usable
         if e.kind is Kind.CUSTOMER_DELETED and e.customer is not None
     ]
-    identity.delete_customers(t, deletions)
+    identity.delete_customers(t, deletions, scrub_later=True)
 
     customers = [
         (e.customer, e.issued_at)

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection, transaction
+
 from .sql import EMAIL_HASH
+
+# Serializes the scrubs of one store: two scanning at once would each lock rows the other
+# waits for. (The inbox's own lock is 7321; a scrub never takes it.)
+SCRUB_LOCK = 7322
 
 
 def _escaped(value: str) -> str:
@@ -33,7 +39,12 @@ def _like(value: str) -> str:
 
 
 def scrub_deliveries(
-    cur: Any, tenant_id: int, emails: Iterable[str], user_ids: Iterable[str]
+    cur: Any,
+    tenant_id: int,
+    emails: Iterable[str],
+    user_ids: Iterable[str],
+    *,
+    wait: bool = False,
 ) -> int:
     """Empty the stored body, headers and error of every inbox row of the tenant that names one
     of ``emails`` (any letter case) or ``user_ids`` (as a JSON string).
@@ -47,12 +58,14 @@ def scrub_deliveries(
     (that worker waits for the tenant's lock we may hold: waiting would deadlock); such a row
     is applied against the tombstone, so it restores nothing, and its body is emptied by the
     inbox retention limit. This scans the tenant's inbox; erasures are rare and the retention
-    limit keeps the bodies few.
+    limit keeps the bodies few. ``wait=True`` (a scrub of its own, after commit, holding no
+    tenant lock: ``scrub_pending``) waits for such rows instead, and scrubs them once applied.
     """
     patterns = [_like(_escaped(e.lower())) for e in {e for e in emails if e}]
     patterns += [_like(_escaped(f'"{u}"')) for u in {u for u in user_ids if u}]
     if not patterns:
         return 0
+    lock = "FOR UPDATE" if wait else "FOR UPDATE SKIP LOCKED"
     cur.execute(
         """
         UPDATE crm_inbox_delivery d SET body = ''::bytea, headers = '{}'::jsonb,
@@ -65,10 +78,10 @@ def scrub_deliveries(
           WHERE tenant_id = %(tenant)s AND octet_length(body) > 0
             AND (lower(encode(body, 'escape')) LIKE ANY(%(patterns)s)
                  OR lower(error_message) LIKE ANY(%(patterns)s))
-          FOR UPDATE SKIP LOCKED
+          __LOCK__
         ) s
         WHERE d.id = s.id
-        """,
+        """.replace("__LOCK__", lock),
         {"tenant": tenant_id, "patterns": patterns},
     )
     return int(cur.rowcount)
@@ -99,3 +112,44 @@ def empty_bodies(cur: Any, delivery_ids: list[int]) -> None:
             "WHERE id = ANY(%s)",
             [sorted(set(delivery_ids))],
         )
+
+
+def queue_scrub(cur: Any, tenant_id: int, emails: Iterable[str], user_ids: Iterable[str]) -> bool:
+    """Queue ``scrub_deliveries`` for after commit (``scrub_pending`` runs it); whether there
+    was anything to search for. The caller gets ``scrub_pending`` run once it commits."""
+    wanted_emails = sorted({e for e in emails if e})
+    wanted_users = sorted({u for u in user_ids if u})
+    if not wanted_emails and not wanted_users:
+        return False
+    cur.execute(
+        "INSERT INTO crm_pending_scrub (tenant_id, emails, user_ids, created_at) "
+        "VALUES (%s, %s, %s, now())",
+        [tenant_id, wanted_emails, wanted_users],
+    )
+    return True
+
+
+def scrub_pending(tenant_id: int | None = None) -> int:
+    """Run the queued scrubs (of one tenant, or all), each in a transaction of its own that
+    also removes it from the queue; returns how many ran. Safe to run twice or concurrently:
+    a queued scrub is taken by one runner (``SKIP LOCKED``), a runner that dies leaves it
+    queued, and scrubbing a body twice changes nothing."""
+    done = 0
+    where = "" if tenant_id is None else "WHERE tenant_id = %s"
+    while True:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                f"""
+                DELETE FROM crm_pending_scrub WHERE id = (
+                  SELECT id FROM crm_pending_scrub {where}
+                  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING tenant_id, emails, user_ids
+                """,
+                [] if tenant_id is None else [tenant_id],
+            )
+            row = cur.fetchone()
+            if row is None:
+                return done
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SCRUB_LOCK, row[0]])
+            scrub_deliveries(cur, row[0], row[1], row[2], wait=True)
+        done += 1

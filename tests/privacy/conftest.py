@@ -15,10 +15,11 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
-def store(tenant, rates):
+def store(tenant, rates, django_capture_on_commit_callbacks):
     for item in recordings.deliveries():
         accept(tenant, event=item.event, body=item.body, headers=dict(item.headers))
-    drain()
+    with django_capture_on_commit_callbacks(execute=True):  # as after commit: the scrubs
+        drain()
     return tenant
 
 
