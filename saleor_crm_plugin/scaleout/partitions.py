@@ -55,7 +55,6 @@ CREATE TABLE {INBOX} (
 ) PARTITION BY RANGE (received_at)
 """
 _INDEXES = f"""
-CREATE INDEX crm_inbox_delivery_tenant ON {INBOX} (tenant_id);
 CREATE INDEX crm_inbox_delivery_key ON {INBOX} (tenant_id, event, body_hash);
 CREATE INDEX crm_inbox_pending ON {INBOX} (id) WHERE state = 'pending';
 CREATE INDEX crm_inbox_tenant_state ON {INBOX} (tenant_id, state, received_at);
