@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from django.db import OperationalError
 
@@ -13,30 +15,26 @@ DRAIN_TASK = "saleor_crm.inbox.drain"
 SCRUB_TASK = "saleor_crm.inbox.scrub"
 
 
-@shared_task(
-    name=DRAIN_TASK,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=8,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+# Both tasks are idempotent: acknowledged after they ran, requeued if their worker dies, retried
+# while the database is away.
+_AT_LEAST_ONCE: dict[str, Any] = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 8,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+}
+
+
+@shared_task(name=DRAIN_TASK, **_AT_LEAST_ONCE)
 def drain_inbox(tenant_id: int | None = None) -> int:
     """Apply pending deliveries; a second concurrent run just finds nothing left to claim."""
     with host_writer():
         return drain(tenant_id=tenant_id).claimed
 
 
-@shared_task(
-    name=SCRUB_TASK,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=8,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@shared_task(name=SCRUB_TASK, **_AT_LEAST_ONCE)
 def scrub_deliveries(tenant_id: int | None = None) -> int:
     """Empty the stored bodies naming customers the inbox deleted (queued by the batch that
     applied the deletion); a second run finds nothing queued."""
