@@ -23,7 +23,8 @@ from tests import recordings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BROKER = "redis://127.0.0.1:6379/14"
+# A Redis database of its own (flushed by these tests); runs side by side set their own.
+BROKER = f"redis://127.0.0.1:6379/{int(os.environ.get('CRM_TEST_WORKER_BROKER_DB', '14'))}"
 
 
 @contextmanager
