@@ -45,13 +45,17 @@ def celery_app() -> Any:
     return configured[0] if configured else current
 
 
+def _send(task: str, tenant_id: int, what: str) -> None:
+    try:
+        celery_app().tasks[task].apply_async(kwargs={"tenant_id": tenant_id}, retry=False)
+    except Exception as exc:  # any broker failure: the sweep covers it
+        logger.warning("could not queue an inbox %s: %s: %s", what, type(exc).__name__, exc)
+
+
 def _publish_scrub(tenant_id: int) -> None:
     from .tasks import SCRUB_TASK
 
-    try:
-        celery_app().tasks[SCRUB_TASK].apply_async(kwargs={"tenant_id": tenant_id}, retry=False)
-    except Exception as exc:  # any broker failure: the sweep covers it
-        logger.warning("could not queue an inbox scrub: %s: %s", type(exc).__name__, exc)
+    _send(SCRUB_TASK, tenant_id, "scrub")
 
 
 def _publish(tenant_id: int) -> None:
@@ -59,10 +63,7 @@ def _publish(tenant_id: int) -> None:
 
     with _lock:
         _queued.discard(tenant_id)
-    try:
-        celery_app().tasks[DRAIN_TASK].apply_async(kwargs={"tenant_id": tenant_id}, retry=False)
-    except Exception as exc:  # any broker failure: the sweep covers it
-        logger.warning("could not queue an inbox drain: %s: %s", type(exc).__name__, exc)
+    _send(DRAIN_TASK, tenant_id, "drain")
 
 
 class LocalDrainer:
