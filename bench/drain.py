@@ -10,7 +10,8 @@ The demo generator's deliveries are stored once (``accept_many``, nothing applie
 measurement starts from a copy of that database (``CREATE DATABASE ... TEMPLATE``), so each
 variant applies exactly the same pending inbox:
 
-- **drain, batch N**: ``inbox.services.drain`` in a fresh process, the code the Celery task runs;
+- **drain, batch N, T thread(s)**: ``inbox.services.drain`` in a fresh process, the code the
+  Celery task runs, with ``CRM_INBOX_APPLIER_THREADS=T`` (``--threads 1,2``; 2 by default);
   ``--statements`` adds the time spent per SQL statement (grouped by the caller's function).
 - **Celery, W workers**: W ``celery worker --concurrency 1`` processes on the broker given,
   started before the clock; the clock runs from publishing one ``drain_inbox`` task per worker
@@ -18,7 +19,8 @@ variant applies exactly the same pending inbox:
 - a customer deletion's search of the stored bodies naming them runs after the batch's
   commit, as a task of its own (``profiles/traces.py``): timed apart, after the drain;
 - **floor**: one upsert per body into a plain keyed table, committed per 500, the same floor as
-  ``bench/ingestion.py``; measured before and after the variants, and the ratio uses their mean.
+  ``bench/ingestion.py``; measured three times before and three times after the variants, and
+  the ratio uses the median of the six.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -151,7 +154,7 @@ def child(batch: int, statements: bool, warm: float) -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()")
         backend = cur.fetchone()[0]
-    own_cpu, backend_cpu = _cpu_seconds(os.getpid()), _cpu_seconds(backend)
+    own_cpu, backend_cpu = _cpu_seconds(os.getpid()), _backends_cpu(backend)
     start = time.perf_counter()
     if statements:
         with connection.execute_wrapper(timed):
@@ -159,7 +162,8 @@ def child(batch: int, statements: bool, warm: float) -> None:
     else:
         result = drain()
     took = time.perf_counter() - start
-    own_cpu, backend_cpu = _cpu_seconds(os.getpid()) - own_cpu, _cpu_seconds(backend) - backend_cpu
+    own_cpu = _cpu_seconds(os.getpid()) - own_cpu
+    backend_cpu = _backends_cpu(backend) - backend_cpu
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(os.environ["BENCH_CPROFILE"])
@@ -192,15 +196,33 @@ def child(batch: int, statements: bool, warm: float) -> None:
     )
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process on this machine (Linux ``/proc``)."""
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """User and system CPU time of a process on this machine (Linux ``/proc``); with
+    ``children``, that of its children that have ended instead."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_drain(batch: int, statements: bool, warm: float) -> dict:
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _backends_cpu(backend: int) -> float:
+    """CPU of the drain's PostgreSQL backends: the main connection's (alive), plus what ended
+    backends left with the postmaster (the applier threads' connections close when the
+    drain ends; so does any other connection ending meanwhile, nothing on a quiet machine)."""
+    return _cpu_seconds(backend) + _cpu_seconds(_parent(backend), children=True)
+
+
+def run_drain(batch: int, statements: bool, warm: float, threads: int = 2) -> dict:
     run_url = clone()
-    env = {**os.environ, "DATABASE_URL": run_url, "CRM_INBOX_DISPATCH": "external"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": run_url,
+        "CRM_INBOX_DISPATCH": "external",
+        "CRM_INBOX_APPLIER_THREADS": str(threads),
+    }
     env.pop("CELERY_BROKER_URL", None)
     args = [sys.executable, __file__, "--child", "--batch", str(batch), "--warm", str(warm)]
     if statements:
@@ -316,6 +338,9 @@ def main() -> int:
         default=0.0,
         help="apply this share first, ANALYZE, then time the rest (a store with history)",
     )
+    parser.add_argument(
+        "--threads", default="2", help="applier threads of the drain (CRM_INBOX_APPLIER_THREADS)"
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the stored base database")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=500, help=argparse.SUPPRESS)
@@ -335,19 +360,27 @@ def main() -> int:
     else:
         bodies = build(args.customers)
     print(f"{len(bodies):,} deliveries stored for {args.customers:,} customers")
-    floors = [bare_upserts(bodies, 500)]
-    print(f"floor: bare upserts {floors[0]:,.0f}/s")
+    # Three floors before and three after the variants; the ratio uses their median (one
+    # bare run of a second moves by 20-30% with checkpoints and the other core's work).
+    floors = [bare_upserts(bodies, 500) for _ in range(3)]
+    print(f"floor: bare upserts {', '.join(f'{f:,.0f}' for f in floors)}/s")
     rates: list[tuple[str, float]] = []
-    for size in [int(s) for s in args.batch_sizes.split(",")]:
-        got = run_drain(size, args.statements, args.warm)
+    variants = [
+        (int(size), int(threads))
+        for size in args.batch_sizes.split(",")
+        for threads in args.threads.split(",")
+    ]
+    for size, threads in variants:
+        got = run_drain(size, args.statements, args.warm, threads)
         rate = got["claimed"] / got["seconds"]
-        rates.append((f"drain, batch {size}", rate))
+        name = f"drain, batch {size}, {threads} thread(s)"
+        rates.append((name, rate))
         print(
-            f"drain, batch {size}: {got['claimed']:,} in {got['seconds']:.1f} s = {rate:,.0f}/s "
+            f"{name}: {got['claimed']:,} in {got['seconds']:.2f} s = {rate:,.0f}/s "
             f"({got['failed']} failed, max RSS {got['max_rss_mb']:.0f} MB)"
         )
         print(
-            f"    CPU: applier {got['python_cpu']:.2f} s, its PostgreSQL backend "
+            f"    CPU: applier {got['python_cpu']:.2f} s, its PostgreSQL backends "
             f"{got['backend_cpu']:.2f} s"
         )
         if got.get("scrubs"):
@@ -359,9 +392,10 @@ def main() -> int:
             rate, count = run_celery(workers, args.celery)
             rates.append((f"Celery, {workers} worker(s)", rate))
             print(f"Celery, {workers} worker(s): {count:,} at {rate:,.0f}/s")
-    floors.append(bare_upserts(bodies, 500))
-    floor = sum(floors) / len(floors)
-    print(f"floor: bare upserts {floors[1]:,.0f}/s (mean {floor:,.0f}/s)")
+    after = [bare_upserts(bodies, 500) for _ in range(3)]
+    floors += after
+    floor = statistics.median(floors)
+    print(f"floor: bare upserts {', '.join(f'{f:,.0f}' for f in after)}/s (median {floor:,.0f}/s)")
     for name, rate in rates:
         print(f"{name}: {rate:,.0f}/s, ratio {rate / floor:.3f}")
     return 0

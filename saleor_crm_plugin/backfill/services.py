@@ -193,9 +193,7 @@ def _backfill_resource(
 
 def _apply(tenant: Tenant, summary: BackfillSummary) -> None:
     applied = drain(tenant_id=tenant.pk)
-    summary.applied.processed += applied.processed
-    summary.applied.ignored += applied.ignored
-    summary.applied.failed += applied.failed
+    summary.applied.add(applied)
     if summary.applied.claimed >= summary.next_analyze:
         refresh_statistics()
         summary.next_analyze = 2 * summary.applied.claimed

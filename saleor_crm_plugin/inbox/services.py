@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from ..profiles.queries import customers_of_orders
 from ..profiles.services import apply_events
 from ..recovery import services as recovery
 from ..segments.scores import refresh_scores
+from ..tenants.host import host_writer
 from ..tenants.models import Tenant
 from .channels import SOURCES as CHANNEL_SOURCES
 from .channels import apply_channel_deliveries
@@ -169,6 +172,11 @@ class DrainResult:
     def claimed(self) -> int:
         return self.processed + self.ignored + self.failed
 
+    def add(self, other: DrainResult) -> None:
+        self.processed += other.processed
+        self.ignored += other.ignored
+        self.failed += other.failed
+
 
 def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
     """Claim up to ``limit`` pending deliveries and apply them, all in one transaction.
@@ -229,8 +237,14 @@ def _models(claimed: list[_Claimed]) -> list[Delivery]:
 
 
 def _claim(limit: int, tenant_id: int | None) -> list[_Claimed]:
-    """Lock up to ``limit`` pending deliveries (oldest first) and read them, in one statement.
+    """Lock up to ``limit`` pending deliveries (oldest first), mark them processed and read
+    them, in one statement.
 
+    Marked processed before they are applied, in the same transaction: most deliveries end
+    so, and writing that outcome here, before the store's lock is taken, lets a second
+    applier claim while the first writes (an inbox row's update is one of the dearest writes
+    of a batch: every index but the partial ones gets an entry). A batch that rolls back
+    leaves them pending; the few that end otherwise are rewritten by ``_record_outcomes``.
     Ids first, bodies after: ``ORDER BY id ... FOR UPDATE`` cannot stop its sort early, and
     sorting every pending row with its body spilled to disk under a backlog (10 MB, 130-230 ms
     a batch with 7,000 pending); sorting ids costs next to nothing. Plain tuples, not models:
@@ -239,16 +253,18 @@ def _claim(limit: int, tenant_id: int | None) -> list[_Claimed]:
     with connection.cursor() as cur:
         cur.execute(
             f"""
-            SELECT id, tenant_id, source, event, body FROM crm_inbox_delivery
+            UPDATE crm_inbox_delivery SET state = 'processed', error_code = '',
+              error_message = '', processed_at = now(), attempts = attempts + 1
             WHERE id = ANY(ARRAY(
               SELECT id FROM crm_inbox_delivery
               WHERE state = 'pending' {"" if tenant_id is None else "AND tenant_id = %s"}
               ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED))
-            ORDER BY id
+            RETURNING id, tenant_id, source, event, body
             """,
             [limit] if tenant_id is None else [tenant_id, limit],
         )
-        return [_Claimed(i, t, s, e, bytes(b)) for i, t, s, e, b in cur.fetchall()]
+        rows = sorted(cur.fetchall())
+        return [_Claimed(i, t, s, e, bytes(b)) for i, t, s, e, b in rows]
 
 
 @dataclass
@@ -343,17 +359,20 @@ def _follow(tenant: Tenant, parsed: list[tuple[int, Event]], refused: dict) -> N
 
 
 def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResult) -> None:
+    """Count the outcomes, and rewrite those the claim did not already write (a delivery
+    ignored or set aside as failed)."""
     now = timezone.now()
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for delivery_id, key in outcome.items():
         groups[key].append(delivery_id)
     for (state, code, message), ids in groups.items():
-        with connection.cursor() as cur:  # one array, not 1,000 bound ids (``pk__in``)
-            cur.execute(
-                "UPDATE crm_inbox_delivery SET state = %s, error_code = %s, error_message = %s,"
-                " processed_at = %s, attempts = attempts + 1 WHERE id = ANY(%s::bigint[])",
-                [state, code, message[:2000], now, ids],
-            )
+        if (state, code) != (DeliveryState.PROCESSED, ""):
+            with connection.cursor() as cur:  # one array, not 1,000 bound ids (``pk__in``)
+                cur.execute(
+                    "UPDATE crm_inbox_delivery SET state = %s, error_code = %s,"
+                    " error_message = %s, processed_at = %s WHERE id = ANY(%s::bigint[])",
+                    [state, code, message[:2000], now, ids],
+                )
         if state == DeliveryState.PROCESSED:
             result.processed += len(ids)
         elif state == DeliveryState.IGNORED:
@@ -363,16 +382,67 @@ def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResu
 
 
 def drain(limit: int | None = None, tenant_id: int | None = None) -> DrainResult:
-    """Process pending deliveries until none are left (or ``limit`` are done)."""
+    """Process pending deliveries until none are left (or ``limit`` are done).
+
+    Once a batch comes back full (a backlog), ``CRM_INBOX_APPLIER_THREADS`` - 1 more threads
+    drain beside this one: each claims and parses its next batch while another's writes wait
+    on PostgreSQL (the GIL is free while they wait). Not inside a transaction of the caller's,
+    whose uncommitted rows other connections could not see."""
+    size = crm_settings.INBOX_BATCH_SIZE
     total = DrainResult()
-    while limit is None or total.claimed < limit:
-        batch = process_batch(crm_settings.INBOX_BATCH_SIZE, tenant_id)
-        if batch.claimed == 0:
-            break
-        total.processed += batch.processed
-        total.ignored += batch.ignored
-        total.failed += batch.failed
+    helpers: list[_Applier] = []
+    try:
+        while limit is None or total.claimed < limit:
+            batch = process_batch(size, tenant_id)
+            total.add(batch)
+            if batch.claimed == 0:
+                break
+            if batch.claimed == size and not helpers and limit is None:
+                helpers = _start_appliers(tenant_id)
+    finally:
+        for helper in helpers:
+            helper.join()
+    for helper in helpers:
+        total.add(helper.result)
+        if helper.error is not None:
+            raise helper.error
     return total
+
+
+class _Applier(threading.Thread):
+    """A thread draining beside ``drain``'s own loop, on its own connection."""
+
+    def __init__(self, tenant_id: int | None) -> None:
+        super().__init__(name="crm-applier", daemon=True)
+        self.tenant_id = tenant_id
+        self.result = DrainResult()
+        self.error: BaseException | None = None
+        self._context = contextvars.copy_context()  # the caller's trace span
+
+    def run(self) -> None:
+        try:
+            self._context.run(self._drain)
+        except BaseException as exc:  # raised in the caller's thread, after its own batches
+            self.error = exc
+        finally:
+            connection.close()
+
+    def _drain(self) -> None:
+        with host_writer():
+            while True:
+                batch = process_batch(crm_settings.INBOX_BATCH_SIZE, self.tenant_id)
+                self.result.add(batch)
+                if batch.claimed == 0:
+                    return
+
+
+def _start_appliers(tenant_id: int | None) -> list[_Applier]:
+    if connection.in_atomic_block:
+        return []
+    helpers = [_Applier(tenant_id) for _ in range(crm_settings.INBOX_APPLIER_THREADS - 1)]
+    for helper in helpers:
+        helper.start()
+    return helpers
 
 
 def reprocess(tenant: Tenant | None = None, *, failed_only: bool = True) -> int:

@@ -123,6 +123,8 @@ if os.environ.get("CRM_INBOX_DISPATCH"):
 # The async webhook door of `saleor-crm serve` (docs/operations.md).
 if os.environ.get("CRM_WEBHOOK_DOOR_CONNECTIONS"):
     CRM_WEBHOOK_DOOR_CONNECTIONS = int(os.environ["CRM_WEBHOOK_DOOR_CONNECTIONS"])
+if os.environ.get("CRM_INBOX_APPLIER_THREADS"):
+    CRM_INBOX_APPLIER_THREADS = int(os.environ["CRM_INBOX_APPLIER_THREADS"])
 if os.environ.get("CRM_WEBHOOK_GROUP_COMMIT_MAX"):
     CRM_WEBHOOK_GROUP_COMMIT_MAX = int(os.environ["CRM_WEBHOOK_GROUP_COMMIT_MAX"])
 

@@ -57,7 +57,7 @@ CREATE TABLE {INBOX} (
 _INDEXES = f"""
 CREATE INDEX crm_inbox_delivery_key ON {INBOX} (tenant_id, event, body_hash);
 CREATE INDEX crm_inbox_pending ON {INBOX} (id) WHERE state = 'pending';
-CREATE INDEX crm_inbox_tenant_state ON {INBOX} (tenant_id, state, received_at);
+CREATE INDEX crm_inbox_lag ON {INBOX} (state, received_at) WHERE state IN ('pending', 'failed');
 CREATE INDEX crm_inbox_unscrubbed ON {INBOX} (received_at)
   WHERE state IN ('processed', 'ignored') AND body <> '\\x'::bytea;
 """
