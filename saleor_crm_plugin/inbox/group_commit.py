@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.pq import TransactionStatus
 
@@ -45,6 +45,11 @@ ON CONFLICT DO NOTHING  -- the dedupe key (scaleout/partitions.py)
 RETURNING id, tenant_id, event, body_hash
 """
 _ROW = "(%b, %b, %b, %b, %b::jsonb, %b, 'pending', 0, '', '', now())"
+
+
+def _json(headers: dict[str, str]) -> str:
+    """orjson: ``json.dumps`` of each delivery's headers was 1.5% of the door's CPU."""
+    return orjson.dumps(headers).decode()
 
 
 @functools.cache
@@ -256,7 +261,7 @@ class GroupCommitter:
                 firsts.setdefault(key, item)
             params: list[Any] = []
             for key, item in sorted(firsts.items(), key=lambda pair: pair[0]):
-                params += (key[0], item.source, key[1], item.body, json.dumps(item.headers), key[2])
+                params += (key[0], item.source, key[1], item.body, _json(item.headers), key[2])
             await cur.execute(_store(len(firsts)), params)
             new: dict[Key, int] = {(t, e, d): i for i, t, e, d in await cur.fetchall()}
             old: dict[Key, int] = {}
