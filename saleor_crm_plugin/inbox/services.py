@@ -24,6 +24,7 @@ from ..ops.tracing import tracer
 from ..predictions.rescore import rescore_customers
 from ..profiles.queries import customers_of_orders
 from ..profiles.services import apply_events
+from ..profiles.sql import bound_cursor
 from ..recovery import services as recovery
 from ..segments.scores import refresh_scores
 from ..tenants.host import host_writer
@@ -249,8 +250,9 @@ def _claim(limit: int, tenant_id: int | None) -> list[_Claimed]:
     sorting every pending row with its body spilled to disk under a backlog (10 MB, 130-230 ms
     a batch with 7,000 pending); sorting ids costs next to nothing. Plain tuples, not models:
     building 1,000 model instances a batch, and binding 1,000 ids one by one (``pk__in``), cost
-    more than the statement."""
-    with connection.cursor() as cur:
+    more than the statement. Binary results: bodies as they are stored, not as hexadecimal
+    text to decode (1,000 bodies: 10 ms less for the applier, 5 ms less for the database)."""
+    with bound_cursor() as cur:
         cur.execute(
             f"""
             UPDATE crm_inbox_delivery SET state = 'processed', error_code = '',
@@ -262,6 +264,7 @@ def _claim(limit: int, tenant_id: int | None) -> list[_Claimed]:
             RETURNING id, tenant_id, source, event, body
             """,
             [limit] if tenant_id is None else [tenant_id, limit],
+            binary=True,
         )
         rows = sorted(cur.fetchall())
         return [_Claimed(i, t, s, e, bytes(b)) for i, t, s, e, b in rows]
