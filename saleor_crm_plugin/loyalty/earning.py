@@ -6,7 +6,7 @@ saved it and when, and earlier versions stay as they were. A store that never sa
 the ``CRM_LOYALTY_*`` settings, so an installation behaves as configured until a merchant
 takes over. An order earns by the version in force when it was placed, and the ledger records
 what it earned on the earn entry: saving new rules never changes past entries, and a refund
-takes back shares of the recorded points (``ledger._reverse``), never today's rules.
+takes back shares of the recorded points (``reversals.reverse_orders``), never today's rules.
 
 Everything else (bonuses, expiry, reminders, rewards) follows the rules in force when it runs.
 """

@@ -18,7 +18,8 @@ same thing impossible even if they could.
   already redeemed the points) takes what is left and records the shortfall on the entry.
 
 Reversals, voids and redemptions lock the customer's profile row, so they serialize per
-customer; earning is one set-based statement per batch.
+customer; earning is one set-based statement per batch, and so are a batch's reversals and
+voids (``reversals.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ..profiles.models import Profile, TimelineEntry
 from ..tenants.models import Tenant
 from . import earning, events, referrals
 from .models import EntryKind, PointsEntry
+from .reversals import ToReverse, reverse_orders
 from .tiers import TierRules, current_program
 
 ORDER = "order"
@@ -75,17 +77,7 @@ def sync_orders(tenant: Tenant, order_ids: Iterable[str]) -> None:
     # Disputes first: a won dispute's release must come before the refund's reversal is due.
     for dispute in _disputes_to_settle(tenant.pk, ids):
         _settle_dispute(tenant.pk, *dispute)
-    to_reverse = _orders_to_reverse(tenant.pk, ids)
-    if to_reverse:
-        # Every customer whose points may go back, locked at once in id order (a statement
-        # per order before: with the reads below, five to seven per reversed order).
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT id FROM crm_profile WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                [sorted({row[1] for row in to_reverse if row[1] is not None})],
-            )
-    for row in to_reverse:
-        _reverse(tenant.pk, *row)
+    reverse_orders(tenant.pk, _orders_to_reverse(tenant.pk, ids))
     with connection.cursor() as cur:
         cur.execute(
             "SELECT DISTINCT profile_id FROM crm_order WHERE tenant_id = %s AND order_id = ANY(%s)"
@@ -202,15 +194,13 @@ def _follow_merged_profiles(tenant_id: int, order_ids: Sequence[str]) -> None:
         )
 
 
-def _orders_to_reverse(
-    tenant_id: int, order_ids: Sequence[str]
-) -> list[tuple[str, int, bool, int, int, int, datetime, int]]:
+def _orders_to_reverse(tenant_id: int, order_ids: Sequence[str]) -> list[ToReverse]:
     """(order, profile, cancelled, refunded, total, earned, earn available_at, taken back so
     far) of the orders that were refunded or cancelled. Refunded and total are in the order's
     own currency: the refunded share is exact there, where base amounts each carry their own
     FX rounding. Taken back is ``_taken_back``'s sum, read here for every order at once: the
-    loop below writes an order's entries only while handling that order (bonus voids are not
-    the order's), and disputes are settled before it.
+    reversals write an order's entries only for that order (bonus voids are not the order's),
+    and disputes are settled before them.
 
     Refunded is the larger of what Saleor and Stripe (``crm_stripe_charge``, linked through the
     order's PSP references) report: whichever tells us first reverses, the other finds the
@@ -241,46 +231,6 @@ def _orders_to_reverse(
             [tenant_id, list(order_ids)],
         )
         return [tuple(row) for row in cur.fetchall()]  # type: ignore[misc]
-
-
-def _reverse(
-    tenant_id: int,
-    order_id: str,
-    profile_id: int,
-    cancelled: bool,
-    refunded: int,
-    total: int,
-    earned: int,
-    available_at: datetime,
-    reversed_so_far: int,
-) -> None:
-    """Take back what is due for a refunded or cancelled order; the caller holds the profile's
-    row lock."""
-    if cancelled:
-        kind, source_id, target = EntryKind.VOID, order_id, earned
-    else:
-        share = min(refunded, total) * earned // total if total > 0 else earned
-        kind, source_id, target = EntryKind.REVERSE, f"{order_id}@{refunded}", share
-    if cancelled or refunded >= total:
-        _void_order_bonuses(tenant_id, order_id)
-    due = target - reversed_so_far
-    if due <= 0:
-        return
-    left = max(0, balance_of(profile_id).total)
-    taken = min(due, left)
-    PointsEntry.objects.get_or_create(
-        tenant_id=tenant_id,
-        source=ORDER,
-        source_id=source_id,
-        kind=kind,
-        defaults={
-            "profile_id": profile_id,
-            "points": -taken,
-            "created_at": timezone.now(),
-            "available_at": available_at,
-            "data": {"order_id": order_id, "due": due, "shortfall": due - taken},
-        },
-    )
 
 
 def _disputes_to_settle(
@@ -380,34 +330,6 @@ def _taken_back(tenant_id: int, order_id: str) -> int:
         )
         row = cur.fetchone()
     return int(row[0]) if row else 0
-
-
-def _void_order_bonuses(tenant_id: int, order_id: str) -> None:
-    """Bonuses an order brought (first order, a referral's for friend and advocate) go back,
-    once each, when it is cancelled or refunded in full."""
-    bonuses = PointsEntry.objects.filter(
-        tenant_id=tenant_id, kind=EntryKind.BONUS, data__order_id=order_id
-    )
-    for bonus in bonuses:
-        _lock(bonus.profile_id)
-        taken = min(bonus.points, max(0, balance_of(bonus.profile_id).total))
-        PointsEntry.objects.get_or_create(
-            tenant_id=tenant_id,
-            source=bonus.source,
-            source_id=bonus.source_id,
-            kind=EntryKind.VOID,
-            defaults={
-                "profile_id": bonus.profile_id,
-                "points": -taken,
-                "created_at": timezone.now(),
-                "available_at": bonus.available_at,
-                "data": {
-                    "order_id": order_id,
-                    "due": bonus.points,
-                    "shortfall": bonus.points - taken,
-                },
-            },
-        )
 
 
 def _lock(profile_id: int) -> None:
