@@ -75,6 +75,14 @@ class PointsEntry(models.Model):
                 condition=models.Q(source="order"),
                 name="crm_points_order",
             ),
+            # The bonuses an order brought (``data.order_id``), voided when it is cancelled or
+            # refunded in full: a batch's lookup reads them, not every bonus of the store.
+            models.Index(
+                models.F("tenant"),
+                KeyTextTransform("order_id", "data"),
+                condition=models.Q(kind="bonus"),
+                name="crm_points_bonus_order",
+            ),
         ]
 
 
