@@ -110,7 +110,9 @@ def spawn(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "saleor_crm_plugin.cli", *args], env=env)
 
 
-def prepare_store(customers: int, *, port: int, applier: bool, door: str = "async") -> Store:
+def prepare_store(
+    customers: int, *, port: int, applier: bool, door: str = "async", workers: int = 2
+) -> Store:
     """A fresh database with the demo tenant registered, its deliveries generated, the server up."""
     import requests
 
@@ -137,7 +139,17 @@ def prepare_store(customers: int, *, port: int, applier: bool, door: str = "asyn
     store = Store(signer, DEMO_API_URL, base, deliveries)
     store.processes.append(
         spawn(
-            ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--door", door]
+            [
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--door",
+                door,
+            ]
         )
     )
     if applier:
@@ -351,12 +363,15 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=8792)
+    parser.add_argument("--server-workers", type=int, default=2, help="saleor-crm serve --workers")
     parser.add_argument(
         "--door", choices=["async", "django"], default="async", help="what answers webhooks"
     )
     args = parser.parse_args()
 
-    store = prepare_store(args.customers, port=args.port, applier=False, door=args.door)
+    store = prepare_store(
+        args.customers, port=args.port, applier=False, door=args.door, workers=args.server_workers
+    )
     try:
         from saleor_crm_plugin.conf import crm_settings
 
