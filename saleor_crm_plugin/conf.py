@@ -221,9 +221,11 @@ class CRMSettings:
     def INBOX_APPLIER_THREADS(self) -> int:
         """Threads one drain applies a backlog with (each its own connection and transaction;
         a store's batches still take turns on its lock). One batch's claim and parsing
-        (Python) then run while another's writes wait on PostgreSQL: 40-50% more deliveries
-        a second from one worker process (bench/drain.py). The extra threads start only
-        when a batch comes back full, so a drain of a few deliveries opens no connection."""
+        (Python) then run while another's writes wait on PostgreSQL: 2-40% more deliveries a
+        second from one worker process (bench/drain.py; three threads did worse than two,
+        and a second worker process, parsing on another core, gains more). The extra threads
+        start only when a claim comes back full, so a drain of a few deliveries opens no
+        connection."""
         return max(1, int(self._get("INBOX_APPLIER_THREADS", 2)))
 
     @property

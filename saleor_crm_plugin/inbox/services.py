@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
@@ -179,7 +179,9 @@ class DrainResult:
         self.failed += other.failed
 
 
-def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
+def process_batch(
+    limit: int, tenant_id: int | None = None, *, on_full: Callable[[], None] | None = None
+) -> DrainResult:
     """Claim up to ``limit`` pending deliveries and apply them, all in one transaction.
 
     Rows are claimed with ``FOR UPDATE SKIP LOCKED``: concurrent workers take different rows.
@@ -194,6 +196,8 @@ def process_batch(limit: int, tenant_id: int | None = None) -> DrainResult:
         transaction.atomic(),
     ):
         claimed = _claim(limit, tenant_id)
+        if on_full is not None and len(claimed) == limit:
+            on_full()  # a backlog: ``drain`` starts its other appliers now
         by_tenant: dict[int, list[_Claimed]] = defaultdict(list)
         for delivery in claimed:
             by_tenant[delivery.tenant_id].append(delivery)
@@ -387,21 +391,30 @@ def _record_outcomes(outcome: dict[int, tuple[str, str, str]], result: DrainResu
 def drain(limit: int | None = None, tenant_id: int | None = None) -> DrainResult:
     """Process pending deliveries until none are left (or ``limit`` are done).
 
-    Once a batch comes back full (a backlog), ``CRM_INBOX_APPLIER_THREADS`` - 1 more threads
+    Once a claim comes back full (a backlog), ``CRM_INBOX_APPLIER_THREADS`` - 1 more threads
     drain beside this one: each claims and parses its next batch while another's writes wait
     on PostgreSQL (the GIL is free while they wait). Not inside a transaction of the caller's,
     whose uncommitted rows other connections could not see."""
-    size = crm_settings.INBOX_BATCH_SIZE
     total = DrainResult()
     helpers: list[_Applier] = []
+    threads = crm_settings.INBOX_APPLIER_THREADS
+    on_full = None
+    if threads > 1 and limit is None and not connection.in_atomic_block:
+
+        def on_full() -> None:
+            # As soon as the first full batch is claimed: the others claim and parse theirs
+            # while this one applies it.
+            if not helpers:
+                helpers.extend(_Applier(tenant_id) for _ in range(threads - 1))
+                for helper in helpers:
+                    helper.start()
+
     try:
         while limit is None or total.claimed < limit:
-            batch = process_batch(size, tenant_id)
+            batch = process_batch(crm_settings.INBOX_BATCH_SIZE, tenant_id, on_full=on_full)
             total.add(batch)
             if batch.claimed == 0:
                 break
-            if batch.claimed == size and not helpers and limit is None:
-                helpers = _start_appliers(tenant_id)
     finally:
         for helper in helpers:
             helper.join()
@@ -437,15 +450,6 @@ class _Applier(threading.Thread):
                 self.result.add(batch)
                 if batch.claimed == 0:
                     return
-
-
-def _start_appliers(tenant_id: int | None) -> list[_Applier]:
-    if connection.in_atomic_block:
-        return []
-    helpers = [_Applier(tenant_id) for _ in range(crm_settings.INBOX_APPLIER_THREADS - 1)]
-    for helper in helpers:
-        helper.start()
-    return helpers
 
 
 def reprocess(tenant: Tenant | None = None, *, failed_only: bool = True) -> int:
