@@ -41,10 +41,9 @@ from ..profiles.models import Profile, TimelineEntry
 from ..tenants.models import Tenant
 from . import earning, events, referrals
 from .models import EntryKind, PointsEntry
-from .reversals import ToReverse, reverse_orders
+from .reversals import ORDER, ToReverse, reverse_orders
 from .tiers import TierRules, current_program
 
-ORDER = "order"
 REDEMPTION = "redemption"
 # Entries that take an order's points back, or hold them (a release gives a hold back): what a
 # refund or a cancellation still owes is what the order earned minus all of these.

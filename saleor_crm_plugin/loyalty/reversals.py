@@ -38,7 +38,7 @@ from django.db import connection
 
 from .models import EntryKind
 
-ORDER = "order"
+ORDER = "order"  # the source of an order's entries (earn, reverse, void, hold)
 
 # (order, profile, cancelled, refunded, total, earned, earn available_at, taken back so far)
 ToReverse = tuple[str, int, bool, int, int, int, datetime, int]
