@@ -66,9 +66,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level="warning",
+        # Not logged at this level anyway, but uvicorn builds each request's log arguments
+        # before asking the logger.
+        access_log=False,
         workers=args.workers,
         http=http_protocol(),
         lifespan="on" if args.door == "async" else "off",
+        # The async door's app puts the proxy headers middleware around Django itself (asgi.py).
+        proxy_headers=args.door != "async",
     )
     return 0
 

@@ -113,13 +113,14 @@ def stored(duplicate: bool) -> Answer:
     return _STORED[duplicate]
 
 
-def declared_too_large(content_length: str | None) -> bool:
-    """Whether the declared length alone exceeds the cap (then the body is not read at all)."""
+def declared_too_large(content_length: str | None, cap: int | None = None) -> bool:
+    """Whether the declared length alone exceeds the cap (then the body is not read at all).
+    ``cap`` is the setting, passed in by a caller that has read it already."""
     try:
         declared = int(content_length or 0)
     except ValueError:
         declared = 0
-    return declared > crm_settings.MAX_WEBHOOK_BODY_BYTES
+    return declared > (crm_settings.MAX_WEBHOOK_BODY_BYTES if cap is None else cap)
 
 
 def event_and_api_url(headers: Mapping[str, str]) -> tuple[str, str] | None:

@@ -155,9 +155,10 @@ class SaleorWebhookDoor:
     async def _answer(
         self, headers: dict[str, str], receive: Receive, span: trace.Span
     ) -> delivery.Answer:
-        if delivery.declared_too_large(headers.get("Content-Length")):
+        cap = crm_settings.MAX_WEBHOOK_BODY_BYTES
+        if delivery.declared_too_large(headers.get("Content-Length"), cap):
             return await _in_thread(delivery.too_large)
-        body = await _read_capped(receive, crm_settings.MAX_WEBHOOK_BODY_BYTES)
+        body = await _read_capped(receive, cap)
         if body is None:
             return await _in_thread(delivery.too_large)
         found = delivery.event_and_api_url(headers)
