@@ -6,7 +6,8 @@ Usage (PostgreSQL from ``DATABASE_URL``; the database is dropped and recreated):
       .venv/bin/python bench/ingestion.py --customers 1500 --seconds 10
 
 The demo generator's deliveries (customers, orders, checkouts, in arrival order) are signed as
-Saleor signs them (JWS RS256, detached) and posted to ``saleor-crm serve`` (two uvicorn workers;
+Saleor signs them (JWS RS256, detached) and posted to ``saleor-crm serve`` (one uvicorn worker,
+its default, or ``--server-workers``;
 ``--door django`` for the Django view instead of the async door) by ``bench/httpload.py``: asyncio
 keep-alive connections sending requests built and signed before the clock starts.
 
@@ -170,11 +171,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def trivial_server(port: int) -> subprocess.Popen[bytes]:
-    """``bench.httpload.trivial_app`` under uvicorn as ``serve`` runs (two workers, its parser)."""
+def trivial_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``bench.httpload.trivial_app`` under uvicorn as ``serve`` runs (its workers, its parser)."""
     code = (
         "import uvicorn; from saleor_crm_plugin.project.serving import http_protocol; "
-        f"uvicorn.run('bench.httpload:trivial_app', host='127.0.0.1', port={port}, workers=2, "
+        f"uvicorn.run('bench.httpload:trivial_app', host='127.0.0.1', port={port}, "
+        f"workers={workers}, "
         "http=http_protocol(), log_level='warning', lifespan='off')"
     )
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
@@ -363,7 +365,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=8792)
-    parser.add_argument("--server-workers", type=int, default=2, help="saleor-crm serve --workers")
+    parser.add_argument("--server-workers", type=int, default=1, help="saleor-crm serve --workers")
     parser.add_argument(
         "--door", choices=["async", "django"], default="async", help="what answers webhooks"
     )
@@ -396,7 +398,7 @@ def main() -> int:
         first, second = rest[:half], rest[half:]
         first_bodies = [d.body for d in all_[steady + 200 :][:half]]
 
-        trivial = trivial_server(args.port + 1)
+        trivial = trivial_server(args.port + 1, args.server_workers)
         try:
             ceiling, _, _ = httpload.flat_out("127.0.0.1", args.port + 1, first)
             t_lat, _, t_rate = httpload.paced("127.0.0.1", args.port + 1, steady_reqs, args.rate)
