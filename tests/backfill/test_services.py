@@ -22,7 +22,7 @@ from saleor_crm_plugin.backfill import client as graphql_client
 from saleor_crm_plugin.backfill.client import BackfillError
 from saleor_crm_plugin.backfill.models import BackfillCursor
 from saleor_crm_plugin.backfill.queries import RESOURCES
-from saleor_crm_plugin.backfill.services import backfill, wrap
+from saleor_crm_plugin.backfill.services import backfill, refresh_statistics, wrap
 from saleor_crm_plugin.cli import main
 from saleor_crm_plugin.inbox.saleor_payloads import parse_delivery
 from saleor_crm_plugin.inbox.services import accept, drain, reprocess
@@ -214,6 +214,32 @@ def test_running_it_again_adds_nothing_and_changes_no_profile(saleor, shop):
     assert restarted.applied.claimed == 0
     assert everything() == before
     assert profiles() == EXPECTED
+
+
+def crm_row_counts() -> dict[str, int]:
+    tables = [t for t in connection.introspection.table_names() if t.startswith("crm_")]
+    with connection.cursor() as cur:
+        counts = {}
+        for table in tables:
+            cur.execute(f"SELECT count(*) FROM {table}")
+            counts[table] = cur.fetchone()[0]
+    return counts
+
+
+def test_every_table_growing_with_the_orders_gets_statistics_while_it_grows(saleor, shop):
+    """The planner reads a never-analyzed table as nearly empty; one growing by an entry per
+    order was then scanned whole for every batch (the plugin-mode backfill slowed as it went)."""
+    before = crm_row_counts()
+    backfill(shop, page_size=PAGE_SIZE)
+    orders = OrderRecord.objects.count()
+    grown = sorted(t for t, n in crm_row_counts().items() if n - before.get(t, 0) >= orders)
+    assert {"crm_order", "crm_points_entry"} <= set(grown)
+    refresh_statistics()
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND reltuples < 0", [grown]
+        )
+        assert cur.fetchall() == []  # -1: never analyzed
 
 
 def test_an_interrupted_backfill_resumes_after_the_last_stored_page(saleor, shop, sleeps):

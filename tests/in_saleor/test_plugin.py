@@ -270,3 +270,37 @@ def test_the_crm_tasks_run_on_saleors_celery_within_its_writer_rules(manager, cr
 
     for daily in (apply_tiers, expire_points, grant_birthday_bonuses):  # each store, no error
         assert daily.apply().get(timeout=30) == 0
+
+
+def test_a_backlog_drains_on_saleors_celery_with_its_applier_threads(
+    manager, crm_active, settings, monkeypatch
+):
+    """A drain task that finds a backlog starts its applier threads; each has its own
+    connection, which Saleor's task class does not wrap, and announces its writes itself."""
+    import threading
+
+    from saleor.account.models import User
+
+    from saleor_crm_plugin.inbox import services
+    from saleor_crm_plugin.inbox.tasks import drain_inbox
+    from saleor_crm_plugin.models import Delivery, Profile
+
+    settings.CRM_INBOX_DISPATCH = "external"  # nothing applies them but the task below
+    settings.CRM_INBOX_BATCH_SIZE = 3
+    settings.CRM_INBOX_APPLIER_THREADS = 2
+    for i in range(12):
+        manager.customer_created(User.objects.create(email=f"c{i}@example.com"))
+    claims: list[tuple[str, int]] = []
+    process_batch = services.process_batch
+
+    def recorded(limit, tenant_id=None, **kwargs):
+        batch = process_batch(limit, tenant_id, **kwargs)
+        claims.append((threading.current_thread().name, batch.claimed))
+        return batch
+
+    monkeypatch.setattr(services, "process_batch", recorded)
+    assert drain_inbox.apply().get(timeout=60) == 12
+    assert sum(n for _, n in claims) == 12
+    assert {name for name, n in claims if n} - {threading.current_thread().name}  # a helper's
+    assert Profile.objects.count() == 12
+    assert not Delivery.objects.exclude(state="processed").exists()

@@ -110,3 +110,29 @@ def test_a_failing_applier_thread_loses_nothing(backlog, settings, monkeypatch):
     # Every delivery applied exactly once: one marked processed but never applied would be
     # missing from the profiles, one applied twice would count twice.
     assert snapshot() == expected
+
+
+def test_a_batch_is_applied_without_jit_compilation(backlog, monkeypatch):
+    """Its statements are short; their estimates grow with the ledger past the JIT thresholds,
+    where compiling took 50 times the work. Only the batch's transaction is affected."""
+    from django.db import connection
+
+    seen: list[str] = []
+    real = services._apply_for_tenant
+
+    def spied(*args, **kwargs) -> None:
+        with connection.cursor() as cur:
+            cur.execute("SHOW jit")
+            seen.append(cur.fetchone()[0])
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_apply_for_tenant", spied)
+    backlog()
+    with connection.cursor() as cur:
+        cur.execute("SHOW jit")
+        (before,) = cur.fetchone()
+    drain()
+    assert seen and set(seen) == {"off"}
+    with connection.cursor() as cur:
+        cur.execute("SHOW jit")
+        assert cur.fetchone()[0] == before
