@@ -8,11 +8,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from graphql import parse
 from graphql.error import GraphQLError
 
 from .auth import InvalidToken, principal_from_header
 from .core.context import CRMContext
+from .core.documents import RememberingBackend, parsed
 from .core.errors import CRMGraphQLError, format_error
 from .core.limits import check_limits
 from .schema import schema
@@ -20,6 +20,8 @@ from .schema import schema
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_BYTES = 100_000
+
+_BACKEND = RememberingBackend()
 
 EXPLORER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Saleor CRM GraphQL</title>
@@ -93,7 +95,7 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
             }
         )
     try:
-        document = parse(query)
+        document = parsed(query)
         check_limits(document, variables)
     except GraphQLError as exc:
         return _errors(
@@ -111,6 +113,7 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
         query,
         variable_values=variables,
         operation_name=body.get("operationName"),
+        backend=_BACKEND,
         context_value=CRMContext(
             principal=principal,
             client_ip=request.META.get("REMOTE_ADDR", ""),
