@@ -37,7 +37,10 @@ class UnknownCode(Exception):
 
 def code_for(profile: Profile) -> str:
     """The customer's referral code, created on first use."""
-    found = ReferralCode.objects.filter(profile=profile).first()
+    try:
+        found: ReferralCode | None = profile.referral_code  # read with the profile (crmMe)
+    except ReferralCode.DoesNotExist:
+        found = None
     while found is None:
         code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
         try:

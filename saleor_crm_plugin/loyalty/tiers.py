@@ -198,6 +198,14 @@ class Move:
     currency: str = ""  # of a spend ``amount`` (the base or the customer's); '' for points
 
 
+def status_of(profile: Profile) -> TierStatus | None:
+    """The customer's tier status: from the profile when read with it, else one query."""
+    try:
+        return profile.tier
+    except TierStatus.DoesNotExist:
+        return None
+
+
 def current_program(tenant: Tenant) -> TierProgram | None:
     return TierProgram.objects.filter(tenant=tenant).order_by("-version").first()
 

@@ -21,10 +21,18 @@ from .models import Profile, TimelineEntry
 
 
 def find_profile(
-    tenant: Tenant, *, profile_id: int | None = None, user_id: str | None = None, email: str = ""
+    tenant: Tenant,
+    *,
+    profile_id: int | None = None,
+    user_id: str | None = None,
+    email: str = "",
+    related: Sequence[str] = (),
 ) -> Profile | None:
-    """The profile by our id, Saleor user id or e-mail (case-insensitive; account first)."""
-    rows = Profile.objects.filter(tenant=tenant).select_related("tenant")
+    """The profile by our id, Saleor user id or e-mail (case-insensitive; account first).
+
+    ``related``: one-to-one relations read in the same query (``crmMe`` asks for the tier and
+    the referral code with the profile: each was a round trip and an ORM query of its own)."""
+    rows = Profile.objects.filter(tenant=tenant).select_related("tenant", *related)
     if profile_id is not None:
         return rows.filter(pk=profile_id).first()
     if user_id:

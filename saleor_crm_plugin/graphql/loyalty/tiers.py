@@ -8,7 +8,7 @@ from typing import Any
 import graphene
 
 from ...loyalty import tiers
-from ...loyalty.models import TierProgram, TierStatus
+from ...loyalty.models import TierProgram
 from ...profiles.models import Profile
 from ..core.context import crm_context
 from ..core.errors import CRMGraphQLError, InvalidInput
@@ -152,7 +152,7 @@ class TierMutations(graphene.ObjectType):
 
 
 def resolve_tier(profile: Profile, info: Any) -> CRMTier | None:
-    status = TierStatus.objects.filter(profile=profile).first()
+    status = tiers.status_of(profile)
     program = tiers.current_program(profile.tenant)
     if program is None:
         return None

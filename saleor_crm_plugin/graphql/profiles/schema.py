@@ -197,7 +197,7 @@ class ProfileQueries(graphene.ObjectType):
     @staticmethod
     def resolve_crm_me(root: Any, info: Any) -> Profile | None:
         tenant, user_id = require_customer(info)
-        profile = queries.find_profile(tenant, user_id=user_id)
+        profile = queries.find_profile(tenant, user_id=user_id, related=("tier", "referral_code"))
         if profile is not None and profile.user_id != user_id:
             raise PermissionDenied("Not your profile.")
         return profile
