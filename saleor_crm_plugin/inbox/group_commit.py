@@ -313,7 +313,7 @@ class GroupCommitter:
 
     async def _insert(self, batch: list[Pending]) -> list[Accepted | None]:
         keys = [item.key for item in batch]
-        async with self._connection() as conn, conn.cursor() as cur:
+        async with self._connection() as conn:
             # Each key once, in key order: two workers' batches holding the same deliveries
             # (Saleor retrying while the first copy is being stored) then wait for each other
             # in the same order instead of deadlocking.
@@ -333,12 +333,13 @@ class GroupCommitter:
             new = await self._store_rows(conn, len(firsts), params)
             old: dict[Key, int] = {}
             missing = [k for k in dict.fromkeys(keys) if k not in new]
-            if missing:
-                await cur.execute(
-                    _EXISTING,
-                    [[k[0] for k in missing], [k[1] for k in missing], [k[2] for k in missing]],
-                )
-                old = {(t, e, d): i for i, t, e, d in await cur.fetchall()}
+            if missing:  # a retry: the only time a batch needs psycopg's cursor
+                async with conn.cursor() as cur:
+                    await cur.execute(
+                        _EXISTING,
+                        [[k[0] for k in missing], [k[1] for k in missing], [k[2] for k in missing]],
+                    )
+                    old = {(t, e, d): i for i, t, e, d in await cur.fetchall()}
         answers: list[Accepted | None] = []
         first: set[Key] = set()
         for key in keys:
