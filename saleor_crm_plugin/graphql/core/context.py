@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ class CRMContext:
     client_ip: str = ""
     time_zone: str = ""  # the staff member's IANA zone from the Crm-Time-Zone header, if sent
     loaders: dict[str, Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def loader(self, cls: type) -> Any:
         """One loader instance per class and request, so batching spans the whole query."""
@@ -24,6 +26,14 @@ class CRMContext:
         if key not in self.loaders:
             self.loaders[key] = cls()
         return self.loaders[key]
+
+    def once(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked for in this request, then its value:
+        for what every row of a page shares (a store's rules), or what a resolver above
+        already read."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
 
 def crm_context(info: Any) -> CRMContext:

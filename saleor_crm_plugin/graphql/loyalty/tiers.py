@@ -151,9 +151,21 @@ class TierMutations(graphene.ObjectType):
         return _moves(tiers.apply(tenant, program), True, _rules(program.rules))
 
 
+def _program_key(tenant: Any) -> tuple[str, int]:
+    return ("tier_program", tenant.pk)
+
+
+def remember_program(info: Any, tenant: Any, program: TierProgram | None) -> None:
+    """The rules in force, read by a resolver above (``crmMe`` reads them with the profile)."""
+    crm_context(info).memo[_program_key(tenant)] = program
+
+
 def resolve_tier(profile: Profile, info: Any) -> CRMTier | None:
     status = tiers.status_of(profile)
-    program = tiers.current_program(profile.tenant)
+    # Once per request: a page of customers shares its store's rules.
+    program = crm_context(info).once(
+        _program_key(profile.tenant), lambda: tiers.current_program(profile.tenant)
+    )
     if program is None:
         return None
     rules = tiers.TierRules.from_data(program.rules)

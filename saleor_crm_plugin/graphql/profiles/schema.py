@@ -4,13 +4,18 @@ from typing import Any
 
 import graphene
 
+from ...loyalty.standing import standing_of
 from ...money.currencies import minor_units
 from ...profiles import queries
 from ...profiles.models import Profile
 from ...segments.groups import GROUPS, STAGES
+from ..core.context import crm_context
 from ..core.errors import InvalidInput, PermissionDenied
 from ..core.limits import MAX_PAGE
 from ..core.permissions import MANAGE_USERS, require_customer, require_permission
+from ..core.selection import selected_fields
+from ..loyalty.tiers import remember_program
+from ..loyalty.types import PointsBalanceLoader
 from .types import CRMCustomer, CRMCustomerCountableConnection, CRMCustomerEdge, CRMMe, CRMPageInfo
 
 
@@ -197,7 +202,16 @@ class ProfileQueries(graphene.ObjectType):
     @staticmethod
     def resolve_crm_me(root: Any, info: Any) -> Profile | None:
         tenant, user_id = require_customer(info)
-        profile = queries.find_profile(tenant, user_id=user_id, related=("tier", "referral_code"))
-        if profile is not None and profile.user_id != user_id:
+        wanted = selected_fields(info)
+        standing = standing_of(tenant, user_id, program="tier" in wanted, points="points" in wanted)
+        if standing is None:
+            return None
+        if standing.profile.user_id != user_id:
             raise PermissionDenied("Not your profile.")
-        return profile
+        if standing.balance is not None:
+            crm_context(info).loader(PointsBalanceLoader).prime(
+                standing.profile.pk, standing.balance
+            )
+        if "tier" in wanted:
+            remember_program(info, tenant, standing.program)
+        return standing.profile
