@@ -19,7 +19,7 @@ from ..tenants.host import host_saleor_keys, host_staff_permissions
 from ..tenants.jwks import JWKSUnavailable, key_from_jwks, signing_key
 from ..tenants.models import Tenant
 from ..tenants.saleor_api import SaleorUnavailable, TokenRejected, app_permissions
-from ..tenants.services import PLUGIN_TENANT_URL, tenant_for_api_url
+from ..tenants.services import PLUGIN_TENANT_URL, recent_tenant_for_api_url
 from .core.errors import CRMGraphQLError
 from .core.principal import ANONYMOUS, Principal, PrincipalKind
 
@@ -33,10 +33,15 @@ class InvalidToken(CRMGraphQLError):
 
 
 def _tenant_for_issuer(issuer: str) -> Tenant | None:
-    tenant = tenant_for_api_url(issuer) if issuer else None
+    # Remembered for a few seconds, as the webhook door does: every request names its store,
+    # and reading the row was a sixth of a minimal query's time. An unknown key still reads
+    # the row (``signing_key``'s refetch) before a token is refused.
+    tenant = recent_tenant_for_api_url(issuer) if issuer else None
     if tenant is None and issuer:
         # Saleor's issuer is its API URL; some set-ups put the bare domain there.
-        tenant = Tenant.objects.filter(saleor_api_url__startswith=issuer.rstrip("/") + "/").first()
+        tenant = Tenant.objects.filter(
+            saleor_api_url__startswith=issuer.rstrip("/") + "/", is_active=True
+        ).first()
     return tenant
 
 
@@ -54,7 +59,7 @@ def principal_from_jwt(token: str) -> Principal:
     host = host_saleor_keys() if tenant is None else None
     if host is not None and host[0] == issuer:
         # The in-process plugin: the token is our host Saleor's own; its keys are at hand.
-        tenant = Tenant.objects.filter(saleor_api_url=PLUGIN_TENANT_URL).first()
+        tenant = recent_tenant_for_api_url(PLUGIN_TENANT_URL)
     if tenant is None:
         raise InvalidToken("The token was not issued by a Saleor that installed the CRM.")
     try:
@@ -94,7 +99,7 @@ def principal_from_app_token(token: str, api_url: str) -> Principal:
     The answer is cached for a few minutes under a hash of the token (never the token itself),
     so a busy integration does not turn every query into a call to Saleor.
     """
-    tenant = tenant_for_api_url(api_url) if api_url else None
+    tenant = recent_tenant_for_api_url(api_url) if api_url else None
     if tenant is None:
         raise InvalidToken("Send Saleor-Api-Url with an app token: which Saleor issued it?")
     key = "crm:app-token:" + hashlib.sha256(f"{tenant.pk}:{token}".encode()).hexdigest()

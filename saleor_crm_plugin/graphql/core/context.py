@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...tenants.models import Tenant
-from ...tenants.services import tenant_for_api_url
+from ...tenants.services import recent_tenant_for_api_url
 from .errors import CRMGraphQLError
 from .principal import Principal
 
@@ -47,7 +47,7 @@ def storefront_tenant(info: Any, api_url: str | None) -> Tenant:
     if principal.tenant is not None:
         return principal.tenant
     if api_url:
-        tenant = tenant_for_api_url(api_url)
+        tenant = recent_tenant_for_api_url(api_url)
     else:
         candidates = list(Tenant.objects.filter(is_active=True)[:2])
         tenant = candidates[0] if len(candidates) == 1 else None
