@@ -246,11 +246,14 @@ def _no_jit() -> None:
     """No JIT compilation for this batch's statements (``SET LOCAL``: this transaction only,
     so a host's connection, Saleor's in plugin mode, keeps its own setting).
 
-    The ledger's lookups through ``crm_points_order`` (a partial expression index, whose
-    statistics the planner does not use) are costed at 0.5% of the store's entries per order,
-    so a batch's estimate grows with the ledger past PostgreSQL's JIT thresholds: at 500,000
-    entries two of its statements each spent ~330 ms compiling for ~6 ms of work (a plugin-mode
-    backfill of 1M orders)."""
+    A batch's statements do milliseconds of work, and JIT compiling one costs hundreds: a cost
+    estimate off by a wide factor is enough to cross PostgreSQL's thresholds. It happened: the
+    ledger's lookups through ``crm_points_order`` (a partial expression index, whose statistics
+    the planner does not use) were costed at 0.5% of the store's entries per order, and at
+    500,000 entries two statements each spent ~330 ms compiling for ~6 ms of work (a plugin-mode
+    backfill of 1M orders). Migration 0035's expression statistics fixed that estimate (at 1M
+    entries ``ledger.sync_orders`` takes the same time with JIT on or off); this stays as the
+    guard against the next estimate a growing store or a late ANALYZE gets wrong."""
     with connection.cursor() as cur:
         cur.execute("SET LOCAL jit = off")
 
