@@ -26,13 +26,12 @@ def find_profile(
     profile_id: int | None = None,
     user_id: str | None = None,
     email: str = "",
-    related: Sequence[str] = (),
 ) -> Profile | None:
     """The profile by our id, Saleor user id or e-mail (case-insensitive; account first).
 
-    ``related``: one-to-one relations read in the same query (``crmMe`` asks for the tier and
-    the referral code with the profile: each was a round trip and an ORM query of its own)."""
-    rows = Profile.objects.filter(tenant=tenant).select_related("tenant", *related)
+    ``crmMe`` reads its customer with ``loyalty.standing`` instead: one statement with the
+    loyalty standing it shows."""
+    rows = Profile.objects.filter(tenant=tenant).select_related("tenant")
     if profile_id is not None:
         return rows.filter(pk=profile_id).first()
     if user_id:
