@@ -70,6 +70,7 @@ class ModelColumns:
         self.model = model
         self.fields = tuple(model._meta.concrete_fields)
         self.names = tuple(f.attname for f in self.fields)
+        self._pk_at = self.fields.index(model._meta.pk)
         self.sql = ", ".join(f'{alias}."{f.column}"' for f in self.fields)
         self._converters: list[tuple[int, list[Any], Any]] | None = None
 
@@ -80,7 +81,7 @@ class ModelColumns:
         """The instance from ``row[start:start + len(self)]``; None when its primary key is null
         (a left join that found nothing)."""
         values = list(row[start : start + len(self.fields)])
-        if values[self.fields.index(self.model._meta.pk)] is None:
+        if values[self._pk_at] is None:
             return None
         if self._converters is None:
             self._converters = []
